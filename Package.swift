@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "hooklog",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "hooklog", targets: ["hooklog"]),
+        .library(name: "HooklogStore", targets: ["HooklogStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0")
+    ],
+    targets: [
+        // liblz4 exactly as the system ships it; nothing but the header and the link line.
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]
+        ),
+        // CRC32C (Castagnoli) with the SSE4.2 instruction where the CPU has it: hand-written because
+        // a table-driven software CRC is several times slower and every frame and index is checksummed.
+        .target(name: "CCRC32C"),
+        // The archive store: log format, segments, indexes, group commit. No HTTP in here.
+        .target(
+            name: "HooklogStore",
+            dependencies: ["CLZ4", "CCRC32C"]
+        ),
+        .executableTarget(
+            name: "hooklog",
+            dependencies: [
+                "HooklogStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "HooklogStoreTests", dependencies: ["HooklogStore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

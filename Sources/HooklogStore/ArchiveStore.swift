@@ -1,0 +1,140 @@
+import Foundation
+import Synchronization
+
+/// The archive's writer: opens (and recovers) a data directory and appends events durably.
+///
+/// One `ArchiveStore` per data directory at a time, across processes (a lock file enforces it). Appends
+/// may come from any number of tasks at once: they are queued to a dedicated writer thread, which merges
+/// whatever is waiting into one group commit — one write and one `fdatasync` — and only then answers.
+/// Reading goes through `ArchiveReader`, which never blocks the writer.
+///
+/// The on-disk format is documented byte by byte in `docs/FORMAT.md`.
+public final class ArchiveStore: Sendable {
+    /// The data directory.
+    public let directory: String
+    /// What recovery found and repaired on open (torn tails cut, damaged ranges, rebuilt indexes).
+    public let recoveryNotes: [String]
+    private let queue = CommitQueue()
+    private let finished = DispatchSemaphore(value: 0)
+    private let closed = Mutex(false)
+
+    private init(directory: String, notes: [String]) {
+        self.directory = directory
+        recoveryNotes = notes
+    }
+
+    /// Opens the store in `directory`, creating it if needed, and recovers from any crash: a torn tail is
+    /// cut back to the last whole frame and missing or damaged index files are rebuilt.
+    ///
+    /// - Throws: `StoreError` with code `locked` if another process is writing to the directory, or an
+    ///   I/O error naming the file concerned.
+    public static func open(directory: String, options: StoreOptions = .init()) throws(StoreError) -> ArchiveStore {
+        let writer = try LogWriter(directory: directory, options: options)
+        let store = ArchiveStore(directory: directory, notes: writer.recoveryNotes)
+        store.start(WriterHandOff(writer: writer))
+        return store
+    }
+
+    /// Moves the writer onto its thread.
+    ///
+    /// `@unchecked Sendable`: the `LogWriter` is created on the opening thread and, once handed here, is
+    /// touched only by the writer thread; the opening thread keeps no reference to it.
+    private struct WriterHandOff: @unchecked Sendable {
+        let writer: LogWriter
+    }
+
+    private func start(_ handOff: WriterHandOff) {
+        let queue = self.queue
+        let finished = self.finished
+        let thread = Thread {
+            let writer = handOff.writer
+            while let jobs = queue.next() {
+                Self.run(jobs, on: writer)
+            }
+            writer.close()
+            finished.signal()
+        }
+        thread.name = "hooklog-writer"
+        thread.start()
+    }
+
+    private static func run(_ jobs: [CommitQueue.Job], on writer: LogWriter) {
+        var appends: [(AppendRequest, CheckedContinuation<AppendResult, any Error>)] = []
+        for job in jobs {
+            switch job {
+            case .append(let request, let continuation): appends.append((request, continuation))
+            case .retention(let continuation):
+                continuation.resume(with: Result { () throws(StoreError) in try writer.applyRetention(now: currentMicros()) })
+            case .stats(let continuation):
+                continuation.resume(
+                    returning: WriterStats(
+                        nextSeq: writer.nextSeq, firstSeq: writer.firstSeq, segmentCount: writer.sealed.count + 1))
+            }
+        }
+        guard !appends.isEmpty else { return }
+        let results = writer.commit(appends.map(\.0))
+        for (result, (_, continuation)) in zip(results, appends) {
+            continuation.resume(with: result.mapError { $0 as any Error })
+        }
+    }
+
+    /// Appends one request's events, whole or not at all, and returns once they are durable.
+    ///
+    /// Events whose (account, source, id) is already stored, and requests whose body digest was already
+    /// stored within their dedupe window, are not stored again: their outcome is `.duplicate`.
+    ///
+    /// - Throws: `StoreError` — `diskFull` (nothing of the request was stored; retry later), `closed`, `io`.
+    public func append(_ request: AppendRequest) async throws -> AppendResult {
+        if request.events.isEmpty { return AppendResult(outcomes: []) }
+        for event in request.events where event.type.isEmpty {
+            throw StoreError(.invalidArgument, "an event has an empty type")
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            if !queue.enqueue(.append(request, continuation)) {
+                continuation.resume(throwing: StoreError(.closed, "the archive at \(directory) is closed"))
+            }
+        }
+    }
+
+    /// Appends events with no request-level dedupe key.
+    public func append(_ events: [NewEvent]) async throws -> AppendResult {
+        try await append(AppendRequest(events: events))
+    }
+
+    /// Deletes the sealed segments that the options' `maxAge`/`maxBytes` no longer keep; returns their
+    /// base seqs. Runs on the writer thread between commits. (It also runs after every segment roll.)
+    public func applyRetention() async throws -> [UInt64] {
+        try await withCheckedThrowingContinuation { continuation in
+            if !queue.enqueue(.retention(continuation)) {
+                continuation.resume(throwing: StoreError(.closed, "the archive at \(directory) is closed"))
+            }
+        }
+    }
+
+    /// Where the log stands.
+    public func stats() async throws -> WriterStats {
+        let stats: WriterStats? = await withCheckedContinuation { continuation in
+            if !queue.enqueue(.stats(continuation)) { continuation.resume(returning: nil) }
+        }
+        guard let stats else { throw StoreError(.closed, "the archive at \(directory) is closed") }
+        return stats
+    }
+
+    /// A reader over this store's directory.
+    public func reader() throws(StoreError) -> ArchiveReader {
+        try ArchiveReader(directory: directory)
+    }
+
+    /// Finishes the queued appends, then releases the directory. Appends after `close` throw `closed`.
+    public func close() {
+        let first = closed.withLock { c in
+            defer { c = true }
+            return !c
+        }
+        guard first else { return }
+        queue.close()
+        finished.wait()
+    }
+
+    deinit { close() }
+}

@@ -1,0 +1,66 @@
+/// The 64-byte header that starts every segment (`.log`) and index (`.idx`) file (docs/FORMAT.md).
+struct FileHeader: Equatable, Sendable {
+    static let size = 64
+    static let segmentMagic: [UInt8] = Array("HKLOGSEG".utf8)
+    static let indexMagic: [UInt8] = Array("HKLOGIDX".utf8)
+    /// The format version this build writes and reads.
+    static let currentVersion: UInt16 = 1
+
+    enum Kind { case segment, index }
+
+    var kind: Kind
+    var version: UInt16 = currentVersion
+    /// The seq of the segment's first event.
+    var baseSeq: UInt64
+    /// When the file was made, µs since the epoch.
+    var createdMicros: Int64
+    /// Index files only: the number of header-described bytes after it (sections), for validation.
+    var extra: [UInt64] = [0, 0, 0]
+
+    func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: Self.size)
+        w.bytes.append(contentsOf: kind == .segment ? Self.segmentMagic : Self.indexMagic)
+        w.u16(version)
+        w.u16(UInt16(Self.size))
+        w.u32(0)
+        w.u64(baseSeq)
+        w.i64(createdMicros)
+        for e in extra.prefix(3) { w.u64(e) }
+        w.zeros(Self.size - 4 - w.count)
+        w.u32(CRC32C.checksum(w.bytes))
+        return w.bytes
+    }
+
+    static func decode(_ bytes: [UInt8], kind: Kind, path: String) throws(StoreError) -> FileHeader {
+        guard bytes.count >= size else {
+            throw StoreError(.corrupt, "\(path) is shorter than its \(size)-byte header", path: path)
+        }
+        let magic = kind == .segment ? segmentMagic : indexMagic
+        guard Array(bytes[0..<8]) == magic else {
+            throw StoreError(.corrupt, "\(path) is not a hooklog \(kind) file (bad magic)", path: path)
+        }
+        guard CRC32C.checksum(bytes[0..<(size - 4)]) == bytes.loadU32(at: size - 4) else {
+            throw StoreError(.corrupt, "\(path): header checksum mismatch", path: path)
+        }
+        var r = ByteReader(bytes, from: 8, to: size)
+        do {
+            let version = try r.u16()
+            guard version == currentVersion else {
+                throw StoreError(
+                    .unsupportedVersion,
+                    "\(path) has format version \(version); this hooklog reads version \(currentVersion): upgrade hooklog",
+                    path: path)
+            }
+            _ = try r.u16()
+            _ = try r.u32()
+            let base = try r.u64()
+            let created = try r.i64()
+            let extra = [try r.u64(), try r.u64(), try r.u64()]
+            return FileHeader(kind: kind, version: version, baseSeq: base, createdMicros: created, extra: extra)
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw StoreError(.corrupt, "\(path): truncated header", path: path)
+        }
+    }
+}

@@ -1,0 +1,122 @@
+/// The index of one segment: where its frames are, and which events each key points to.
+///
+/// Two implementations: `MemoryIndex` for the active segment (and any whose index file is missing or
+/// damaged), rebuilt from the log on open; `IndexFile` for sealed segments, immutable and memory-mapped.
+protocol SegmentIndex: Sendable {
+    /// The seq of the segment's first event.
+    var baseSeq: UInt64 { get }
+    /// The seq after the last indexed event.
+    var endSeq: UInt64 { get }
+    /// The valid frames, in file order.
+    var frames: [FrameInfo] { get }
+    /// Damage found while the index was built.
+    var damage: [DamagedRange] { get }
+    /// Ordinals (`seq - baseSeq`) of the events under `key`, ascending.
+    func postings(_ key: UInt64) -> [UInt32]
+    /// False only if no event of the segment has this dedupe key.
+    func mightContain(dedupeKey: UInt64) -> Bool
+    /// The distinct accounts, sources or types of the segment, with their event counts.
+    func names(_ kind: IndexKey.Kind) -> [(name: String, count: Int)]
+}
+
+extension SegmentIndex {
+    var minTime: Int64? { frames.first?.header.minTime }
+    var maxTime: Int64? { frames.last?.header.maxTime }
+    var eventCount: Int { frames.reduce(0) { $0 + Int($1.header.count) } }
+
+    /// The index of the frame holding `seq`, by binary search.
+    func frameIndex(containing seq: UInt64) -> Int? {
+        var lo = 0
+        var hi = frames.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if frames[mid].endSeq <= seq { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < frames.count && frames[lo].firstSeq <= seq ? lo : nil
+    }
+}
+
+/// The index of a segment held in memory, built record by record as frames are written or scanned.
+struct MemoryIndex: SegmentIndex {
+    let baseSeq: UInt64
+    var endSeq: UInt64
+    var frames: [FrameInfo] = []
+    var damage: [DamagedRange] = []
+    var table: [UInt64: [UInt32]] = [:]
+    var nameTable: [UInt64: (kind: IndexKey.Kind, name: String, count: Int)] = [:]
+    var dedupeKeys: [UInt64] = []
+
+    init(baseSeq: UInt64) {
+        self.baseSeq = baseSeq
+        endSeq = baseSeq
+    }
+
+    func postings(_ key: UInt64) -> [UInt32] { table[key] ?? [] }
+
+    func mightContain(dedupeKey: UInt64) -> Bool { table[dedupeKey] != nil }
+
+    func names(_ kind: IndexKey.Kind) -> [(name: String, count: Int)] {
+        nameTable.values.filter { $0.kind == kind }.map { ($0.name, $0.count) }
+    }
+
+    @inline(__always)
+    private mutating func post(_ key: UInt64, _ ordinal: UInt32) {
+        table[key, default: []].append(ordinal)
+    }
+
+    private mutating func postName(_ kind: IndexKey.Kind, _ bytes: [UInt8], _ range: Range<Int>, _ ordinal: UInt32) {
+        var b = IndexKey.Builder(kind)
+        b.add(bytes, range)
+        let key = b.finish()
+        post(key, ordinal)
+        if nameTable[key] != nil {
+            nameTable[key]!.count += 1
+        } else {
+            nameTable[key] = (kind, String(decoding: bytes[range], as: UTF8.self), 1)
+        }
+    }
+
+    /// Indexes every record of a frame. `block` holds the decoded block; the frame's records start at
+    /// `start` in it.
+    mutating func add(frame: FrameInfo, block: [UInt8], start: Int) throws(ByteReader.Overrun) {
+        var p = start
+        let end = start + Int(frame.header.uncompressedLength)
+        for i in 0..<UInt64(frame.header.count) {
+            let l = try RecordCodec.layout(block, at: p, end: end)
+            let ordinal = UInt32(frame.firstSeq + i - baseSeq)
+            postName(.account, block, l.account, ordinal)
+            postName(.source, block, l.source, ordinal)
+            postName(.type, block, l.type, ordinal)
+            var refKeys: [UInt64] = []
+            refKeys.reserveCapacity(l.refs.count + 1)
+            if let e = l.entity {
+                var b = IndexKey.Builder(.entity)
+                b.add(block, e)
+                post(b.finish(), ordinal)
+                var r = IndexKey.Builder(.ref)
+                r.add(block, e)
+                refKeys.append(r.finish())
+            }
+            for ref in l.refs {
+                var r = IndexKey.Builder(.ref)
+                r.add(block, ref)
+                refKeys.append(r.finish())
+            }
+            for (n, k) in refKeys.enumerated() where !refKeys[..<n].contains(k) { post(k, ordinal) }
+            for (kind, value) in [(IndexKey.Kind.id, l.id), (.digest, l.digest)] {
+                guard let value else { continue }
+                var b = IndexKey.Builder(kind)
+                b.add(block, l.account)
+                b.add(block, l.source)
+                b.add(block, value)
+                let key = b.finish()
+                if table[key] == nil { dedupeKeys.append(key) }
+                post(key, ordinal)
+            }
+            p = l.next
+        }
+        guard p == end else { throw ByteReader.Overrun() }
+        frames.append(frame)
+        endSeq = frame.endSeq
+    }
+}

@@ -1,0 +1,76 @@
+/// Builds a segment's `MemoryIndex` from its log, incrementally: recovery runs it over the whole active
+/// segment, readers run it again over just the bytes appended since their last look.
+struct SegmentIndexer: Sendable {
+    private(set) var index: MemoryIndex
+    /// File offset up to which the log has been indexed (the end of the last valid frame or damage).
+    private(set) var scannedEnd: UInt64
+    /// Unreadable bytes found after `scannedEnd` on the last advance.
+    private(set) var tailLength: UInt64 = 0
+    private(set) var tailReason: String?
+    private var block: [UInt8] = []
+    private var blockStart: UInt64?
+    let path: String
+
+    init(baseSeq: UInt64, path: String) {
+        index = MemoryIndex(baseSeq: baseSeq)
+        scannedEnd = UInt64(FileHeader.size)
+        self.path = path
+    }
+
+    /// Indexes the frames in `file` between `scannedEnd` and `limit`.
+    mutating func advance(file: RawFile, limit: UInt64) throws(StoreError) {
+        guard limit > scannedEnd else { return }
+        let bytes = try file.read(at: scannedEnd, count: Int(limit - scannedEnd))
+        try advance(bytes: bytes, fileOffset: scannedEnd)
+    }
+
+    /// Indexes frames from `bytes`, which hold the file from `fileOffset` (= `scannedEnd`) on.
+    mutating func advance(bytes: [UInt8], fileOffset: UInt64) throws(StoreError) {
+        let scan = SegmentScanner.scan(
+            bytes, fileOffset: fileOffset, expectedSeq: index.endSeq, blockStart: blockStart, resync: true,
+            path: path)
+        var damage = scan.damage
+        var skipUntilBlockStart = false
+        for frame in scan.frames {
+            if frame.header.startsBlock {
+                block.removeAll(keepingCapacity: true)
+                skipUntilBlockStart = false
+            } else if skipUntilBlockStart {
+                continue
+            }
+            let start = block.count
+            let local = Int(frame.offset - fileOffset) + FrameHeader.size
+            do throws(BlockDecoder.Failure) {
+                try BlockDecoder.decodeFrame(
+                    bytes, range: local..<(local + Int(frame.header.compressedLength)),
+                    uncompressedLength: Int(frame.header.uncompressedLength), appendingTo: &block)
+                do {
+                    try index.add(frame: frame, block: block, start: start)
+                } catch {
+                    throw BlockDecoder.Failure()
+                }
+            } catch {
+                // The CRC held but the contents do not parse: written wrong, not damaged in transit.
+                damage.append(
+                    DamagedRange(
+                        path: path, offset: frame.offset, length: UInt64(frame.header.totalLength),
+                        reason: "frame does not decode", lostSeqs: frame.firstSeq..<frame.endSeq))
+                index.endSeq = frame.endSeq
+                skipUntilBlockStart = true
+                block.removeAll(keepingCapacity: true)
+            }
+        }
+        index.damage.append(contentsOf: damage)
+        if scan.nextSeq > index.endSeq { index.endSeq = scan.nextSeq }
+        blockStart = skipUntilBlockStart ? nil : scan.blockStart
+        scannedEnd = scan.validEnd
+        tailLength = scan.tailLength
+        tailReason = scan.tailReason
+        // Damage after the last good frame is not yet known to be damage in a growing file; it is
+        // reported as the tail instead, and scanned again next time.
+        if let last = index.damage.last, last.offset >= scannedEnd { index.damage.removeLast() }
+    }
+
+    /// Whether the next frame may continue the current block (false after a gap or on a fresh index).
+    var canContinueBlock: Bool { blockStart != nil }
+}

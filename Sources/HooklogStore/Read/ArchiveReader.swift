@@ -1,0 +1,102 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One segment as a snapshot sees it: its log and its index.
+struct SegmentView: Sendable {
+    var file: RawFile
+    var index: any SegmentIndex
+}
+
+/// Reads an archive, in the writer's process or any other, without ever blocking the writer.
+///
+/// Each `snapshot()` takes an immutable view: the sealed segments (with their mapped index files) and the
+/// active segment up to the writer's commit mark — every acknowledged event, and no event that is written
+/// but not yet durable. Sealed segments and the active segment's index are cached between snapshots, so a
+/// new snapshot only reads what was appended since the last one.
+public final class ArchiveReader: Sendable {
+    /// The data directory.
+    public let directory: String
+    let logDirectory: String
+
+    private struct Tail {
+        var base: UInt64
+        var file: RawFile
+        var indexer: SegmentIndexer
+    }
+
+    private struct State {
+        var sealed: [UInt64: SegmentView] = [:]
+        var tail: Tail?
+    }
+
+    private let state = Mutex(State())
+
+    /// Opens a reader over the archive in `directory`.
+    ///
+    /// - Throws: `StoreError.notFound` when there is no archive there.
+    public init(directory: String) throws(StoreError) {
+        self.directory = directory
+        logDirectory = directory + "/log"
+        guard FileSystem.isDirectory(logDirectory) else {
+            throw StoreError(
+                .notFound,
+                "no archive at \(directory): start `hooklog serve --data \(directory)` first, or pass the right --data",
+                path: directory)
+        }
+    }
+
+    /// A consistent view of the archive as of now.
+    public func snapshot() throws(StoreError) -> ArchiveSnapshot {
+        let bases = try FileSystem.list(logDirectory).compactMap(SegmentName.baseSeq(ofLog:)).sorted()
+        let mark = DirectoryLock.isHeld(directory: directory) ? CommitMark.read(logDirectory: logDirectory) : nil
+        guard let activeBase = mark?.segmentBase ?? bases.last else {
+            return ArchiveSnapshot(segments: [])
+        }
+        return try state.withLock { (s) throws(StoreError) -> ArchiveSnapshot in
+            var views: [SegmentView] = []
+            for base in bases where base < activeBase {
+                if let cached = s.sealed[base] {
+                    views.append(cached)
+                    continue
+                }
+                if let tail = s.tail, tail.base == base,
+                    (try? IndexFile(path: logDirectory + "/" + SegmentName.index(base), segmentPath: tail.file.path)) == nil
+                {
+                    // Sealed since the last look but its index is not there: finish scanning it ourselves.
+                    var indexer = tail.indexer
+                    try indexer.advance(file: tail.file, limit: try tail.file.size())
+                    let view = SegmentView(file: tail.file, index: indexer.index)
+                    s.sealed[base] = view
+                    views.append(view)
+                    continue
+                }
+                do throws(StoreError) {
+                    let segment = try LogWriter.openSealed(logDirectory: logDirectory, base: base, writable: false)
+                    let view = SegmentView(file: segment.file, index: segment.index)
+                    s.sealed[base] = view
+                    views.append(view)
+                } catch where error.code == .notFound {
+                    continue  // deleted by retention since the listing
+                }
+            }
+            for base in s.sealed.keys where !bases.contains(base) { s.sealed[base] = nil }
+            let activePath = logDirectory + "/" + SegmentName.log(activeBase)
+            guard bases.contains(activeBase) else { return ArchiveSnapshot(segments: views) }
+            if s.tail?.base != activeBase {
+                let file = try RawFile(path: activePath, flags: O_RDONLY)
+                let header = try file.read(at: 0, count: FileHeader.size)
+                guard header.count == FileHeader.size else { return ArchiveSnapshot(segments: views) }
+                _ = try FileHeader.decode(header, kind: .segment, path: activePath)
+                s.tail = Tail(base: activeBase, file: file, indexer: SegmentIndexer(baseSeq: activeBase, path: activePath))
+            }
+            var limit = try s.tail!.file.size()
+            if let mark, mark.segmentBase == activeBase { limit = min(limit, mark.offset) }
+            try s.tail!.indexer.advance(file: s.tail!.file, limit: limit)
+            views.append(SegmentView(file: s.tail!.file, index: s.tail!.indexer.index))
+            return ArchiveSnapshot(segments: views)
+        }
+    }
+}

@@ -1,0 +1,202 @@
+/// An immutable view of the archive: what a read sees, however the log grows meanwhile.
+public struct ArchiveSnapshot: Sendable {
+    let segments: [SegmentView]
+
+    /// The seq of the oldest event still in the archive (1 for a new one).
+    public var firstSeq: UInt64 { segments.first?.index.baseSeq ?? 1 }
+    /// The seq after the newest event in the view.
+    public var endSeq: UInt64 { segments.last?.index.endSeq ?? 1 }
+    /// Number of events in the view (damaged ones excluded).
+    public var eventCount: Int { segments.reduce(0) { $0 + $1.index.eventCount } }
+    /// Damaged ranges known from indexing (more may be found while reading).
+    public var damage: [DamagedRange] { segments.flatMap(\.index.damage) }
+    /// Number of segments.
+    public var segmentCount: Int { segments.count }
+    /// Bytes of log in the view.
+    public var logBytes: UInt64 { segments.reduce(0) { $0 + ($1.index.frames.last?.end ?? UInt64(FileHeader.size)) } }
+
+    /// Distinct values of an indexed name (accounts, sources or types) with their event counts.
+    public func counts(of field: NameField) -> [String: Int] {
+        var out: [String: Int] = [:]
+        for s in segments {
+            for (name, count) in s.index.names(field.kind) { out[name, default: 0] += count }
+        }
+        return out
+    }
+
+    /// The indexed name fields.
+    public enum NameField: Sendable {
+        case account, source, type
+        var kind: IndexKey.Kind {
+            switch self {
+            case .account: .account
+            case .source: .source
+            case .type: .type
+            }
+        }
+    }
+
+    /// Calls `body` with each event that matches `filter`, in seq order (newest first if `reverse`).
+    ///
+    /// Index lookups narrow account, source, type, entity and ref filters to the events that carry them;
+    /// frame time ranges skip whole frames for `since`/`until`; every candidate is then checked against
+    /// the event itself, so a hash collision in an index never leaks a wrong event.
+    ///
+    /// - Parameters:
+    ///   - limit: stop after this many matches.
+    ///   - onDamage: called (instead of throwing) for a frame that fails its checksum while being read;
+    ///     its events are skipped.
+    ///   - body: return false to stop.
+    public func forEach(
+        matching filter: EventFilter, reverse: Bool = false, limit: Int? = nil,
+        onDamage: ((StoreError) -> Void)? = nil, _ body: (StoredEvent) throws -> Bool
+    ) throws {
+        var remaining = limit ?? Int.max
+        guard remaining > 0 else { return }
+        for segment in reverse ? Array(segments.reversed()) : segments {
+            let index = segment.index
+            if let after = filter.afterSeq, index.endSeq <= after + 1 { continue }
+            if let since = filter.since, let maxTime = index.maxTime, maxTime < since { continue }
+            if let until = filter.until, let minTime = index.minTime, minTime >= until { continue }
+            let candidates = Self.candidates(index, filter)
+            if let c = candidates, c.isEmpty { continue }
+            // Which frames to visit, grouped by block.
+            let frames = index.frames
+            var wanted: [Int] = []
+            if let candidates {
+                var last = -1
+                for ordinal in candidates {
+                    guard let fi = index.frameIndex(containing: index.baseSeq + UInt64(ordinal)) else { continue }
+                    if fi != last { wanted.append(fi) }
+                    last = fi
+                }
+            } else {
+                for (i, f) in frames.enumerated() {
+                    if let since = filter.since, f.header.maxTime < since { continue }
+                    if let until = filter.until, f.header.minTime >= until { continue }
+                    if let after = filter.afterSeq, f.endSeq <= after + 1 { continue }
+                    wanted.append(i)
+                }
+            }
+            var groups: [(first: Int, last: Int)] = []
+            for fi in wanted {
+                let first = BlockReader.blockFirst(frames, fi)
+                if let g = groups.last, g.first == first {
+                    groups[groups.count - 1].last = fi
+                } else {
+                    groups.append((first, fi))
+                }
+            }
+            let candidateSet = candidates.map(Set.init)
+            for group in reverse ? Array(groups.reversed()) : groups {
+                let decoded: BlockReader.Decoded
+                do {
+                    decoded = try BlockReader.decode(file: segment.file, frames: frames, first: group.first, last: group.last)
+                } catch {
+                    guard let onDamage else { throw error }
+                    onDamage(error)
+                    continue
+                }
+                var matched: [StoredEvent] = []
+                var stop = false
+                _ = try BlockReader.forEachRecord(decoded) { seq, layout in
+                    if let candidateSet, !candidateSet.contains(UInt32(seq - index.baseSeq)) { return true }
+                    guard filter.matches(decoded.bytes, layout, seq: seq) else { return true }
+                    let event = RecordCodec.event(decoded.bytes, layout, seq: seq)
+                    if reverse {
+                        matched.append(event)
+                        return true
+                    }
+                    remaining -= 1
+                    if try !body(event) || remaining == 0 { stop = true }
+                    return !stop
+                }
+                if reverse {
+                    for event in matched.reversed() {
+                        remaining -= 1
+                        if try !body(event) || remaining == 0 {
+                            stop = true
+                            break
+                        }
+                    }
+                }
+                if stop { return }
+            }
+        }
+    }
+
+    /// The events matching `filter`, in seq order (newest first if `reverse`).
+    public func events(matching filter: EventFilter = .init(), reverse: Bool = false, limit: Int? = nil) throws
+        -> [StoredEvent]
+    {
+        var out: [StoredEvent] = []
+        try forEach(matching: filter, reverse: reverse, limit: limit) {
+            out.append($0)
+            return true
+        }
+        return out
+    }
+
+    /// The event at `seq`, if the archive holds it.
+    public func event(seq: UInt64) throws -> StoredEvent? {
+        guard let segment = segments.last(where: { $0.index.baseSeq <= seq }), seq < segment.index.endSeq else {
+            return nil
+        }
+        return try BlockReader.event(seq: seq, file: segment.file, frames: segment.index.frames, index: segment.index)
+    }
+
+    /// Ordinals the indexes allow for `filter` (ascending), or nil when no indexed field is set.
+    static func candidates(_ index: any SegmentIndex, _ filter: EventFilter) -> [UInt32]? {
+        var lists: [[UInt32]] = []
+        if let a = filter.account { lists.append(index.postings(IndexKey.of(.account, a))) }
+        if let s = filter.source { lists.append(index.postings(IndexKey.of(.source, s))) }
+        if let e = filter.entity { lists.append(index.postings(IndexKey.of(.entity, e))) }
+        if let r = filter.ref { lists.append(index.postings(IndexKey.of(.ref, r))) }
+        if let t = filter.type {
+            if filter.typeIsGlob {
+                let names = index.names(.type).map(\.name).filter { EventFilter.glob(t, matches: $0) }
+                lists.append(names.map { index.postings(IndexKey.of(.type, $0)) }.reduce([], merge))
+            } else {
+                lists.append(index.postings(IndexKey.of(.type, t)))
+            }
+        }
+        guard !lists.isEmpty else { return nil }
+        lists.sort { $0.count < $1.count }
+        return lists.dropFirst().reduce(lists[0], intersect)
+    }
+
+    static func intersect(_ a: [UInt32], _ b: [UInt32]) -> [UInt32] {
+        var out: [UInt32] = []
+        var i = 0
+        var j = 0
+        while i < a.count && j < b.count {
+            if a[i] < b[j] { i += 1 } else if a[i] > b[j] { j += 1 } else {
+                out.append(a[i])
+                i += 1
+                j += 1
+            }
+        }
+        return out
+    }
+
+    static func merge(_ a: [UInt32], _ b: [UInt32]) -> [UInt32] {
+        var out: [UInt32] = []
+        out.reserveCapacity(a.count + b.count)
+        var i = 0
+        var j = 0
+        while i < a.count || j < b.count {
+            if j == b.count || (i < a.count && a[i] < b[j]) {
+                out.append(a[i])
+                i += 1
+            } else if i == a.count || b[j] < a[i] {
+                out.append(b[j])
+                j += 1
+            } else {
+                out.append(a[i])
+                i += 1
+                j += 1
+            }
+        }
+        return out
+    }
+}

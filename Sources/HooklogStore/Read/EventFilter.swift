@@ -1,0 +1,92 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Which events a read wants. Every set field must hold (AND); `nil` fields match everything.
+public struct EventFilter: Sendable, Hashable {
+    /// Exactly this account.
+    public var account: String?
+    /// Exactly this source.
+    public var source: String?
+    /// A type, or a glob over types (`order.*`, `Shipment.?elivered`, `[Oo]rder.*`).
+    public var type: String?
+    /// Events whose `entity` is this.
+    public var entity: String?
+    /// Events whose `entity` is this or whose `refs` contain it.
+    public var ref: String?
+    /// Received at or after this time, µs since the epoch.
+    public var since: Int64?
+    /// Received before this time, µs since the epoch.
+    public var until: Int64?
+    /// Payload bytes contain this byte string.
+    public var contains: [UInt8]?
+    /// Only events after this seq (to follow a growing archive).
+    public var afterSeq: UInt64?
+
+    /// Creates a filter; with no arguments it matches every event.
+    public init(
+        account: String? = nil, source: String? = nil, type: String? = nil, entity: String? = nil,
+        ref: String? = nil, since: Int64? = nil, until: Int64? = nil, contains: [UInt8]? = nil,
+        afterSeq: UInt64? = nil
+    ) {
+        self.account = account
+        self.source = source
+        self.type = type
+        self.entity = entity
+        self.ref = ref
+        self.since = since
+        self.until = until
+        self.contains = contains
+        self.afterSeq = afterSeq
+    }
+
+    /// Whether `type` is a glob rather than a plain type name.
+    var typeIsGlob: Bool { type.map { $0.contains(where: { "*?[".contains($0) }) } ?? false }
+
+    static func glob(_ pattern: String, matches name: String) -> Bool {
+        fnmatch(pattern, name, 0) == 0
+    }
+
+    /// Whether a record (by its layout in `bytes`) passes every field of the filter.
+    func matches(_ bytes: [UInt8], _ l: RecordCodec.Layout, seq: UInt64) -> Bool {
+        if let afterSeq, seq <= afterSeq { return false }
+        if let since, l.receivedAt < since { return false }
+        if let until, l.receivedAt >= until { return false }
+        if let account, !bytes.bytes(l.account, equal: account) { return false }
+        if let source, !bytes.bytes(l.source, equal: source) { return false }
+        if let type {
+            if typeIsGlob {
+                if !Self.glob(type, matches: String(decoding: bytes[l.type], as: UTF8.self)) { return false }
+            } else if !bytes.bytes(l.type, equal: type) {
+                return false
+            }
+        }
+        if let entity {
+            guard let e = l.entity, bytes.bytes(e, equal: entity) else { return false }
+        }
+        if let ref {
+            let hit = (l.entity.map { bytes.bytes($0, equal: ref) } ?? false) || l.refs.contains { bytes.bytes($0, equal: ref) }
+            if !hit { return false }
+        }
+        if let contains, !contains.isEmpty, !bytes.contains(contains, in: l.payload) { return false }
+        return true
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Whether `self[range]` contains `needle`: scan for the first byte, compare the rest.
+    func contains(_ needle: [UInt8], in range: Range<Int>) -> Bool {
+        guard let first = needle.first, needle.count <= range.count else { return needle.isEmpty }
+        var i = range.lowerBound
+        let last = range.upperBound - needle.count
+        while i <= last {
+            if self[i] == first {
+                var j = 1
+                while j < needle.count && self[i + j] == needle[j] { j += 1 }
+                if j == needle.count { return true }
+            }
+            i += 1
+        }
+        return false
+    }
+}

@@ -1,0 +1,82 @@
+/// Reads and decodes blocks of a segment on demand: the frames from a block's start up to the frame a
+/// reader needs, read in one `pread`, each checked against its CRC again (the file may have changed since
+/// it was indexed), decompressed in order.
+enum BlockReader {
+    /// A decoded run of frames: `bytes` holds their records back to back.
+    struct Decoded {
+        var bytes: [UInt8]
+        /// Each frame with the offset of its first record in `bytes`.
+        var frames: [(frame: FrameInfo, start: Int)]
+    }
+
+    /// Decodes the frames `frames[first...last]`, where `first` starts the block.
+    static func decode(
+        file: RawFile, frames: [FrameInfo], first: Int, last: Int
+    ) throws(StoreError) -> Decoded {
+        let start = frames[first].offset
+        let end = frames[last].end
+        let raw = try file.read(at: start, count: Int(end - start))
+        var out = Decoded(bytes: [], frames: [])
+        out.bytes.reserveCapacity(frames[first...last].reduce(0) { $0 + Int($1.header.uncompressedLength) })
+        for i in first...last {
+            let f = frames[i]
+            let local = Int(f.offset - start)
+            guard case .success(let header) = FrameHeader.read(raw, at: local), header == f.header else {
+                throw StoreError(
+                    .corrupt, "\(file.path) at offset \(f.offset): frame checksum mismatch (events \(f.firstSeq)...\(f.endSeq - 1) unreadable); run `hooklog check`",
+                    path: file.path)
+            }
+            let begin = out.bytes.count
+            do {
+                try BlockDecoder.decodeFrame(
+                    raw, range: (local + FrameHeader.size)..<(local + f.header.totalLength),
+                    uncompressedLength: Int(f.header.uncompressedLength), appendingTo: &out.bytes)
+            } catch {
+                throw StoreError(
+                    .corrupt, "\(file.path) at offset \(f.offset): frame does not decompress", path: file.path)
+            }
+            out.frames.append((f, begin))
+        }
+        return out
+    }
+
+    /// The index of the frame that starts the block holding `frames[i]`.
+    static func blockFirst(_ frames: [FrameInfo], _ i: Int) -> Int {
+        var j = i
+        while j > 0 && !frames[j].header.startsBlock { j -= 1 }
+        return j
+    }
+
+    /// Calls `body` with the layout of each record of a decoded run, with its seq.
+    static func forEachRecord(
+        _ decoded: Decoded, _ body: (UInt64, RecordCodec.Layout) throws -> Bool
+    ) throws -> Bool {
+        for (frame, start) in decoded.frames {
+            var p = start
+            let end = start + Int(frame.header.uncompressedLength)
+            for i in 0..<UInt64(frame.header.count) {
+                let l: RecordCodec.Layout
+                do {
+                    l = try RecordCodec.layout(decoded.bytes, at: p, end: end)
+                } catch {
+                    throw StoreError(.corrupt, "frame at offset \(frame.offset): malformed record")
+                }
+                if try !body(frame.firstSeq + i, l) { return false }
+                p = l.next
+            }
+        }
+        return true
+    }
+
+    /// The event at `seq` of a segment, or nil if the index has no frame for it.
+    static func event(seq: UInt64, file: RawFile, frames: [FrameInfo], index: some SegmentIndex) throws -> StoredEvent? {
+        guard let fi = index.frameIndex(containing: seq) else { return nil }
+        let decoded = try decode(file: file, frames: frames, first: blockFirst(frames, fi), last: fi)
+        var found: StoredEvent?
+        _ = try forEachRecord(decoded) { s, l in
+            if s == seq { found = RecordCodec.event(decoded.bytes, l, seq: s) }
+            return found == nil
+        }
+        return found
+    }
+}

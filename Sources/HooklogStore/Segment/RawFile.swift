@@ -1,0 +1,152 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An open file descriptor with the handful of calls the store needs, each throwing a `StoreError` that
+/// names the file. `pread`/`pwrite` carry their own offsets, so one `RawFile` serves concurrent readers.
+final class RawFile: Sendable {
+    let fd: Int32
+    let path: String
+
+    /// Opens `path` with `open(2)` flags.
+    init(path: String, flags: Int32, mode: mode_t = 0o644) throws(StoreError) {
+        let fd = open(path, flags | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw StoreError.system("open", path: path) }
+        self.fd = fd
+        self.path = path
+    }
+
+    deinit { close(fd) }
+
+    /// The file's current size.
+    func size() throws(StoreError) -> UInt64 {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw StoreError.system("stat", path: path) }
+        return UInt64(st.st_size)
+    }
+
+    /// Reads up to `count` bytes at `offset`; fewer only at end of file.
+    func read(at offset: UInt64, count: Int) throws(StoreError) -> [UInt8] {
+        if count == 0 { return [] }
+        var failed: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
+            var done = 0
+            while done < count {
+                let n = pread(fd, buf.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failed = errno
+                    break
+                }
+                if n == 0 { break }
+                done += n
+            }
+            initialized = done
+        }
+        if failed != 0 { throw StoreError.system("read", path: path, errno: failed) }
+        return bytes
+    }
+
+    /// Writes all of `bytes` at `offset`.
+    func write(_ bytes: [UInt8], at offset: UInt64) throws(StoreError) {
+        var failed: Int32 = 0
+        bytes.withUnsafeBytes { buf in
+            var done = 0
+            while done < buf.count {
+                let n = pwrite(fd, buf.baseAddress! + done, buf.count - done, off_t(offset) + off_t(done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failed = errno
+                    return
+                }
+                done += n
+            }
+        }
+        if failed != 0 { throw StoreError.system("write", path: path, errno: failed) }
+    }
+
+    /// `fdatasync(2)`: the data (and the size, when it changed) is on stable storage when this returns.
+    func syncData() throws(StoreError) {
+        guard fdatasync(fd) == 0 else { throw StoreError.system("sync", path: path) }
+    }
+
+    /// Cuts the file to `length`.
+    func truncate(to length: UInt64) throws(StoreError) {
+        guard ftruncate(fd, off_t(length)) == 0 else { throw StoreError.system("truncate", path: path) }
+    }
+}
+
+/// File-system helpers that are not about one open file.
+enum FileSystem {
+    /// Makes a directory entry durable: after creating, renaming or removing a file, its directory
+    /// must be synced, or a crash can forget the change.
+    static func syncDirectory(_ path: String) throws(StoreError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw StoreError.system("open directory", path: path) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw StoreError.system("sync directory", path: path) }
+    }
+
+    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    static func makeDirectory(_ path: String) throws(StoreError) {
+        if isDirectory(path) { return }
+        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw StoreError.system("create directory", path: path) }
+    }
+
+    /// Names in a directory (no `.`/`..`), unsorted.
+    static func list(_ path: String) throws(StoreError) -> [String] {
+        guard let dir = opendir(path) else { throw StoreError.system("list", path: path) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    static func remove(_ path: String) throws(StoreError) {
+        if unlink(path) != 0 && errno != ENOENT { throw StoreError.system("remove", path: path) }
+    }
+
+    static func rename(_ from: String, _ to: String) throws(StoreError) {
+        if Glibc.rename(from, to) != 0 { throw StoreError.system("rename", path: from) }
+    }
+
+    static func fileSize(_ path: String) -> UInt64? {
+        var st = stat()
+        return stat(path, &st) == 0 ? UInt64(st.st_size) : nil
+    }
+
+    /// Writes `bytes` to `path` atomically: a temporary file, synced, renamed over, directory synced.
+    static func writeAtomically(_ bytes: [UInt8], to path: String, directory: String) throws(StoreError) {
+        let temp = path + ".tmp"
+        do {
+            let file = try RawFile(path: temp, flags: O_WRONLY | O_CREAT | O_TRUNC)
+            try file.write(bytes, at: 0)
+            try file.syncData()
+        } catch {
+            try? remove(temp)
+            throw error
+        }
+        try rename(temp, path)
+        try syncDirectory(directory)
+    }
+}
+
+/// Wall-clock time in microseconds since the Unix epoch.
+func currentMicros() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1_000
+}

@@ -1,0 +1,372 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A segment the writer has sealed: immutable log plus its index.
+struct SealedSegment: Sendable {
+    var baseSeq: UInt64
+    var file: RawFile
+    var index: any SegmentIndex
+    var logLength: UInt64
+}
+
+/// The single writer of a data directory: recovery on open, group-commit appends, dedupe, sealing and
+/// retention. Confined to the store's writer thread; nothing here is shared.
+final class LogWriter {
+    let directory: String
+    let logDirectory: String
+    let options: StoreOptions
+    private let lock: DirectoryLock
+    private(set) var sealed: [SealedSegment] = []
+    private var activeFile: RawFile
+    private var activeBase: UInt64
+    private var activeLength: UInt64
+    private var activeIndex: MemoryIndex
+    private let compressor: BlockCompressor
+    /// The next frame must start a new block: after open, after a failed write, after a roll.
+    private var forceNewBlock = true
+    private var blockStart: UInt64 = 0
+    private var lastTime: Int64 = 0
+    private let markFile: RawFile
+    /// Set when a failed sync could not be rolled back: the log's durable state is unknown, so nothing
+    /// more is acknowledged until the store is reopened (and recovery has re-read what is really there).
+    private var poisoned: StoreError?
+    /// Problems recovery found, for `ArchiveStore.openReport`.
+    private(set) var recoveryNotes: [String] = []
+
+    var nextSeq: UInt64 { activeIndex.endSeq }
+    var firstSeq: UInt64 { sealed.first?.baseSeq ?? activeBase }
+
+    init(directory: String, options: StoreOptions) throws(StoreError) {
+        self.directory = directory
+        logDirectory = directory + "/log"
+        self.options = options
+        try FileSystem.makeDirectory(directory)
+        try FileSystem.makeDirectory(logDirectory)
+        lock = try DirectoryLock(directory: directory)
+        compressor = BlockCompressor(blockSize: options.blockSize)
+        markFile = try RawFile(path: logDirectory + "/COMMITTED", flags: O_RDWR | O_CREAT)
+
+        for name in try FileSystem.list(logDirectory) where name.hasSuffix(".tmp") {
+            try FileSystem.remove(logDirectory + "/" + name)  // a half-written index from a crash
+        }
+        let bases = try FileSystem.list(logDirectory).compactMap(SegmentName.baseSeq(ofLog:)).sorted()
+        var expected: UInt64? = nil
+        for base in bases.dropLast() {
+            let segment = try Self.openSealed(logDirectory: logDirectory, base: base, writable: true)
+            if let expected, base != expected {
+                recoveryNotes.append("events \(min(expected, base))...\(max(expected, base) - 1) are missing between segments (before \(SegmentName.log(base)))")
+            }
+            for d in segment.index.damage { recoveryNotes.append(d.description) }
+            expected = segment.index.endSeq
+            sealed.append(segment)
+        }
+        let lastBase = bases.last ?? 1
+        let path = logDirectory + "/" + SegmentName.log(lastBase)
+        if bases.isEmpty || (FileSystem.fileSize(path) ?? 0) < UInt64(FileHeader.size) {
+            // New archive, or a crash while the segment's header was being written (no frame can follow
+            // a header that is not durable: the header is synced before the first append).
+            try Self.createSegment(path: path, base: lastBase, directory: logDirectory)
+        }
+        activeFile = try RawFile(path: path, flags: O_RDWR)
+        activeBase = lastBase
+        _ = try FileHeader.decode(try activeFile.read(at: 0, count: FileHeader.size), kind: .segment, path: path)
+        var indexer = SegmentIndexer(baseSeq: lastBase, path: path)
+        let size = try activeFile.size()
+        try indexer.advance(file: activeFile, limit: size)
+        for d in indexer.index.damage { recoveryNotes.append(d.description) }
+        if indexer.tailLength > 0 {
+            // A torn tail: the write that was in progress when the process or machine stopped. It was
+            // never acknowledged (acknowledgement follows fdatasync), so cutting it loses nothing.
+            try activeFile.truncate(to: indexer.scannedEnd)
+            try activeFile.syncData()
+            recoveryNotes.append(
+                "\(path): cut an interrupted write of \(indexer.tailLength) bytes at offset \(indexer.scannedEnd) (\(indexer.tailReason ?? "incomplete"))")
+        }
+        activeLength = indexer.scannedEnd
+        activeIndex = indexer.index
+        lastTime = max(activeIndex.maxTime ?? 0, sealed.last?.index.maxTime ?? 0)
+        try writeMark()
+    }
+
+    // MARK: Segments
+
+    static func createSegment(path: String, base: UInt64, directory: String) throws(StoreError) {
+        let file = try RawFile(path: path, flags: O_RDWR | O_CREAT | O_TRUNC)
+        try file.write(FileHeader(kind: .segment, baseSeq: base, createdMicros: currentMicros()).encoded(), at: 0)
+        try file.syncData()
+        try FileSystem.syncDirectory(directory)
+    }
+
+    /// Opens a sealed segment with its index file, rebuilding the index from the log when the file is
+    /// missing, damaged or stale (written for a different log length).
+    static func openSealed(logDirectory: String, base: UInt64, writable: Bool) throws(StoreError) -> SealedSegment {
+        let path = logDirectory + "/" + SegmentName.log(base)
+        let indexPath = logDirectory + "/" + SegmentName.index(base)
+        let file = try RawFile(path: path, flags: O_RDONLY)
+        let length = try file.size()
+        if let index = try? IndexFile(path: indexPath, segmentPath: path), index.baseSeq == base,
+            index.logLength == length
+        {
+            return SealedSegment(baseSeq: base, file: file, index: index, logLength: length)
+        }
+        let index = try rebuildIndex(file: file, base: base, length: length)
+        if writable {
+            let bytes = IndexFile.encode(index, logLength: length, createdMicros: currentMicros())
+            if (try? FileSystem.writeAtomically(bytes, to: indexPath, directory: logDirectory)) != nil,
+                let mapped = try? IndexFile(path: indexPath, segmentPath: path)
+            {
+                return SealedSegment(baseSeq: base, file: file, index: mapped, logLength: length)
+            }
+        }
+        return SealedSegment(baseSeq: base, file: file, index: index, logLength: length)
+    }
+
+    /// Scans a whole sealed log into a `MemoryIndex`; bytes after its last frame count as damage.
+    static func rebuildIndex(file: RawFile, base: UInt64, length: UInt64) throws(StoreError) -> MemoryIndex {
+        _ = try FileHeader.decode(try file.read(at: 0, count: FileHeader.size), kind: .segment, path: file.path)
+        var indexer = SegmentIndexer(baseSeq: base, path: file.path)
+        try indexer.advance(file: file, limit: length)
+        var index = indexer.index
+        if indexer.tailLength > 0 {
+            index.damage.append(
+                DamagedRange(
+                    path: file.path, offset: indexer.scannedEnd, length: indexer.tailLength,
+                    reason: indexer.tailReason ?? "unreadable tail", lostSeqs: nil))
+        }
+        return index
+    }
+
+    private func writeMark() throws(StoreError) {
+        try markFile.write(
+            CommitMark(segmentBase: activeBase, offset: activeLength, nextSeq: nextSeq).encoded(), at: 0)
+    }
+
+    // MARK: Appending
+
+    /// One request's place in a commit.
+    private struct Planned {
+        var outcomes: [AppendResult.Outcome] = []
+        var stores = false
+    }
+
+    /// Appends the requests of one group commit: one write and one `fdatasync` for all of them.
+    ///
+    /// Each request is stored whole or not at all: if the write or the sync fails, the file is cut back
+    /// to where it was and every request that had events to store gets the error.
+    func commit(_ requests: [AppendRequest]) -> [Result<AppendResult, StoreError>] {
+        if let poisoned { return requests.map { _ in .failure(poisoned) } }
+        let now = max(currentMicros(), lastTime)
+        var planned: [Planned] = []
+        var seq = nextSeq
+        var records = ByteWriter(capacity: 64 << 10)
+        var recordCount: UInt32 = 0
+        var frameFirstSeq = seq
+        var frames = ByteWriter(capacity: 64 << 10)
+        var newFrames: [(FrameInfo, [UInt8])] = []
+        var seenIDs: [UInt64: [(NewEvent, UInt64)]] = [:]
+        var seenDigests: [UInt64: (AppendRequest, UInt64)] = [:]
+        let startLength = activeLength
+        let startBlock = blockStart
+        let startForce = forceNewBlock
+
+        func flushFrame() {
+            guard recordCount > 0 else { return }
+            let input = records.bytes
+            let startsBlock = forceNewBlock || !compressor.fits(input.count)
+            if startsBlock {
+                compressor.startBlock(minimumCapacity: input.count)
+                forceNewBlock = false
+            }
+            let compressed = compressor.compressFrame(input)
+            let header = FrameHeader(
+                compressedLength: UInt32(compressed.count), uncompressedLength: UInt32(input.count),
+                firstSeq: frameFirstSeq, count: recordCount, flags: startsBlock ? FrameHeader.flagStartsBlock : 0,
+                minTime: now, maxTime: now)
+            let offset = activeLength + UInt64(frames.count)
+            if startsBlock { blockStart = offset }
+            header.write(payload: compressed, into: &frames)
+            newFrames.append((FrameInfo(offset: offset, blockStart: blockStart, header: header), input))
+            records = ByteWriter(capacity: 64 << 10)
+            recordCount = 0
+            frameFirstSeq = seq
+        }
+
+        for request in requests {
+            var plan = Planned()
+            if let digest = request.bodyDigest, !request.events.isEmpty {
+                let key = IndexKey.digest(account: request.events[0].account, source: request.events[0].source, digest: digest)
+                let windowStart = now - Int64(request.dedupeWindow.components.seconds) * 1_000_000
+                var first: UInt64? = nil
+                if let (earlier, s) = seenDigests[key], Self.sameOrigin(earlier, request) {
+                    first = s
+                } else {
+                    first = findDigest(key, request: request, since: windowStart)
+                }
+                if let first {
+                    plan.outcomes = request.events.indices.map { .duplicate(first + UInt64($0)) }
+                    planned.append(plan)
+                    continue
+                }
+                seenDigests[key] = (request, seq)
+            }
+            for (i, event) in request.events.enumerated() {
+                if let id = event.id {
+                    let key = IndexKey.id(account: event.account, source: event.source, id: id)
+                    if let s = seenIDs[key]?.first(where: { Self.sameID($0.0, event) })?.1 ?? findID(key, event) {
+                        plan.outcomes.append(.duplicate(s))
+                        continue
+                    }
+                    seenIDs[key, default: []].append((event, seq))
+                }
+                var encoded = ByteWriter(capacity: event.payload.count + 128)
+                RecordCodec.encode(
+                    event, receivedAt: now, bodyDigest: i == 0 ? request.bodyDigest : nil, into: &encoded)
+                if recordCount > 0 && records.count + encoded.count > options.blockSize { flushFrame() }
+                records.bytes.append(contentsOf: encoded.bytes)
+                recordCount += 1
+                plan.outcomes.append(.stored(seq))
+                plan.stores = true
+                seq += 1
+            }
+            planned.append(plan)
+        }
+        flushFrame()
+
+        if !newFrames.isEmpty {
+            do throws(StoreError) {
+                try activeFile.write(frames.bytes, at: activeLength)
+                if options.durable { try activeFile.syncData() }
+            } catch {
+                rollBack(to: startLength, blockStart: startBlock, forceNewBlock: startForce)
+                return planned.map { $0.stores ? .failure(poisoned ?? error) : .success(AppendResult(outcomes: $0.outcomes)) }
+            }
+            activeLength += UInt64(frames.count)
+            for (frame, input) in newFrames {
+                // The records were just encoded by this process: they parse.
+                try! activeIndex.add(frame: frame, block: input, start: 0)
+            }
+            lastTime = now
+            try? writeMark()
+        }
+        if activeLength >= UInt64(options.segmentSize) { roll() }
+        return planned.map { .success(AppendResult(outcomes: $0.outcomes)) }
+    }
+
+    /// Undoes a failed write: cuts the file back and makes the next frame start a fresh block (the LZ4
+    /// history now holds bytes that never reached the file).
+    private func rollBack(to length: UInt64, blockStart start: UInt64, forceNewBlock _: Bool) {
+        do {
+            try activeFile.truncate(to: length)
+            try activeFile.syncData()
+        } catch {
+            poisoned = StoreError(
+                .closed,
+                "the archive stopped writing after a failed sync it could not undo (\(error.message)); restart hooklog to recover",
+                path: activeFile.path)
+        }
+        blockStart = start
+        forceNewBlock = true
+    }
+
+    private static func sameID(_ a: NewEvent, _ b: NewEvent) -> Bool {
+        a.account == b.account && a.source == b.source && a.id == b.id
+    }
+
+    private static func sameOrigin(_ a: AppendRequest, _ b: AppendRequest) -> Bool {
+        a.bodyDigest == b.bodyDigest && a.events.first?.account == b.events.first?.account
+            && a.events.first?.source == b.events.first?.source
+    }
+
+    /// Every segment the writer can read, oldest first, with the active one last.
+    private var segmentsForLookup: [(file: RawFile, index: any SegmentIndex)] {
+        sealed.map { ($0.file, $0.index) } + [(activeFile, activeIndex)]
+    }
+
+    /// The seq of a stored event with this (account, source, id), checked against the event itself.
+    private func findID(_ key: UInt64, _ event: NewEvent) -> UInt64? {
+        for (file, index) in segmentsForLookup.reversed() where index.mightContain(dedupeKey: key) {
+            for ordinal in index.postings(key) {
+                let s = index.baseSeq + UInt64(ordinal)
+                if let stored = try? BlockReader.event(seq: s, file: file, frames: index.frames, index: index),
+                    stored.id == event.id, stored.account == event.account, stored.source == event.source
+                {
+                    return s
+                }
+            }
+        }
+        return nil
+    }
+
+    /// The first seq of a stored request with this body digest received at or after `since`.
+    private func findDigest(_ key: UInt64, request: AppendRequest, since: Int64) -> UInt64? {
+        for (file, index) in segmentsForLookup.reversed() {
+            guard let maxTime = index.maxTime, maxTime >= since else { break }
+            guard index.mightContain(dedupeKey: key) else { continue }
+            for ordinal in index.postings(key).reversed() {
+                let s = index.baseSeq + UInt64(ordinal)
+                if let stored = try? BlockReader.event(seq: s, file: file, frames: index.frames, index: index),
+                    stored.receivedAtMicros >= since, stored.bodyDigest == request.bodyDigest,
+                    stored.account == request.events[0].account, stored.source == request.events[0].source
+                {
+                    return s
+                }
+            }
+        }
+        return nil
+    }
+
+    // MARK: Sealing and retention
+
+    /// Seals the active segment (writes its index file) and starts the next one. A failure leaves the
+    /// active segment as it is, to be sealed after a later commit: the index is derived data.
+    private func roll() {
+        let indexPath = logDirectory + "/" + SegmentName.index(activeBase)
+        let bytes = IndexFile.encode(activeIndex, logLength: activeLength, createdMicros: currentMicros())
+        let newBase = nextSeq
+        let newPath = logDirectory + "/" + SegmentName.log(newBase)
+        do throws(StoreError) {
+            try FileSystem.writeAtomically(bytes, to: indexPath, directory: logDirectory)
+            let mapped = try IndexFile(path: indexPath, segmentPath: activeFile.path)
+            try Self.createSegment(path: newPath, base: newBase, directory: logDirectory)
+            let newFile = try RawFile(path: newPath, flags: O_RDWR)
+            sealed.append(SealedSegment(baseSeq: activeBase, file: activeFile, index: mapped, logLength: activeLength))
+            activeFile = newFile
+            activeBase = newBase
+            activeLength = UInt64(FileHeader.size)
+            activeIndex = MemoryIndex(baseSeq: newBase)
+            forceNewBlock = true
+            try writeMark()
+        } catch {
+            try? FileSystem.remove(newPath)
+            return
+        }
+        _ = try? applyRetention(now: currentMicros())
+    }
+
+    /// Deletes whole sealed segments, oldest first, that are older than `maxAge` or beyond `maxBytes`.
+    /// The active segment is never deleted. Returns the base seqs deleted.
+    @discardableResult
+    func applyRetention(now: Int64) throws(StoreError) -> [UInt64] {
+        var deleted: [UInt64] = []
+        var total = sealed.reduce(activeLength) { $0 + $1.logLength }
+        while let oldest = sealed.first {
+            let tooOld = options.maxAge.map { age in
+                (oldest.index.maxTime ?? 0) < now - Int64(age.components.seconds) * 1_000_000
+            } ?? false
+            let tooBig = options.maxBytes.map { total > $0 } ?? false
+            guard tooOld || tooBig else { break }
+            try FileSystem.remove(logDirectory + "/" + SegmentName.log(oldest.baseSeq))
+            try FileSystem.remove(logDirectory + "/" + SegmentName.index(oldest.baseSeq))
+            total -= oldest.logLength
+            sealed.removeFirst()
+            deleted.append(oldest.baseSeq)
+        }
+        if !deleted.isEmpty { try FileSystem.syncDirectory(logDirectory) }
+        return deleted
+    }
+
+    func close() {
+        lock.release()
+    }
+}

@@ -1,0 +1,98 @@
+import Testing
+@testable import HooklogStore
+
+@Suite struct FormatTests {
+    @Test func crc32cMatchesTheCastagnoliCheckValue() {
+        // The standard check value of CRC-32C over "123456789" (RFC 3720, appendix B.4).
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        let data = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        #expect(CRC32C.checksum(data[500...], seed: CRC32C.checksum(data[..<500])) == CRC32C.checksum(data))
+    }
+
+    @Test func varintsRoundTrip() throws {
+        var rng = SeededRandom(seed: 1)
+        var values: [UInt64] = [0, 1, 127, 128, 255, 16383, 16384, UInt64.max, UInt64(UInt32.max)]
+        for _ in 0..<2000 { values.append(rng.next() >> (rng.next() % 64)) }
+        var w = ByteWriter()
+        for v in values { w.varint(v) }
+        var r = ByteReader(w.bytes)
+        for v in values { #expect(try r.varint() == v) }
+        #expect(r.remaining == 0)
+        // A truncated varint is an error, never a trap.
+        var short = ByteReader([0x80, 0x80])
+        #expect(throws: ByteReader.Overrun.self) { try short.varint() }
+    }
+
+    @Test func recordsRoundTripForRandomEvents() throws {
+        var rng = SeededRandom(seed: 7)
+        func text(_ n: Int) -> String { String((0..<n).map { _ in "aé_9{\"\\".randomElement(using: &rng)! }) }
+        for _ in 0..<300 {
+            let event = NewEvent(
+                account: text(Int(rng.next() % 12)), source: text(Int(rng.next() % 8)),
+                type: text(1 + Int(rng.next() % 20)), entity: rng.next() % 3 == 0 ? nil : text(Int(rng.next() % 30)),
+                refs: (0..<Int(rng.next() % 5)).map { _ in text(Int(rng.next() % 10)) },
+                id: rng.next() % 2 == 0 ? nil : text(36),
+                payload: (0..<Int(rng.next() % 3000)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+            let digest: [UInt8]? = rng.next() % 2 == 0 ? nil : (0..<32).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            let time = Int64(bitPattern: rng.next() >> 2)
+            var w = ByteWriter()
+            RecordCodec.encode(event, receivedAt: time, bodyDigest: digest, into: &w)
+            let layout = try RecordCodec.layout(w.bytes, at: 0, end: w.count)
+            #expect(layout.next == w.count)
+            let back = RecordCodec.event(w.bytes, layout, seq: 42)
+            #expect(back.account == event.account && back.source == event.source && back.type == event.type)
+            #expect(back.entity == event.entity && back.refs == event.refs && back.id == event.id)
+            #expect(back.payload == event.payload && back.bodyDigest == digest && back.receivedAtMicros == time)
+            // Every truncation of a record is refused, not misread.
+            let cut = Int(rng.next() % UInt64(w.count))
+            #expect(throws: ByteReader.Overrun.self) { try RecordCodec.layout(w.bytes, at: 0, end: cut) }
+        }
+    }
+
+    @Test func framesValidateAndRefuseEveryFlippedBit() {
+        var frame = ByteWriter()
+        let payload = Array("hello frames, hello frames, hello frames".utf8)
+        let header = FrameHeader(
+            compressedLength: UInt32(payload.count), uncompressedLength: 100, firstSeq: 9, count: 2, flags: 1,
+            minTime: 5, maxTime: 6)
+        header.write(payload: payload, into: &frame)
+        #expect(FrameHeader.read(frame.bytes, at: 0) == .success(header))
+        for bit in 0..<(frame.count * 8) {
+            var damaged = frame.bytes
+            damaged[bit / 8] ^= 1 << UInt8(bit % 8)
+            if case .success = FrameHeader.read(damaged, at: 0) {
+                Issue.record("flipped bit \(bit) went unnoticed")
+            }
+        }
+        for cut in 0..<frame.count {
+            #expect(FrameHeader.read(Array(frame.bytes[..<cut]), at: 0) != .success(header))
+        }
+    }
+
+    @Test func lz4StreamDecodesFrameByFrame() throws {
+        let compressor = BlockCompressor(blockSize: 64 << 10)
+        var rng = SeededRandom(seed: 3)
+        compressor.startBlock(minimumCapacity: 0)
+        var inputs: [[UInt8]] = []
+        var compressed: [[UInt8]] = []
+        while true {
+            let n = 1 + Int(rng.next() % 900)
+            let input = Array("{\"event\":\"order.updated\",\"id\":\(rng.next() % 1000),\"pad\":\"\(String(repeating: "q", count: n))\"}".utf8)
+            guard compressor.fits(input.count) || inputs.isEmpty else { break }
+            compressed.append(compressor.compressFrame(input))
+            inputs.append(input)
+        }
+        // Later frames are much smaller than their input: they are compressed against the ones before.
+        #expect(compressed.dropFirst().reduce(0) { $0 + $1.count } * 3 < inputs.dropFirst().reduce(0) { $0 + $1.count })
+        var block: [UInt8] = []
+        for (c, input) in zip(compressed, inputs) {
+            try BlockDecoder.decodeFrame(c, range: 0..<c.count, uncompressedLength: input.count, appendingTo: &block)
+        }
+        #expect(block == inputs.flatMap { $0 })
+        // Garbage is refused.
+        var junk: [UInt8] = []
+        #expect(throws: BlockDecoder.Failure.self) {
+            try BlockDecoder.decodeFrame([0xff, 0xff, 0xff], range: 0..<3, uncompressedLength: 50, appendingTo: &junk)
+        }
+    }
+}

@@ -1,0 +1,209 @@
+import Foundation
+import Testing
+@testable import HooklogStore
+
+@Suite struct StoreTests {
+    @Test func fixturePayloadsComeBackByteForByteWithGapFreeSeqs() async throws {
+        let dir = TempDirectory()
+        let store = try ArchiveStore.open(directory: dir.path)
+        var appended: [(String, [UInt8])] = []
+        for (name, body) in try Fixtures.goodBodies() {
+            let event = NewEvent(account: "default", source: "test", type: name, entity: name, refs: [], id: nil, payload: body)
+            let result = try await store.append([event])
+            #expect(result.storedSeqs == [UInt64(appended.count + 1)])
+            appended.append((name, body))
+        }
+        let events = try store.reader().snapshot().events()
+        #expect(events.map(\.seq) == Array(1...UInt64(appended.count)))
+        #expect(events.map(\.payload) == appended.map(\.1))
+        #expect(events.map(\.type) == appended.map(\.0))
+        // Receipt times are non-decreasing, in µs.
+        #expect(zip(events, events.dropFirst()).allSatisfy { $0.receivedAtMicros <= $1.receivedAtMicros })
+        store.close()
+    }
+
+    @Test func redeliveredEventIDsAreStoredOnceAcrossRestarts() async throws {
+        let dir = TempDirectory()
+        let original = try Fixtures.bytes("o2vend/order-create.json")
+        let redelivery = try Fixtures.bytes("o2vend/order-create-redelivery.json")
+        func event(_ payload: [UInt8], account: String = "shop") -> NewEvent {
+            NewEvent(
+                account: account, source: "o2vend", type: "Order.Create", entity: "90417", refs: ["5521"],
+                id: "5b0f6c1e-8d2a-4c7e-9a43-2f1d7b6e9c01", payload: payload)
+        }
+        var store = try ArchiveStore.open(directory: dir.path, options: smallOptions(segmentSize: 2 << 10))
+        #expect(try await store.append([event(original)]).outcomes == [.stored(1)])
+        #expect(try await store.append([event(redelivery)]).outcomes == [.duplicate(1)])
+        // The same ID under another account is another event.
+        #expect(try await store.append([event(original, account: "other")]).outcomes == [.stored(2)])
+        // Two copies inside one request: the second is the first's duplicate.
+        var copy = event(original)
+        copy.id = "fresh"
+        #expect(try await store.append([copy, copy]).outcomes == [.stored(3), .duplicate(3)])
+        // Push the first event into a sealed segment, then restart.
+        for i in 0..<60 { _ = try await store.append(orderEvents(order: i, count: 2)) }
+        store.close()
+        store = try ArchiveStore.open(directory: dir.path, options: smallOptions(segmentSize: 2 << 10))
+        #expect(dir.indexFiles().count > 1)
+        #expect(try await store.append([event(redelivery)]).outcomes == [.duplicate(1)])
+        store.close()
+    }
+
+    @Test func retriedRequestBodiesAreStoredOnceWithinTheWindow() async throws {
+        let dir = TempDirectory()
+        let store = try ArchiveStore.open(directory: dir.path)
+        let events = orderEvents(order: 1, count: 3)
+        let digest: [UInt8] = Array(repeating: 7, count: 32)
+        let first = try await store.append(AppendRequest(events: events, bodyDigest: digest))
+        #expect(first.outcomes == [.stored(1), .stored(2), .stored(3)])
+        let retry = try await store.append(AppendRequest(events: events, bodyDigest: digest))
+        #expect(retry.outcomes == [.duplicate(1), .duplicate(2), .duplicate(3)])
+        // Outside the window (zero seconds) it is new again.
+        let late = try await store.append(AppendRequest(events: events, bodyDigest: digest, dedupeWindow: .seconds(0)))
+        #expect(late.storedSeqs == [4, 5, 6])
+        // Without a digest nothing is deduplicated.
+        #expect(try await store.append(events).storedSeqs == [7, 8, 9])
+        store.close()
+    }
+
+    @Test func indexesFindAnEntitysWholeStoryAcrossSealedAndActiveSegments() async throws {
+        let dir = TempDirectory()
+        let store = try ArchiveStore.open(directory: dir.path, options: smallOptions(segmentSize: 2 << 10))
+        var all: [NewEvent] = []
+        for round in 0..<6 {
+            for order in 0..<20 {
+                let life = orderEvents(order: order, count: 4, account: order % 2 == 0 ? "even" : "odd")
+                let batch = Array(life[(round % 4)...])
+                _ = try await store.append(batch)
+                all += batch
+            }
+        }
+        #expect(dir.segmentFiles().count > 3)
+        func check(_ snapshot: ArchiveSnapshot) throws {
+            let events = try snapshot.events()
+            #expect(events.count == all.count)
+            #expect(events.map(\.payload) == all.map(\.payload))
+            let byEntity = try snapshot.events(matching: EventFilter(entity: "or_3"))
+            #expect(byEntity.map(\.payload) == all.filter { $0.entity == "or_3" }.map(\.payload))
+            let story = try snapshot.events(matching: EventFilter(ref: "or_3"))
+            #expect(story.map(\.payload) == all.filter { $0.entity == "or_3" || $0.refs.contains("or_3") }.map(\.payload))
+            #expect(story.count > byEntity.count)
+            let sku = try snapshot.events(matching: EventFilter(account: "odd", ref: "SKU-2"))
+            #expect(sku.map(\.payload) == all.filter { $0.account == "odd" && ($0.refs.contains("SKU-2") || $0.entity == "SKU-2") }.map(\.payload))
+            let glob = try snapshot.events(matching: EventFilter(type: "*.created", entity: "or_5"))
+            #expect(glob.map(\.payload) == all.filter { $0.entity == "or_5" && $0.type.hasSuffix(".created") }.map(\.payload))
+            let newest = try snapshot.events(matching: EventFilter(account: "even"), reverse: true, limit: 5)
+            #expect(newest.map(\.payload) == all.filter { $0.account == "even" }.suffix(5).reversed().map(\.payload))
+            #expect(try snapshot.events(matching: EventFilter(entity: "nobody")).isEmpty)
+            let contains = try snapshot.events(matching: EventFilter(contains: Array("\"n\":3,".utf8)))
+            #expect(contains.count == all.filter { String(decoding: $0.payload, as: UTF8.self).contains("\"n\":3,") }.count)
+            #expect(snapshot.counts(of: .account) == ["even": all.filter { $0.account == "even" }.count, "odd": all.filter { $0.account == "odd" }.count])
+        }
+        try check(try store.reader().snapshot())
+        store.close()
+        // From index files and a fresh scan of the active segment, as another process would.
+        try check(try ArchiveReader(directory: dir.path).snapshot())
+        // Without any index file: everything is rebuilt from the log.
+        for f in dir.indexFiles() { try FileManager.default.removeItem(atPath: f) }
+        try check(try ArchiveReader(directory: dir.path).snapshot())
+        // Reopening the writer writes them again.
+        let reopened = try ArchiveStore.open(directory: dir.path, options: smallOptions(segmentSize: 2 << 10))
+        #expect(dir.indexFiles().count == dir.segmentFiles().count - 1)
+        reopened.close()
+        try check(try ArchiveReader(directory: dir.path).snapshot())
+    }
+
+    @Test func timeFiltersSelectByReceiptTime() async throws {
+        let dir = TempDirectory()
+        let store = try ArchiveStore.open(directory: dir.path, options: smallOptions(segmentSize: 2 << 10))
+        _ = try await store.append(orderEvents(order: 1, count: 10))
+        try await Task.sleep(for: .milliseconds(20))
+        let cut = currentMicros()
+        try await Task.sleep(for: .milliseconds(20))
+        _ = try await store.append(orderEvents(order: 2, count: 10))
+        let snapshot = try store.reader().snapshot()
+        #expect(try snapshot.events(matching: EventFilter(since: cut)).map(\.seq) == Array(11...20))
+        #expect(try snapshot.events(matching: EventFilter(until: cut)).map(\.seq) == Array(1...10))
+        #expect(try snapshot.events(matching: EventFilter(entity: "or_2", until: cut)).isEmpty)
+        store.close()
+    }
+
+    @Test func aSecondWriterIsRefusedWithAClearError() throws {
+        let dir = TempDirectory()
+        let store = try ArchiveStore.open(directory: dir.path)
+        #expect {
+            _ = try ArchiveStore.open(directory: dir.path)
+        } throws: { error in
+            guard let e = error as? StoreError else { return false }
+            return e.code == .locked && e.message.contains("another hooklog process") && e.message.contains("--data")
+        }
+        store.close()
+        let again = try ArchiveStore.open(directory: dir.path)
+        again.close()
+    }
+
+    @Test func readerOnAMissingDirectorySaysWhatToDo() {
+        #expect {
+            _ = try ArchiveReader(directory: "/nonexistent/hooklog-data")
+        } throws: { error in
+            (error as? StoreError)?.code == .notFound && "\(error)".contains("--data")
+        }
+    }
+
+    @Test func retentionDeletesWholeOldSegmentsOnly() async throws {
+        let dir = TempDirectory()
+        var options = smallOptions()
+        options.maxBytes = 20 << 10
+        let store = try ArchiveStore.open(directory: dir.path, options: options)
+        for i in 0..<200 { _ = try await store.append(orderEvents(order: i, count: 2)) }
+        _ = try await store.applyRetention()
+        let snapshot = try store.reader().snapshot()
+        let events = try snapshot.events()
+        #expect(snapshot.firstSeq > 1)
+        #expect(events.first?.seq == snapshot.firstSeq && events.last?.seq == 400)
+        #expect(zip(events, events.dropFirst()).allSatisfy { $0.seq + 1 == $1.seq })
+        let total = dir.segmentFiles().reduce(UInt64(0)) { $0 + (FileSystem.fileSize($1) ?? 0) }
+        #expect(total <= 20 << 10 + UInt64(smallOptions().segmentSize) * 2)
+        store.close()
+    }
+
+    @Test func concurrentAppendersAndReadersSeeEveryAcknowledgedEvent() async throws {
+        let dir = TempDirectory()
+        let store = try ArchiveStore.open(directory: dir.path, options: smallOptions(segmentSize: 64 << 10, blockSize: 8 << 10))
+        let reader = try store.reader()
+        let path = dir.path
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<8 {
+                group.addTask {
+                    for round in 0..<40 {
+                        let events = orderEvents(order: writer * 1000 + round, count: 1 + round % 5, padding: 50)
+                        let result = try await store.append(events)
+                        #expect(result.storedSeqs.count == events.count)
+                        // Acknowledged means visible to a new snapshot, with these exact bytes.
+                        let snapshot = try reader.snapshot()
+                        for (seq, event) in zip(result.storedSeqs, events) {
+                            #expect(try snapshot.event(seq: seq)?.payload == event.payload)
+                        }
+                    }
+                }
+            }
+            for _ in 0..<2 {
+                group.addTask {
+                    var last: UInt64 = 0
+                    for _ in 0..<30 {
+                        let snapshot = try ArchiveReader(directory: path).snapshot()
+                        let events = try snapshot.events()
+                        #expect(events.map(\.seq) == Array(1..<UInt64(events.count + 1)))
+                        #expect(snapshot.endSeq >= last)
+                        last = snapshot.endSeq
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let all = try reader.snapshot().events()
+        let perWriter: Int = (0..<40).reduce(0) { (sum: Int, round: Int) in sum + 1 + round % 5 }
+        #expect(all.count == perWriter * 8)
+        store.close()
+    }
+}
