@@ -1,0 +1,169 @@
+import Foundation
+import Testing
+@testable import HooklogStore
+
+@Suite struct RecoveryTests {
+    /// Copies every file of a data directory, as a crash would leave it (the writer still open).
+    func crashCopy(of dir: TempDirectory) -> TempDirectory {
+        let copy = TempDirectory()
+        try! FileManager.default.createDirectory(atPath: copy.logDirectory, withIntermediateDirectories: true)
+        for name in try! FileManager.default.contentsOfDirectory(atPath: dir.logDirectory) {
+            write(read(dir.logDirectory + "/" + name), to: copy.logDirectory + "/" + name)
+        }
+        return copy
+    }
+
+    func frames(of path: String) -> [FrameInfo] {
+        let bytes = read(path)
+        return SegmentScanner.scan(
+            Array(bytes[FileHeader.size...]), fileOffset: UInt64(FileHeader.size), expectedSeq: 1, blockStart: nil,
+            resync: true, path: path
+        ).frames
+    }
+
+    @Test func aTornTailAtEveryByteOfTheLastFrameIsCutAndNothingAcknowledgedIsLost() async throws {
+        let dir = TempDirectory()
+        let store = try ArchiveStore.open(directory: dir.path)
+        var payloads: [[UInt8]] = []
+        for i in 0..<5 {
+            let events = orderEvents(order: i, count: 3, padding: 40)
+            _ = try await store.append(events)
+            payloads += events.map(\.payload)
+        }
+        let path = dir.segmentFiles().last!
+        let last = frames(of: path).last!
+        #expect(last.firstSeq == 13 && last.end == UInt64(read(path).count))
+        let crashed = crashCopy(of: dir)
+        store.close()
+        let full = read(crashed.segmentFiles().last!)
+        for cut in Int(last.offset)..<full.count {
+            let copy = crashCopy(of: crashed)
+            write(Array(full[..<cut]), to: copy.segmentFiles().last!)
+            let reopened = try ArchiveStore.open(directory: copy.path)
+            #expect(cut == Int(last.offset) || reopened.recoveryNotes.contains { $0.contains("cut an interrupted write") })
+            let events = try reopened.reader().snapshot().events()
+            #expect(events.map(\.payload) == Array(payloads[..<12]), "cut at \(cut)")
+            // The archive goes on from the last whole frame, gap-free.
+            let next = try await reopened.append(orderEvents(order: 99, count: 1))
+            #expect(next.storedSeqs == [13])
+            reopened.close()
+            #expect(UInt64(read(copy.segmentFiles().last!).count) > last.offset)
+        }
+    }
+
+    @Test func aCrashCopyHoldsEveryAcknowledgedEvent() async throws {
+        let dir = TempDirectory()
+        let store = try ArchiveStore.open(directory: dir.path, options: smallOptions(segmentSize: 16 << 10))
+        var acknowledged: [UInt64: [UInt8]] = [:]
+        try await withThrowingTaskGroup(of: [(UInt64, [UInt8])].self) { group in
+            for w in 0..<4 {
+                group.addTask {
+                    var mine: [(UInt64, [UInt8])] = []
+                    for r in 0..<25 {
+                        let events = orderEvents(order: w * 100 + r, count: 1 + r % 3, padding: 30)
+                        let result = try await store.append(events)
+                        mine += zip(result.storedSeqs, events.map(\.payload)).map { ($0, $1) }
+                    }
+                    return mine
+                }
+            }
+            for try await mine in group { for (s, p) in mine { acknowledged[s] = p } }
+        }
+        // The process "dies" here: nothing closed, the files as they are.
+        let crashed = crashCopy(of: dir)
+        let reopened = try ArchiveStore.open(directory: crashed.path, options: smallOptions(segmentSize: 16 << 10))
+        let events = try reopened.reader().snapshot().events()
+        #expect(events.count == acknowledged.count)
+        for e in events { #expect(acknowledged[e.seq] == e.payload) }
+        reopened.close()
+        store.close()
+    }
+
+    @Test func aFlippedBitInASealedSegmentCostsOneBlockAndIsReportedWithItsPosition() async throws {
+        let dir = TempDirectory()
+        let options = smallOptions(segmentSize: 4 << 10, blockSize: 2 << 10)
+        let store = try ArchiveStore.open(directory: dir.path, options: options)
+        var all: [[UInt8]] = []
+        for i in 0..<120 {
+            let events = orderEvents(order: i, count: 2, padding: 60)
+            _ = try await store.append(events)
+            all += events.map(\.payload)
+        }
+        store.close()
+        try #require(dir.indexFiles().count >= 1)
+        let sealedPath = dir.segmentFiles()[0]
+        let sealedFrames = frames(of: sealedPath)
+        let victim = sealedFrames[sealedFrames.count / 2]
+        var bytes = read(sealedPath)
+        let flipAt = Int(victim.offset) + FrameHeader.size + 3
+        bytes[flipAt] ^= 0x10
+        write(bytes, to: sealedPath)
+
+        // Through the existing index file: the read notices, reports and skips.
+        var reported: [StoreError] = []
+        var seen: [[UInt8]] = []
+        try ArchiveReader(directory: dir.path).snapshot().forEach(matching: EventFilter(), onDamage: { reported.append($0) }) {
+            seen.append($0.payload)
+            return true
+        }
+        #expect(reported.count == 1)
+        #expect(reported.first?.message.contains(sealedPath) == true)
+        #expect(reported.first?.message.contains("offset \(victim.offset)") == true)
+        let lostFrames = sealedFrames.filter { $0.blockStart == victim.blockStart && $0.offset >= victim.offset }
+        let lost = lostFrames.reduce(0) { $0 + Int($1.header.count) }
+        #expect(seen.count == all.count - lost - sealedFrames.filter { $0.blockStart == victim.blockStart && $0.offset < victim.offset }.reduce(0) { $0 + Int($1.header.count) })
+        #expect(Set(seen).isSubset(of: Set(all)))
+
+        // Without the index file, the rebuild finds the damage itself and names the range.
+        for f in dir.indexFiles() { try FileManager.default.removeItem(atPath: f) }
+        let reopened = try ArchiveStore.open(directory: dir.path, options: options)
+        #expect(reopened.recoveryNotes.contains { $0.contains(sealedPath) && $0.contains("offset \(victim.offset)") })
+        let snapshot = try reopened.reader().snapshot()
+        #expect(snapshot.damage.count == 1)
+        #expect(snapshot.damage.first?.offset == victim.offset)
+        let survivors = try snapshot.events()
+        #expect(survivors.count == all.count - lost)
+        // Writing goes on after the damage.
+        #expect(try await reopened.append(orderEvents(order: 1000, count: 1)).storedSeqs == [UInt64(all.count + 1)])
+        reopened.close()
+    }
+
+    @Test func damagedOrStaleIndexFilesAreRebuiltNotTrusted() async throws {
+        let dir = TempDirectory()
+        let store = try ArchiveStore.open(directory: dir.path, options: smallOptions(segmentSize: 4 << 10))
+        for i in 0..<80 { _ = try await store.append(orderEvents(order: i % 10, count: 2)) }
+        store.close()
+        let expected = try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(ref: "or_4"))
+        #expect(expected.count == 16)
+        var rng = SeededRandom(seed: 11)
+        for index in dir.indexFiles() {
+            var bytes = read(index)
+            bytes[Int(rng.next() % UInt64(bytes.count))] ^= 0x01
+            write(bytes, to: index)
+        }
+        #expect(try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(ref: "or_4")) == expected)
+        // Truncated to nothing, or not an index at all.
+        write([], to: dir.indexFiles()[0])
+        write(Array("junk".utf8), to: dir.indexFiles()[1])
+        #expect(try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(ref: "or_4")) == expected)
+        let reopened = try ArchiveStore.open(directory: dir.path, options: smallOptions(segmentSize: 4 << 10))
+        reopened.close()
+        for index in dir.indexFiles() { #expect(throws: Never.self) { _ = try IndexFile(path: index, segmentPath: "") } }
+    }
+
+    @Test func anEmptyActiveSegmentFromACrashDuringRollIsRecreated() async throws {
+        let dir = TempDirectory()
+        let store = try ArchiveStore.open(directory: dir.path, options: smallOptions(segmentSize: 2 << 10))
+        for i in 0..<30 { _ = try await store.append(orderEvents(order: i, count: 2)) }
+        store.close()
+        let reader = try ArchiveReader(directory: dir.path)
+        let before = try reader.snapshot().events().count
+        // A crash between creating the next segment and its header reaching the disk.
+        let next = dir.logDirectory + "/" + SegmentName.log(UInt64(before + 1))
+        write([], to: next)
+        let reopened = try ArchiveStore.open(directory: dir.path, options: smallOptions(segmentSize: 2 << 10))
+        #expect(try await reopened.append(orderEvents(order: 500, count: 1)).storedSeqs == [UInt64(before + 1)])
+        reopened.close()
+        #expect(try ArchiveReader(directory: dir.path).snapshot().events().count == before + 1)
+    }
+}
