@@ -39,11 +39,11 @@ final class IndexFile: SegmentIndex {
             body.i64(f.header.minTime)
             body.i64(f.header.maxTime)
         }
-        let sortedKeys = index.table.keys.sorted()
+        let sortedKeys = index.table.allKeys.sorted()
         var postings = ByteWriter(capacity: index.table.count * 4)
         let keysOffset = body.count
         for key in sortedKeys {
-            let list = index.table[key]!
+            let list = index.table.postings(key)
             body.u64(key)
             body.u32(UInt32(postings.count))
             body.u32(UInt32(list.count))
@@ -178,7 +178,7 @@ final class IndexFile: SegmentIndex {
     }
 
     private func find(_ key: UInt64) -> Int? {
-        Self.find(key, in: file, keysOffset: keysOffset, keyCount: keyCount)
+        Self.find(key == 0 ? 1 : key, in: file, keysOffset: keysOffset, keyCount: keyCount)
     }
 
     func postings(_ key: UInt64) -> [UInt32] {

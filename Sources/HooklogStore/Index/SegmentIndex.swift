@@ -42,8 +42,10 @@ struct MemoryIndex: SegmentIndex {
     var endSeq: UInt64
     var frames: [FrameInfo] = []
     var damage: [DamagedRange] = []
-    var table: [UInt64: [UInt32]] = [:]
-    var nameTable: [UInt64: (kind: IndexKey.Kind, name: String, count: Int)] = [:]
+    var table = PostingTable()
+    /// The text of every account, source and type key (their counts are their posting counts).
+    var nameTable: [UInt64: (kind: IndexKey.Kind, name: String)] = [:]
+    /// The id and digest keys, for the Bloom filter of the index file.
     var dedupeKeys: [UInt64] = []
 
     init(baseSeq: UInt64) {
@@ -51,28 +53,21 @@ struct MemoryIndex: SegmentIndex {
         endSeq = baseSeq
     }
 
-    func postings(_ key: UInt64) -> [UInt32] { table[key] ?? [] }
+    func postings(_ key: UInt64) -> [UInt32] { table.postings(key) }
 
-    func mightContain(dedupeKey: UInt64) -> Bool { table[dedupeKey] != nil }
+    func mightContain(dedupeKey: UInt64) -> Bool { table.contains(dedupeKey) }
 
     func names(_ kind: IndexKey.Kind) -> [(name: String, count: Int)] {
-        nameTable.values.filter { $0.kind == kind }.map { ($0.name, $0.count) }
+        nameTable.filter { $0.value.kind == kind }.map { ($0.value.name, table.postingCount($0.key)) }
     }
 
     @inline(__always)
-    private mutating func post(_ key: UInt64, _ ordinal: UInt32) {
-        table[key, default: []].append(ordinal)
-    }
-
-    private mutating func postName(_ kind: IndexKey.Kind, _ bytes: [UInt8], _ range: Range<Int>, _ ordinal: UInt32) {
+    private mutating func post(_ kind: IndexKey.Kind, _ bytes: [UInt8], _ range: Range<Int>, _ ordinal: UInt32) {
         var b = IndexKey.Builder(kind)
         b.add(bytes, range)
         let key = b.finish()
-        post(key, ordinal)
-        if nameTable[key] != nil {
-            nameTable[key]!.count += 1
-        } else {
-            nameTable[key] = (kind, String(decoding: bytes[range], as: UTF8.self), 1)
+        if table.append(key, ordinal), kind.rawValue <= IndexKey.Kind.type.rawValue {
+            nameTable[key] = (kind, String(decoding: bytes[range], as: UTF8.self))
         }
     }
 
@@ -84,25 +79,15 @@ struct MemoryIndex: SegmentIndex {
         for i in 0..<UInt64(frame.header.count) {
             let l = try RecordCodec.layout(block, at: p, end: end)
             let ordinal = UInt32(frame.firstSeq + i - baseSeq)
-            postName(.account, block, l.account, ordinal)
-            postName(.source, block, l.source, ordinal)
-            postName(.type, block, l.type, ordinal)
-            var refKeys: [UInt64] = []
-            refKeys.reserveCapacity(l.refs.count + 1)
+            post(.account, block, l.account, ordinal)
+            post(.source, block, l.source, ordinal)
+            post(.type, block, l.type, ordinal)
             if let e = l.entity {
-                var b = IndexKey.Builder(.entity)
-                b.add(block, e)
-                post(b.finish(), ordinal)
-                var r = IndexKey.Builder(.ref)
-                r.add(block, e)
-                refKeys.append(r.finish())
+                post(.entity, block, e, ordinal)
+                post(.ref, block, e, ordinal)
             }
-            for ref in l.refs {
-                var r = IndexKey.Builder(.ref)
-                r.add(block, ref)
-                refKeys.append(r.finish())
-            }
-            for (n, k) in refKeys.enumerated() where !refKeys[..<n].contains(k) { post(k, ordinal) }
+            // A ref repeated in one event is posted once: `append` skips an ordinal equal to the last.
+            try RecordCodec.forEachRef(block, l) { post(.ref, block, $0, ordinal) }
             for (kind, value) in [(IndexKey.Kind.id, l.id), (.digest, l.digest)] {
                 guard let value else { continue }
                 var b = IndexKey.Builder(kind)
@@ -110,8 +95,7 @@ struct MemoryIndex: SegmentIndex {
                 b.add(block, l.source)
                 b.add(block, value)
                 let key = b.finish()
-                if table[key] == nil { dedupeKeys.append(key) }
-                post(key, ordinal)
+                if table.append(key, ordinal) { dedupeKeys.append(key) }
             }
             p = l.next
         }

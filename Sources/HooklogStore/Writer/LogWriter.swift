@@ -219,11 +219,9 @@ final class LogWriter {
                     }
                     seenIDs[key, default: []].append((event, seq))
                 }
-                var encoded = ByteWriter(capacity: event.payload.count + 128)
+                if recordCount > 0 && records.count + event.payload.count + 256 > options.blockSize { flushFrame() }
                 RecordCodec.encode(
-                    event, receivedAt: now, bodyDigest: i == 0 ? request.bodyDigest : nil, into: &encoded)
-                if recordCount > 0 && records.count + encoded.count > options.blockSize { flushFrame() }
-                records.bytes.append(contentsOf: encoded.bytes)
+                    event, receivedAt: now, bodyDigest: i == 0 ? request.bodyDigest : nil, into: &records)
                 recordCount += 1
                 plan.outcomes.append(.stored(seq))
                 plan.stores = true

@@ -1,0 +1,106 @@
+/// The in-memory postings of a segment: 64-bit key → ascending event ordinals.
+///
+/// Hand-written instead of `[UInt64: [UInt32]]` because the writer updates it for every event on the hot
+/// path: an open-addressing table over the already-hashed keys (no SipHash), and every posting in one
+/// arena, chained per key — no allocation per key, 8 bytes per posting, ~24 per key. Measured on the
+/// append path it removed most of the indexing cost (dictionary lookups, retain/release, array growth).
+struct PostingTable: Sendable {
+    private var keys: [UInt64]
+    /// Per slot: arena index of the first and last posting (+1; 0 = empty), and the posting count.
+    private var heads: [UInt32]
+    private var tails: [UInt32]
+    private var counts: [UInt32]
+    /// Arena: low 32 bits the ordinal, high 32 bits the arena index + 1 of the next posting (0 = last).
+    private var arena: [UInt64] = []
+    /// Distinct keys.
+    private(set) var count = 0
+
+    init(capacity: Int = 1024) {
+        var n = 16
+        while n < capacity * 2 { n <<= 1 }
+        keys = [UInt64](repeating: 0, count: n)
+        heads = [UInt32](repeating: 0, count: n)
+        tails = [UInt32](repeating: 0, count: n)
+        counts = [UInt32](repeating: 0, count: n)
+    }
+
+    /// Key 0 marks an empty slot; a real key of 0 is stored as 1 (a collision the caller resolves anyway).
+    @inline(__always)
+    private static func normalize(_ key: UInt64) -> UInt64 { key == 0 ? 1 : key }
+
+    @inline(__always)
+    private func slot(of key: UInt64) -> Int {
+        let mask = keys.count - 1
+        var i = Int(truncatingIfNeeded: key) & mask
+        while keys[i] != 0 && keys[i] != key { i = (i + 1) & mask }
+        return i
+    }
+
+    /// Adds `ordinal` under `key` unless it is already the key's last posting.
+    /// - Returns: true if the key was new.
+    @discardableResult
+    mutating func append(_ rawKey: UInt64, _ ordinal: UInt32) -> Bool {
+        let key = Self.normalize(rawKey)
+        var i = slot(of: key)
+        let isNew = keys[i] == 0
+        if isNew {
+            if (count + 1) * 10 > keys.count * 7 {
+                grow()
+                i = slot(of: key)
+            }
+            keys[i] = key
+            count += 1
+        } else if UInt32(truncatingIfNeeded: arena[Int(tails[i]) - 1]) == ordinal {
+            return false
+        }
+        arena.append(UInt64(ordinal))
+        let index = UInt32(arena.count)
+        if isNew {
+            heads[i] = index
+        } else {
+            let t = Int(tails[i]) - 1
+            arena[t] |= UInt64(index) << 32
+        }
+        tails[i] = index
+        counts[i] += 1
+        return isNew
+    }
+
+    private mutating func grow() {
+        let old = (keys, heads, tails, counts)
+        let n = keys.count * 2
+        keys = [UInt64](repeating: 0, count: n)
+        heads = [UInt32](repeating: 0, count: n)
+        tails = [UInt32](repeating: 0, count: n)
+        counts = [UInt32](repeating: 0, count: n)
+        for j in 0..<old.0.count where old.0[j] != 0 {
+            let i = slot(of: old.0[j])
+            keys[i] = old.0[j]
+            heads[i] = old.1[j]
+            tails[i] = old.2[j]
+            counts[i] = old.3[j]
+        }
+    }
+
+    func contains(_ key: UInt64) -> Bool { keys[slot(of: Self.normalize(key))] != 0 }
+
+    func postingCount(_ key: UInt64) -> Int { Int(counts[slot(of: Self.normalize(key))]) }
+
+    /// The key's ordinals, ascending.
+    func postings(_ key: UInt64) -> [UInt32] {
+        let i = slot(of: Self.normalize(key))
+        guard keys[i] != 0 else { return [] }
+        var out: [UInt32] = []
+        out.reserveCapacity(Int(counts[i]))
+        var next = Int(heads[i])
+        while next != 0 {
+            let e = arena[next - 1]
+            out.append(UInt32(truncatingIfNeeded: e))
+            next = Int(e >> 32)
+        }
+        return out
+    }
+
+    /// Every key, unordered.
+    var allKeys: [UInt64] { keys.filter { $0 != 0 } }
+}

@@ -1,0 +1,57 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// hooklog's benchmarks: a package of their own so that the main build and CI stay light.
+// `benchmarks/run.sh` builds everything in release and runs it; see benchmarks/README.md.
+let package = Package(
+    name: "hooklog-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // The references the store is measured against: SQLite and raw liblz4, as the system ships them.
+        .systemLibrary(
+            name: "CSQLite3",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]
+        ),
+        // The root package's CLZ4 is not a product, so the benchmarks bring their own module for liblz4.
+        .systemLibrary(
+            name: "CLZ4Bench",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]
+        ),
+        // Deterministic, realistic Orderspace and O2VEND events (no dependencies: usable by tests and tools).
+        .target(name: "Corpus"),
+        // What every benchmark shares: the cached big archive, the SQLite and LZ4 references, the report.
+        .target(
+            name: "BenchSupport",
+            dependencies: [
+                "Corpus", "CSQLite3", "CLZ4Bench",
+                .product(name: "HooklogStore", package: "hooklog"),
+            ]
+        ),
+        .executableTarget(name: "hooklog-corpus", dependencies: ["Corpus"]),
+        .executableTarget(name: "hooklog-bench-prepare", dependencies: ["BenchSupport"]),
+        .executableTarget(name: "hooklog-bench-report", dependencies: ["BenchSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+// One executable a benchmark suite, in Benchmarks/<Name>/<Name>.swift, as the BenchmarkPlugin expects.
+for name in ["Append", "EntityQuery", "FullScan", "Footprint"] {
+    package.targets.append(
+        .executableTarget(
+            name: name,
+            dependencies: [
+                "BenchSupport", "Corpus",
+                .product(name: "HooklogStore", package: "hooklog"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/\(name)",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    )
+}

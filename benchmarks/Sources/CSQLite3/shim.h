@@ -1,0 +1,4 @@
+#ifndef HOOKLOG_BENCH_CSQLITE3_SHIM_H
+#define HOOKLOG_BENCH_CSQLITE3_SHIM_H
+#include <sqlite3.h>
+#endif
