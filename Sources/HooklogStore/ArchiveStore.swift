@@ -14,13 +14,18 @@ public final class ArchiveStore: Sendable {
     public let directory: String
     /// What recovery found and repaired on open (torn tails cut, damaged ranges, rebuilt indexes).
     public let recoveryNotes: [String]
-    private let queue = CommitQueue()
-    private let finished = DispatchSemaphore(value: 0)
-    private let closed = Mutex(false)
+    private let queue: WorkerThread<Job>
 
-    private init(directory: String, notes: [String]) {
+    enum Job: Sendable {
+        case append(AppendRequest, CheckedContinuation<AppendResult, any Error>)
+        case retention(CheckedContinuation<[UInt64], any Error>)
+        case stats(CheckedContinuation<WriterStats?, Never>)
+    }
+
+    private init(directory: String, writer: WriterHandOff) {
         self.directory = directory
-        recoveryNotes = notes
+        recoveryNotes = writer.writer.recoveryNotes
+        queue = WorkerThread(name: "hooklog-writer", handle: { jobs in Self.run(jobs, on: writer.writer) }, finish: { writer.writer.close() })
     }
 
     /// Opens the store in `directory`, creating it if needed, and recovers from any crash: a torn tail is
@@ -30,35 +35,19 @@ public final class ArchiveStore: Sendable {
     ///   I/O error naming the file concerned.
     public static func open(directory: String, options: StoreOptions = .init()) throws(StoreError) -> ArchiveStore {
         let writer = try LogWriter(directory: directory, options: options)
-        let store = ArchiveStore(directory: directory, notes: writer.recoveryNotes)
-        store.start(WriterHandOff(writer: writer))
-        return store
+        return ArchiveStore(directory: directory, writer: WriterHandOff(writer: writer))
     }
 
     /// Moves the writer onto its thread.
     ///
     /// `@unchecked Sendable`: the `LogWriter` is created on the opening thread and, once handed here, is
-    /// touched only by the writer thread; the opening thread keeps no reference to it.
+    /// touched only by the writer thread (`run`, then `close` in the thread's `finish`); `init` reads its
+    /// immutable `recoveryNotes` before the thread starts.
     private struct WriterHandOff: @unchecked Sendable {
         let writer: LogWriter
     }
 
-    private func start(_ handOff: WriterHandOff) {
-        let queue = self.queue
-        let finished = self.finished
-        let thread = Thread {
-            let writer = handOff.writer
-            while let jobs = queue.next() {
-                Self.run(jobs, on: writer)
-            }
-            writer.close()
-            finished.signal()
-        }
-        thread.name = "hooklog-writer"
-        thread.start()
-    }
-
-    private static func run(_ jobs: [CommitQueue.Job], on writer: LogWriter) {
+    private static func run(_ jobs: [Job], on writer: LogWriter) {
         var appends: [(AppendRequest, CheckedContinuation<AppendResult, any Error>)] = []
         for job in jobs {
             switch job {
@@ -72,10 +61,17 @@ public final class ArchiveStore: Sendable {
             }
         }
         guard !appends.isEmpty else { return }
-        let results = writer.commit(appends.map(\.0))
-        for (result, (_, continuation)) in zip(results, appends) {
-            continuation.resume(with: result.mapError { $0 as any Error })
+        let pending = writer.commit(appends.map(\.0))
+        var acks: [(CheckedContinuation<AppendResult, any Error>, AppendResult)] = []
+        for (result, (_, continuation)) in zip(pending.results, appends) {
+            switch result {
+            case .failure(let error): continuation.resume(throwing: error)
+            case .success(let result): acks.append((continuation, result))
+            }
         }
+        // Even a request made only of duplicates waits for the syncer: what it duplicates may be in a
+        // commit that is written but not yet durable.
+        writer.syncer.enqueue(Syncer.Job(files: pending.files, mark: pending.mark, acks: acks))
     }
 
     /// Appends one request's events, whole or not at all, and returns once they are durable.
@@ -127,14 +123,18 @@ public final class ArchiveStore: Sendable {
 
     /// Finishes the queued appends, then releases the directory. Appends after `close` throw `closed`.
     public func close() {
-        let first = closed.withLock { c in
-            defer { c = true }
-            return !c
-        }
-        guard first else { return }
         queue.close()
-        finished.wait()
     }
 
     deinit { close() }
+}
+
+/// A few figures the writer knows without reading anything.
+public struct WriterStats: Sendable {
+    /// The seq the next stored event will get.
+    public var nextSeq: UInt64
+    /// The oldest seq still in the archive.
+    public var firstSeq: UInt64
+    /// Sealed segments plus the active one.
+    public var segmentCount: Int
 }

@@ -72,22 +72,16 @@ struct MemoryIndex: SegmentIndex {
     }
 
     /// Indexes every record of a frame. `block` holds the decoded block; the frame's records start at
-    /// `start` in it.
-    mutating func add(frame: FrameInfo, block: [UInt8], start: Int) throws(ByteReader.Overrun) {
+    /// `start` in it. With `dedupeOnly`, only event IDs and body digests are indexed (the writer's own
+    /// index; the `IndexBuilder` indexes the rest).
+    mutating func add(frame: FrameInfo, block: [UInt8], start: Int, dedupeOnly: Bool = false) throws(ByteReader.Overrun) {
         var p = start
         let end = start + Int(frame.header.uncompressedLength)
         for i in 0..<UInt64(frame.header.count) {
             let l = try RecordCodec.layout(block, at: p, end: end)
             let ordinal = UInt32(frame.firstSeq + i - baseSeq)
-            post(.account, block, l.account, ordinal)
-            post(.source, block, l.source, ordinal)
-            post(.type, block, l.type, ordinal)
-            if let e = l.entity {
-                post(.entity, block, e, ordinal)
-                post(.ref, block, e, ordinal)
-            }
-            // A ref repeated in one event is posted once: `append` skips an ordinal equal to the last.
-            try RecordCodec.forEachRef(block, l) { post(.ref, block, $0, ordinal) }
+            p = l.next
+            if l.id == nil && l.digest == nil && dedupeOnly { continue }
             for (kind, value) in [(IndexKey.Kind.id, l.id), (.digest, l.digest)] {
                 guard let value else { continue }
                 var b = IndexKey.Builder(kind)
@@ -97,7 +91,16 @@ struct MemoryIndex: SegmentIndex {
                 let key = b.finish()
                 if table.append(key, ordinal) { dedupeKeys.append(key) }
             }
-            p = l.next
+            if dedupeOnly { continue }
+            post(.account, block, l.account, ordinal)
+            post(.source, block, l.source, ordinal)
+            post(.type, block, l.type, ordinal)
+            if let e = l.entity {
+                post(.entity, block, e, ordinal)
+                post(.ref, block, e, ordinal)
+            }
+            // A ref repeated in one event is posted once: `append` skips an ordinal equal to the last.
+            RecordCodec.forEachRef(block, l) { post(.ref, block, $0, ordinal) }
         }
         guard p == end else { throw ByteReader.Overrun() }
         frames.append(frame)

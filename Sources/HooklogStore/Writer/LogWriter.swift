@@ -11,7 +11,8 @@ struct SealedSegment: Sendable {
 }
 
 /// The single writer of a data directory: recovery on open, group-commit appends, dedupe, sealing and
-/// retention. Confined to the store's writer thread; nothing here is shared.
+/// retention. Confined to the store's writer thread; it hands durability to the `Syncer` thread and
+/// full indexing to the `IndexBuilder` thread, so its own path is encode, compress, write.
 final class LogWriter {
     let directory: String
     let logDirectory: String
@@ -28,9 +29,13 @@ final class LogWriter {
     private var blockStart: UInt64 = 0
     private var lastTime: Int64 = 0
     private let markFile: RawFile
-    /// Set when a failed sync could not be rolled back: the log's durable state is unknown, so nothing
-    /// more is acknowledged until the store is reopened (and recovery has re-read what is really there).
-    private var poisoned: StoreError?
+    /// Set when a sync failed or a failed write could not be rolled back: the log's durable state is
+    /// unknown, so nothing more is acknowledged until the store is reopened and recovery has re-read it.
+    let health = WriterHealth()
+    let syncer: Syncer
+    let builder: IndexBuilder
+    /// Files written since the last commit was handed to the syncer.
+    private var unsynced: [RawFile] = []
     /// Problems recovery found, for `ArchiveStore.openReport`.
     private(set) var recoveryNotes: [String] = []
 
@@ -46,9 +51,15 @@ final class LogWriter {
         lock = try DirectoryLock(directory: directory)
         compressor = BlockCompressor(blockSize: options.blockSize)
         markFile = try RawFile(path: logDirectory + "/COMMITTED", flags: O_RDWR | O_CREAT)
+        syncer = Syncer(markFile: markFile, durable: options.durable, health: health)
+        builder = IndexBuilder(logDirectory: logDirectory)
 
-        for name in try FileSystem.list(logDirectory) where name.hasSuffix(".tmp") {
-            try FileSystem.remove(logDirectory + "/" + name)  // a half-written index from a crash
+        let names = try FileSystem.list(logDirectory)
+        for name in names where name.hasSuffix(".tmp")
+            || (name.hasSuffix(SegmentName.indexSuffix)
+                && !names.contains(String(name.dropLast(SegmentName.indexSuffix.count)) + SegmentName.logSuffix))
+        {
+            try FileSystem.remove(logDirectory + "/" + name)  // a half-written index, or one of a deleted log
         }
         let bases = try FileSystem.list(logDirectory).compactMap(SegmentName.baseSeq(ofLog:)).sorted()
         var expected: UInt64? = nil
@@ -85,6 +96,7 @@ final class LogWriter {
         }
         activeLength = indexer.scannedEnd
         activeIndex = indexer.index
+        builder.enqueue(.adopt(indexer.index))
         lastTime = max(activeIndex.maxTime ?? 0, sealed.last?.index.maxTime ?? 0)
         try writeMark()
     }
@@ -150,12 +162,22 @@ final class LogWriter {
         var stores = false
     }
 
-    /// Appends the requests of one group commit: one write and one `fdatasync` for all of them.
+    /// What a commit leaves for the syncer: the files to sync and the mark to publish once they are.
+    struct Pending {
+        var results: [Result<AppendResult, StoreError>]
+        var files: [RawFile]
+        var mark: CommitMark
+    }
+
+    /// Appends the requests of one group commit with one write; the `Syncer` then makes it durable
+    /// (one `fdatasync` for this and any commit written meanwhile) before anyone is answered.
     ///
-    /// Each request is stored whole or not at all: if the write or the sync fails, the file is cut back
-    /// to where it was and every request that had events to store gets the error.
-    func commit(_ requests: [AppendRequest]) -> [Result<AppendResult, StoreError>] {
-        if let poisoned { return requests.map { _ in .failure(poisoned) } }
+    /// Each request is stored whole or not at all: if the write fails, the file is cut back to where it
+    /// was and every request that had events to store gets the error (`diskFull` when it was space).
+    func commit(_ requests: [AppendRequest]) -> Pending {
+        adoptPublishedIndexes()
+        defer { unsynced.removeAll() }
+        if let poisoned = health.poisoned { return pending(requests.map { _ in .failure(poisoned) }) }
         let now = max(currentMicros(), lastTime)
         var planned: [Planned] = []
         var seq = nextSeq
@@ -168,7 +190,6 @@ final class LogWriter {
         var seenDigests: [UInt64: (AppendRequest, UInt64)] = [:]
         let startLength = activeLength
         let startBlock = blockStart
-        let startForce = forceNewBlock
 
         func flushFrame() {
             guard recordCount > 0 else { return }
@@ -234,34 +255,46 @@ final class LogWriter {
         if !newFrames.isEmpty {
             do throws(StoreError) {
                 try activeFile.write(frames.bytes, at: activeLength)
-                if options.durable { try activeFile.syncData() }
             } catch {
-                rollBack(to: startLength, blockStart: startBlock, forceNewBlock: startForce)
-                return planned.map { $0.stores ? .failure(poisoned ?? error) : .success(AppendResult(outcomes: $0.outcomes)) }
+                rollBack(to: startLength, blockStart: startBlock)
+                return pending(
+                    planned.map {
+                        $0.stores ? .failure(health.poisoned ?? error) : .success(AppendResult(outcomes: $0.outcomes))
+                    })
             }
             activeLength += UInt64(frames.count)
+            unsynced.append(activeFile)
             for (frame, input) in newFrames {
                 // The records were just encoded by this process: they parse.
-                try! activeIndex.add(frame: frame, block: input, start: 0)
+                try! activeIndex.add(frame: frame, block: input, start: 0, dedupeOnly: true)
             }
+            builder.enqueue(.frames(newFrames))
             lastTime = now
-            try? writeMark()
         }
         if activeLength >= UInt64(options.segmentSize) { roll() }
-        return planned.map { .success(AppendResult(outcomes: $0.outcomes)) }
+        return pending(planned.map { .success(AppendResult(outcomes: $0.outcomes)) })
+    }
+
+    private func pending(_ results: [Result<AppendResult, StoreError>]) -> Pending {
+        Pending(results: results, files: unsynced, mark: CommitMark(segmentBase: activeBase, offset: activeLength, nextSeq: nextSeq))
+    }
+
+    /// Swaps the index files the builder has written in for the writer's light indexes.
+    private func adoptPublishedIndexes() {
+        let published = builder.takePublished()
+        guard !published.isEmpty else { return }
+        for i in sealed.indices {
+            if let file = published[sealed[i].baseSeq], file.logLength == sealed[i].logLength { sealed[i].index = file }
+        }
     }
 
     /// Undoes a failed write: cuts the file back and makes the next frame start a fresh block (the LZ4
     /// history now holds bytes that never reached the file).
-    private func rollBack(to length: UInt64, blockStart start: UInt64, forceNewBlock _: Bool) {
+    private func rollBack(to length: UInt64, blockStart start: UInt64) {
         do {
             try activeFile.truncate(to: length)
-            try activeFile.syncData()
         } catch {
-            poisoned = StoreError(
-                .closed,
-                "the archive stopped writing after a failed sync it could not undo (\(error.message)); restart hooklog to recover",
-                path: activeFile.path)
+            _ = health.poison(after: error)
         }
         blockStart = start
         forceNewBlock = true
@@ -316,29 +349,27 @@ final class LogWriter {
 
     // MARK: Sealing and retention
 
-    /// Seals the active segment (writes its index file) and starts the next one. A failure leaves the
-    /// active segment as it is, to be sealed after a later commit: the index is derived data.
+    /// Seals the active segment and starts the next one; the builder writes the sealed segment's index
+    /// file. A failure to create the next segment leaves the active one growing, to be sealed after a
+    /// later commit.
     private func roll() {
-        let indexPath = logDirectory + "/" + SegmentName.index(activeBase)
-        let bytes = IndexFile.encode(activeIndex, logLength: activeLength, createdMicros: currentMicros())
         let newBase = nextSeq
         let newPath = logDirectory + "/" + SegmentName.log(newBase)
+        let newFile: RawFile
         do throws(StoreError) {
-            try FileSystem.writeAtomically(bytes, to: indexPath, directory: logDirectory)
-            let mapped = try IndexFile(path: indexPath, segmentPath: activeFile.path)
             try Self.createSegment(path: newPath, base: newBase, directory: logDirectory)
-            let newFile = try RawFile(path: newPath, flags: O_RDWR)
-            sealed.append(SealedSegment(baseSeq: activeBase, file: activeFile, index: mapped, logLength: activeLength))
-            activeFile = newFile
-            activeBase = newBase
-            activeLength = UInt64(FileHeader.size)
-            activeIndex = MemoryIndex(baseSeq: newBase)
-            forceNewBlock = true
-            try writeMark()
+            newFile = try RawFile(path: newPath, flags: O_RDWR)
         } catch {
             try? FileSystem.remove(newPath)
             return
         }
+        builder.enqueue(.seal(logLength: activeLength, logPath: activeFile.path, nextBase: newBase))
+        sealed.append(SealedSegment(baseSeq: activeBase, file: activeFile, index: activeIndex, logLength: activeLength))
+        activeFile = newFile
+        activeBase = newBase
+        activeLength = UInt64(FileHeader.size)
+        activeIndex = MemoryIndex(baseSeq: newBase)
+        forceNewBlock = true
         _ = try? applyRetention(now: currentMicros())
     }
 
@@ -364,7 +395,10 @@ final class LogWriter {
         return deleted
     }
 
+    /// Lets the syncer answer and the builder seal what is queued, then releases the directory.
     func close() {
+        syncer.close()
+        builder.close()
         lock.release()
     }
 }

@@ -52,6 +52,8 @@ struct Catalog: Sendable {
     var customers: [Customer] = []
     var products: [Product] = []
     var skus: [SKURef] = []
+    /// The index in `skus` of each product's first variant.
+    var firstSKU: [Int] = []
 
     func variant(_ ref: SKURef) -> Variant { products[ref.product].variants[ref.variant] }
 
@@ -89,7 +91,8 @@ struct Catalog: Sendable {
         let kinds = o2 ? Words.productKindsIN : Words.productKindsGB
         for p in 0..<productCount {
             let kind = kinds[rng.below(kinds.count)]
-            let material = Words.materials[rng.below(Words.materials.count)]
+            let materials = o2 ? Words.materialsIN : Words.materialsGB
+            let material = materials[rng.below(materials.count)]
             let code = o2 ? "\(kind.code)-\(material.code)\(p)" : "\(kind.code)-\(material.code)\(p)"
             let optionName = o2 ? "Size" : kind.option
             let options = o2 ? Words.sizes : (kind.option == "Colour" ? Words.colours : Words.patterns)
@@ -105,7 +108,7 @@ struct Catalog: Sendable {
                         sku: sku,
                         barcode: String(5_060_000_000_000 + p * 10 + v),
                         option: option,
-                        priceHundredths: kind.price + 25 * rng.below(8)))
+                        priceHundredths: kind.price + (o2 ? 5000 : 25) * rng.below(8)))
             }
             let category = rng.below(Words.categories.count)
             let numeric = 160_000 + accountIndex * 100_000 + p
@@ -125,6 +128,7 @@ struct Catalog: Sendable {
                     brand: Words.brands[rng.below(Words.brands.count)],
                     slug: name.lowercased().replacingOccurrences(" ", with: "-"),
                     variants: variants))
+            firstSKU.append(skus.count)
             for v in 0..<variantCount { skus.append(SKURef(product: p, variant: v)) }
         }
     }

@@ -43,6 +43,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
     }
 
     struct Line {
+        var skuIndex: Int
         var sku: Catalog.SKURef
         var quantity: Int
     }
@@ -222,13 +223,13 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         for _ in 0..<count {
             var sku = Zipf.rank(n: skus, s: 1.0, u: r.unit())
             var tries = 0
-            while tries < 4 && lines.contains(where: { l in catalogs[account].skus[sku].product == l.sku.product && catalogs[account].skus[sku].variant == l.sku.variant }) {
+            while tries < 4 && lines.contains(where: { $0.skuIndex == sku }) {
                 sku = Zipf.rank(n: skus, s: 1.0, u: r.unit())
                 tries += 1
             }
             if tries == 4 { continue }
             let quantity = accounts[account].source == .orderspace ? 6 * (1 + r.below(8)) : 1 + r.below(6)
-            lines.append(Line(sku: catalogs[account].skus[sku], quantity: quantity))
+            lines.append(Line(skuIndex: sku, sku: catalogs[account].skus[sku], quantity: quantity))
         }
     }
 
@@ -250,6 +251,13 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
     private mutating func emit(
         _ account: Int, _ type: String, entity: String?, refs: [String], id: String? = nil, _ payload: JSONBytes
     ) {
+        var refs = refs
+        if refs.count > 1 {
+            var unique: [String] = []
+            unique.reserveCapacity(refs.count)
+            for r in refs where !unique.contains(r) { unique.append(r) }
+            refs = unique
+        }
         pending.append(
             CorpusEvent(
                 account: accounts[account].name, source: accounts[account].source.rawValue, type: type,
@@ -270,7 +278,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         w.raw(", \"country\": \"GB\"}")
     }
 
-    private mutating func emitOrderspaceOrder(_ index: Int, type: String, status: StaticString) {
+    private mutating func emitOrderspaceOrder(_ index: Int, type: String, status: String) {
         let account = Int(orders[index].account)
         var lines = scratchLines
         orderLines(index, into: &lines)
@@ -289,9 +297,9 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         w.int(number)
         w.raw(", \"created\": ")
         w.dateTime(orders[index].created)
-        w.raw(", \"status\": \"")
-        w.raw(status)
-        w.raw("\", \"customer_id\": ")
+        w.raw(", \"status\": ")
+        w.string(status)
+        w.raw(", \"customer_id\": ")
         w.string(customer.id)
         w.raw(", \"company_name\": ")
         w.string(customer.company)
@@ -415,8 +423,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         emit(account, "dispatch.created", entity: id, refs: refs, w)
         // Each dispatched line moves stock: Orderspace sends an inventory_level.updated per SKU.
         for line in lines {
-            let s = catalog.skus.firstIndex { $0.product == line.sku.product && $0.variant == line.sku.variant }!
-            inventoryLevel(account: account, skuIndex: s, adjustment: -line.quantity)
+            inventoryLevel(account: account, skuIndex: line.skuIndex, adjustment: -line.quantity)
         }
     }
 
@@ -437,7 +444,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         w.raw(", \"on_hand_adjustment\": ")
         w.decimal(hundredths: adjustment * 100)
         w.raw(", \"available\": ")
-        w.decimal(hundredths: max(0, onHand - skuIndex % 7) * 100)
+        w.decimal(hundredths: Swift.max(0, onHand - skuIndex % 7) * 100)
         w.raw(", \"available_adjustment\": ")
         w.decimal(hundredths: adjustment * 100)
         w.raw("}}}")
@@ -544,7 +551,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
     private mutating func bulkStockTake(account: Int) {
         let n = catalogs[account].skus.count
         let start = rng.below(n)
-        for i in 0..<min(50, n) {
+        for i in 0..<Swift.min(50, n) {
             let adjustment = rng.below(21) - 10
             inventoryLevel(account: account, skuIndex: (start + i) % n, adjustment: adjustment == 0 ? 1 : adjustment)
         }
@@ -600,7 +607,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         let p = catalogs[account].products[index]
         if accounts[account].source == .o2vend {
             if announced {
-                let s = catalogs[account].skus.firstIndex { $0.product == index }!
+                let s = catalogs[account].firstSKU[index]
                 inventoryLevel(account: account, skuIndex: s, adjustment: 1 + rng.below(20))
             } else {
                 o2vendProductCreate(account: account, p)
@@ -674,7 +681,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         w.raw("}")
     }
 
-    private mutating func emitO2VENDOrder(_ index: Int, type: String, status: StaticString, creating: Bool) {
+    private mutating func emitO2VENDOrder(_ index: Int, type: String, status: String, creating: Bool) {
         let account = Int(orders[index].account)
         var lines = scratchLines
         orderLines(index, into: &lines)
@@ -693,9 +700,9 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         w.int(customer.numericID)
         w.raw(", \"CustomerName\": ")
         w.string(customer.company)
-        w.raw(", \"Status\": \"")
-        w.raw(status)
-        w.raw("\", \"OrderDate\": ")
+        w.raw(", \"Status\": ")
+        w.string(status)
+        w.raw(", \"OrderDate\": ")
         w.dateTime(orders[index].created)
         w.raw(", \"CurrencyCode\": \"INR\", \"ShippingAddress\": {\"Line1\": ")
         w.string(customer.line1)
@@ -739,8 +746,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         if creating {
             // O2VEND reserves stock when the order is placed: a StockQuantityUpdate per line.
             for line in lines {
-                let s = catalog.skus.firstIndex { $0.product == line.sku.product && $0.variant == line.sku.variant }!
-                inventoryLevel(account: account, skuIndex: s, adjustment: -line.quantity)
+                inventoryLevel(account: account, skuIndex: line.skuIndex, adjustment: -line.quantity)
             }
         }
     }

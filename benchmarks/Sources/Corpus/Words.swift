@@ -63,11 +63,14 @@ enum Words {
         var name: String
     }
 
-    static let materials = [
+    static let materialsGB = [
         Material(code: "STW", name: "Stoneware"), Material(code: "LIN", name: "Linen"),
+        Material(code: "COT", name: "Cotton"), Material(code: "WOL", name: "Wool"), Material(code: "SOY", name: "Soy"),
+        Material(code: "PRC", name: "Porcelain"),
+    ]
+    static let materialsIN = [
         Material(code: "COT", name: "Cotton"), Material(code: "GEO", name: "Georgette"),
-        Material(code: "SLK", name: "Silk"), Material(code: "WOL", name: "Wool"), Material(code: "SOY", name: "Soy"),
-        Material(code: "CHN", name: "Chanderi"), Material(code: "PRC", name: "Porcelain"),
+        Material(code: "SLK", name: "Silk"), Material(code: "CHN", name: "Chanderi"), Material(code: "LIN", name: "Linen"),
     ]
     static let colours = ["Sage", "Slate", "Ochre", "Rose", "Ink", "Chalk", "Moss", "Rust"]
     static let patterns = ["Gull", "Wave", "Fern", "Stripe", "Dot", "Leaf", "Check"]

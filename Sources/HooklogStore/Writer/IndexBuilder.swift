@@ -1,0 +1,73 @@
+import Synchronization
+
+/// Keeps the active segment's full index off the writer's path, on its own thread, and writes each
+/// sealed segment's index file.
+///
+/// The writer indexes only what dedupe needs (event IDs and body digests); everything else (account,
+/// source, type, entity, refs) is indexed here from the same record bytes, in the same order. When the
+/// writer seals a segment, the builder writes its `.idx` and publishes the mapped file, which the
+/// writer then swaps in for its own light index of that segment.
+final class IndexBuilder: Sendable {
+    enum Job: Sendable {
+        /// Start indexing a segment, from an index recovery already built (or an empty one).
+        case adopt(MemoryIndex)
+        /// Frames the writer just wrote, with their uncompressed records.
+        case frames([(FrameInfo, [UInt8])])
+        /// The segment is complete at this length: write its index file.
+        case seal(logLength: UInt64, logPath: String, nextBase: UInt64)
+    }
+
+    /// The builder's state. `@unchecked Sendable`: touched only on the builder's own thread.
+    private final class Confined: @unchecked Sendable {
+        var index: MemoryIndex?
+    }
+
+    private final class Published: Sendable {
+        let files = Mutex<[UInt64: IndexFile]>([:])
+    }
+
+    private let worker: WorkerThread<Job>
+    private let published = Published()
+
+    init(logDirectory: String) {
+        let confined = Confined()
+        let published = self.published
+        worker = WorkerThread(name: "hooklog-index") { jobs in
+            for job in jobs {
+                switch job {
+                case .adopt(let index):
+                    confined.index = index
+                case .frames(let frames):
+                    for (frame, records) in frames {
+                        // The writer encoded these records itself: they parse.
+                        try? confined.index?.add(frame: frame, block: records, start: 0)
+                    }
+                case .seal(let logLength, let logPath, let nextBase):
+                    guard let index = confined.index else { continue }
+                    confined.index = MemoryIndex(baseSeq: nextBase)
+                    let path = logDirectory + "/" + SegmentName.index(index.baseSeq)
+                    let bytes = IndexFile.encode(index, logLength: logLength, createdMicros: currentMicros())
+                    // On failure (disk full) the segment simply has no index file yet: the writer
+                    // rebuilds it on the next open, readers in memory meanwhile.
+                    if (try? FileSystem.writeAtomically(bytes, to: path, directory: logDirectory)) != nil,
+                        let file = try? IndexFile(path: path, segmentPath: logPath)
+                    {
+                        published.files.withLock { $0[index.baseSeq] = file }
+                    }
+                }
+            }
+        }
+    }
+
+    func enqueue(_ job: Job) { worker.enqueue(job) }
+
+    /// Index files written since the last call, by segment base seq.
+    func takePublished() -> [UInt64: IndexFile] {
+        published.files.withLock { p in
+            defer { p.removeAll() }
+            return p
+        }
+    }
+
+    func close() { worker.close() }
+}

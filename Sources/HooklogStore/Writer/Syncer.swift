@@ -1,0 +1,77 @@
+import Synchronization
+
+/// Makes commits durable and answers them, on its own thread, so that the writer can compress and write
+/// the next group commit while the disk flushes this one (sync pipelining).
+///
+/// Jobs are handled in order: every job of a batch is acknowledged only after one `fdatasync` of each
+/// file written up to it, and after the jobs before it. An acknowledgement therefore always means
+/// durable. A failed sync poisons the writer (`WriterHealth`): whether those bytes reached the disk is
+/// unknown, so nothing more is acknowledged until recovery has re-read the log on reopen.
+final class Syncer: Sendable {
+    struct Job: Sendable {
+        /// Files written since the previous job (the active segment, and the one just sealed on a roll).
+        var files: [RawFile]
+        /// Where the log stands once this job is durable.
+        var mark: CommitMark
+        var acks: [(CheckedContinuation<AppendResult, any Error>, AppendResult)]
+    }
+
+    private let worker: WorkerThread<Job>
+
+    init(markFile: RawFile, durable: Bool, health: WriterHealth) {
+        worker = WorkerThread(name: "hooklog-sync") { jobs in
+            var failure = health.poisoned
+            if failure == nil {
+                var synced = Set<Int32>()
+                for job in jobs {
+                    for file in job.files where !synced.contains(file.fd) {
+                        synced.insert(file.fd)
+                        guard durable else { continue }
+                        do throws(StoreError) {
+                            try file.syncData()
+                        } catch {
+                            failure = health.poison(after: error)
+                            break
+                        }
+                    }
+                    if failure != nil { break }
+                }
+            }
+            if failure == nil, let last = jobs.last {
+                // Not synced: it only matters while this process lives (see `CommitMark`).
+                try? markFile.write(last.mark.encoded(), at: 0)
+            }
+            for job in jobs {
+                for (continuation, result) in job.acks {
+                    if let failure { continuation.resume(throwing: failure) } else { continuation.resume(returning: result) }
+                }
+            }
+        }
+    }
+
+    func enqueue(_ job: Job) {
+        if !worker.enqueue(job) {
+            let error = StoreError(.closed, "the archive is closed")
+            for (continuation, _) in job.acks { continuation.resume(throwing: error) }
+        }
+    }
+
+    func close() { worker.close() }
+}
+
+/// Whether the writer may still acknowledge anything; shared by the writer and the syncer threads.
+final class WriterHealth: Sendable {
+    private let state = Mutex<StoreError?>(nil)
+
+    var poisoned: StoreError? { state.withLock { $0 } }
+
+    /// Records a failure that leaves the log's durable state unknown; returns the error to report.
+    func poison(after error: StoreError) -> StoreError {
+        let e = StoreError(
+            .closed,
+            "the archive stopped writing after a failed sync (\(error.message)); restart hooklog to recover",
+            path: error.path, errno: error.errno)
+        state.withLock { if $0 == nil { $0 = e } }
+        return e
+    }
+}
