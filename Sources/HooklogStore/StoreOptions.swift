@@ -2,9 +2,11 @@
 public struct StoreOptions: Sendable {
     /// A segment is sealed (its index written, a new one started) once its log reaches this many bytes.
     public var segmentSize: Int = 64 << 20
-    /// Uncompressed bytes per LZ4 block. LZ4 looks back 64 KB, so larger blocks gain little ratio and cost
-    /// more to decode for a point read; smaller ones lose ratio at every block start.
-    public var blockSize: Int = 128 << 10
+    /// Uncompressed bytes per LZ4 block. A point read decodes up to one block, so smaller blocks answer an
+    /// entity lookup faster; LZ4 looks back 64 KB, so larger blocks gain little ratio. Measured on 300k
+    /// events: 32 KB → lookup p99 109 µs, 1/12.9 of the payload bytes; 64 KB → 164 µs, 1/14.1;
+    /// 128 KB → 367 µs, 1/14.9.
+    public var blockSize: Int = 64 << 10
     /// Sealed segments whose newest event is older than this are deleted. `nil`: keep forever.
     public var maxAge: Duration?
     /// Oldest sealed segments are deleted while the log is larger than this. `nil`: no limit.
@@ -12,6 +14,6 @@ public struct StoreOptions: Sendable {
     /// Whether appends wait for `fdatasync`. Only tests and benchmarks of the non-durable path turn it off.
     public var durable: Bool = true
 
-    /// The defaults: 64 MB segments, 128 KB blocks, durable appends, no retention limit.
+    /// The defaults: 64 MB segments, 64 KB blocks, durable appends, no retention limit.
     public init() {}
 }

@@ -100,6 +100,16 @@ import Testing
             #expect(snapshot.counts(of: .account) == ["even": all.filter { $0.account == "even" }.count, "odd": all.filter { $0.account == "odd" }.count])
         }
         try check(try store.reader().snapshot())
+        // The in-place views see exactly what the copies see.
+        var viewed: [StoredEvent] = []
+        try store.reader().snapshot().forEachView(matching: EventFilter(ref: "SKU-3"), reverse: true) { view in
+            #expect(view.withPayload { Array($0) } == view.event.payload && view.payloadCount == view.event.payload.count)
+            #expect(view.type == view.event.type && view.refs == view.event.refs && view.entity == view.event.entity)
+            viewed.append(view.event)
+            return true
+        }
+        #expect(viewed == (try store.reader().snapshot().events(matching: EventFilter(ref: "SKU-3"), reverse: true)))
+        #expect(!viewed.isEmpty)
         store.close()
         // From index files and a fresh scan of the active segment, as another process would.
         try check(try ArchiveReader(directory: dir.path).snapshot())

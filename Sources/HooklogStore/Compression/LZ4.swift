@@ -97,6 +97,37 @@ enum BlockDecoder {
         }
     }
 
+    /// Decompresses consecutive frames of one block into one new buffer, each frame using the ones
+    /// before it as history. The buffer is allocated once and never zero-filled: LZ4 writes every byte,
+    /// and a short frame is an error, not a gap.
+    ///
+    /// - Parameter frames: where each compressed frame lies in `source`, and its uncompressed length.
+    static func decodeRun(_ source: [UInt8], frames: [(range: Range<Int>, length: Int)]) throws(Failure) -> [UInt8] {
+        let total = frames.reduce(0) { $0 + $1.length }
+        var ok = true
+        let out = [UInt8](unsafeUninitializedCapacity: total) { dst, initialized in
+            source.withUnsafeBytes { src in
+                var position = 0
+                for frame in frames {
+                    let out = UnsafeMutableRawPointer(dst.baseAddress!) + position
+                    let dictSize = min(position, 64 << 10)
+                    let n = LZ4_decompress_safe_usingDict(
+                        (src.baseAddress! + frame.range.lowerBound).assumingMemoryBound(to: CChar.self),
+                        out.assumingMemoryBound(to: CChar.self), Int32(frame.range.count), Int32(frame.length),
+                        (out - dictSize).assumingMemoryBound(to: CChar.self), Int32(dictSize))
+                    guard n == Int32(frame.length) else {
+                        ok = false
+                        break
+                    }
+                    position += frame.length
+                }
+                initialized = ok ? total : 0
+            }
+        }
+        guard ok else { throw Failure() }
+        return out
+    }
+
     /// Raw `LZ4_compress_default`, for references and tests.
     static func compressDefault(_ input: [UInt8]) -> [UInt8] {
         let bound = Int(LZ4_compressBound(Int32(input.count)))

@@ -51,7 +51,7 @@ enum RecordCodec {
     }
 
     /// Where each field of one record lies in the block's bytes.
-    struct Layout {
+    struct Layout: Sendable {
         var receivedAt: Int64
         var account: Range<Int>
         var source: Range<Int>

@@ -51,6 +51,15 @@ public struct ArchiveSnapshot: Sendable {
         matching filter: EventFilter, reverse: Bool = false, limit: Int? = nil,
         onDamage: ((StoreError) -> Void)? = nil, _ body: (StoredEvent) throws -> Bool
     ) throws {
+        try forEachView(matching: filter, reverse: reverse, limit: limit, onDamage: onDamage) { try body($0.event) }
+    }
+
+    /// Like `forEach`, but hands out each event in place (`EventView`), copying nothing: for scans and
+    /// exports that read a few fields or just the payload of many events.
+    public func forEachView(
+        matching filter: EventFilter, reverse: Bool = false, limit: Int? = nil,
+        onDamage: ((StoreError) -> Void)? = nil, _ body: (EventView) throws -> Bool
+    ) throws {
         var remaining = limit ?? Int.max
         guard remaining > 0 else { return }
         for segment in reverse ? Array(segments.reversed()) : segments {
@@ -97,12 +106,13 @@ public struct ArchiveSnapshot: Sendable {
                     onDamage(error)
                     continue
                 }
-                var matched: [StoredEvent] = []
+                var matched: [EventView] = []
                 var stop = false
-                _ = try BlockReader.forEachRecord(decoded) { seq, layout in
-                    if let candidateSet, !candidateSet.contains(UInt32(seq - index.baseSeq)) { return true }
+                let base = index.baseSeq
+                let wants: (UInt64) -> Bool = candidateSet.map { set in { set.contains(UInt32($0 - base)) } } ?? { _ in true }
+                _ = try BlockReader.forEachRecord(decoded, wants: wants) { seq, layout in
                     guard filter.matches(decoded.bytes, layout, seq: seq) else { return true }
-                    let event = RecordCodec.event(decoded.bytes, layout, seq: seq)
+                    let event = EventView(bytes: decoded.bytes, layout: layout, seq: seq)
                     if reverse {
                         matched.append(event)
                         return true

@@ -17,7 +17,8 @@ enum BlockReader {
         let end = frames[last].end
         let raw = try file.read(at: start, count: Int(end - start))
         var out = Decoded(bytes: [], frames: [])
-        out.bytes.reserveCapacity(frames[first...last].reduce(0) { $0 + Int($1.header.uncompressedLength) })
+        var runs: [(range: Range<Int>, length: Int)] = []
+        var position = 0
         for i in first...last {
             let f = frames[i]
             let local = Int(f.offset - start)
@@ -26,16 +27,15 @@ enum BlockReader {
                     .corrupt, "\(file.path) at offset \(f.offset): frame checksum mismatch (events \(f.firstSeq)...\(f.endSeq - 1) unreadable); run `hooklog check`",
                     path: file.path)
             }
-            let begin = out.bytes.count
-            do {
-                try BlockDecoder.decodeFrame(
-                    raw, range: (local + FrameHeader.size)..<(local + f.header.totalLength),
-                    uncompressedLength: Int(f.header.uncompressedLength), appendingTo: &out.bytes)
-            } catch {
-                throw StoreError(
-                    .corrupt, "\(file.path) at offset \(f.offset): frame does not decompress", path: file.path)
-            }
-            out.frames.append((f, begin))
+            runs.append(((local + FrameHeader.size)..<(local + f.header.totalLength), Int(f.header.uncompressedLength)))
+            out.frames.append((f, position))
+            position += Int(f.header.uncompressedLength)
+        }
+        do {
+            out.bytes = try BlockDecoder.decodeRun(raw, frames: runs)
+        } catch {
+            throw StoreError(
+                .corrupt, "\(file.path) at offset \(frames[first].offset): block does not decompress", path: file.path)
         }
         return out
     }
@@ -47,22 +47,28 @@ enum BlockReader {
         return j
     }
 
-    /// Calls `body` with the layout of each record of a decoded run, with its seq.
+    /// Calls `body` with the layout of each record of a decoded run whose seq `wants` accepts; the others
+    /// are skipped by their length alone, unparsed.
     static func forEachRecord(
-        _ decoded: Decoded, _ body: (UInt64, RecordCodec.Layout) throws -> Bool
+        _ decoded: Decoded, wants: (UInt64) -> Bool = { _ in true },
+        _ body: (UInt64, RecordCodec.Layout) throws -> Bool
     ) throws -> Bool {
         for (frame, start) in decoded.frames {
             var p = start
             let end = start + Int(frame.header.uncompressedLength)
             for i in 0..<UInt64(frame.header.count) {
-                let l: RecordCodec.Layout
+                let seq = frame.firstSeq + i
                 do {
-                    l = try RecordCodec.layout(decoded.bytes, at: p, end: end)
-                } catch {
+                    if !wants(seq) {
+                        p = try RecordCodec.skip(decoded.bytes, at: p, end: end)
+                        continue
+                    }
+                    let l = try RecordCodec.layout(decoded.bytes, at: p, end: end)
+                    if try !body(seq, l) { return false }
+                    p = l.next
+                } catch is ByteReader.Overrun {
                     throw StoreError(.corrupt, "frame at offset \(frame.offset): malformed record")
                 }
-                if try !body(frame.firstSeq + i, l) { return false }
-                p = l.next
             }
         }
         return true
@@ -73,9 +79,9 @@ enum BlockReader {
         guard let fi = index.frameIndex(containing: seq) else { return nil }
         let decoded = try decode(file: file, frames: frames, first: blockFirst(frames, fi), last: fi)
         var found: StoredEvent?
-        _ = try forEachRecord(decoded) { s, l in
-            if s == seq { found = RecordCodec.event(decoded.bytes, l, seq: s) }
-            return found == nil
+        _ = try forEachRecord(decoded, wants: { $0 == seq }) { s, l in
+            found = RecordCodec.event(decoded.bytes, l, seq: s)
+            return false
         }
         return found
     }

@@ -3,46 +3,90 @@
 /// Built once per generator from the seed; events then only pick from it, which keeps generation fast
 /// and makes every mention of a customer or SKU consistent across the corpus.
 struct Catalog: Sendable {
-    struct Customer: Sendable {
-        var id: String  // "cu_p4w8z1rn", or O2VEND's numeric Id as text
-        var numericID: Int
-        var company: String
-        var buyer: String
-        var emailDomain: String
-        var phone: String
-        var line1: String
-        var city: String
-        var postcode: String
-        var reference: String
-        var taxNumber: String
-        var paymentTermsID: String
-        var groupID: String
-        var createdAt: Int64
+    final class Customer: Sendable {
+        let id: String
+        let numericID: Int
+        let company: String
+        let buyer: String
+        let emailDomain: String
+        let phone: String
+        let line1: String
+        let city: String
+        let postcode: String
+        let reference: String
+        let taxNumber: String
+        let paymentTermsID: String
+        let groupID: String
+        let createdAt: Int64
+
+        init(id: String, numericID: Int, company: String, buyer: String, emailDomain: String, phone: String, line1: String, city: String, postcode: String, reference: String, taxNumber: String, paymentTermsID: String, groupID: String, createdAt: Int64) {
+            self.id = id
+            self.numericID = numericID
+            self.company = company
+            self.buyer = buyer
+            self.emailDomain = emailDomain
+            self.phone = phone
+            self.line1 = line1
+            self.city = city
+            self.postcode = postcode
+            self.reference = reference
+            self.taxNumber = taxNumber
+            self.paymentTermsID = paymentTermsID
+            self.groupID = groupID
+            self.createdAt = createdAt
+        }
     }
 
-    struct Variant: Sendable {
-        var id: String
-        var sku: String
-        var barcode: String
-        var option: String
-        var priceHundredths: Int
+
+    final class Variant: Sendable {
+        let id: String
+        let sku: String
+        let barcode: String
+        let option: String
+        let priceHundredths: Int
+
+        init(id: String, sku: String, barcode: String, option: String, priceHundredths: Int) {
+            self.id = id
+            self.sku = sku
+            self.barcode = barcode
+            self.option = option
+            self.priceHundredths = priceHundredths
+        }
     }
 
-    struct Product: Sendable {
-        var id: String
-        var numericID: Int
-        var code: String
-        var name: String
-        var description: String
-        var composition: String
-        var optionName: String
-        var categoryID: String
-        var categoryName: String
-        var numericCategory: Int
-        var brand: String
-        var slug: String
-        var variants: [Variant]
+
+    final class Product: Sendable {
+        let id: String
+        let numericID: Int
+        let code: String
+        let name: String
+        let description: String
+        let composition: String
+        let optionName: String
+        let categoryID: String
+        let categoryName: String
+        let numericCategory: Int
+        let brand: String
+        let slug: String
+        let variants: [Variant]
+
+        init(id: String, numericID: Int, code: String, name: String, description: String, composition: String, optionName: String, categoryID: String, categoryName: String, numericCategory: Int, brand: String, slug: String, variants: [Variant]) {
+            self.id = id
+            self.numericID = numericID
+            self.code = code
+            self.name = name
+            self.description = description
+            self.composition = composition
+            self.optionName = optionName
+            self.categoryID = categoryID
+            self.categoryName = categoryName
+            self.numericCategory = numericCategory
+            self.brand = brand
+            self.slug = slug
+            self.variants = variants
+        }
     }
+
 
     struct SKURef: Sendable {
         var product: Int

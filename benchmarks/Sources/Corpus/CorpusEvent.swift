@@ -37,9 +37,7 @@ public struct CorpusEvent: Sendable {
 
     /// Appends the event as one NDJSON line (`{"account",...,"payload"}` and a newline), the payload embedded
     /// with the whitespace outside strings dropped, as `hooklog query --format ndjson` prints it.
-    public func appendNDJSON(to out: inout [UInt8]) {
-        var w = JSONBytes(capacity: 0)
-        swap(&w.bytes, &out)
+    public func appendNDJSON(to w: JSONBytes) {
         w.raw("{\"account\":")
         w.string(account)
         w.raw(",\"source\":")
@@ -50,14 +48,13 @@ public struct CorpusEvent: Sendable {
         w.stringOrNull(entity)
         w.raw(",\"refs\":[")
         for (i, r) in refs.enumerated() {
-            if i > 0 { w.bytes.append(0x2C) }
+            if i > 0 { w.append(0x2C) }
             w.string(r)
         }
         w.raw("],\"id\":")
         w.stringOrNull(id)
         w.raw(",\"payload\":")
-        JSONBytes.minify(payload, into: &w.bytes)
+        w.appendMinified(payload)
         w.raw("}\n")
-        swap(&w.bytes, &out)
     }
 }

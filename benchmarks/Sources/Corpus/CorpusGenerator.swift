@@ -266,7 +266,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
 
     // MARK: Orderspace
 
-    private mutating func address(_ w: inout JSONBytes, _ c: Catalog.Customer) {
+    private func address(_ w: JSONBytes, _ c: Catalog.Customer) {
         w.raw("{\"company_name\": ")
         w.string(c.company)
         w.raw(", \"contact_name\": \"\", \"line1\": ")
@@ -288,7 +288,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         let id = orderID(index)
         let number = orderNumber(index)
         var r = SplitMix64(seed: SplitMix64.hash(seed, 0x0A7A, UInt64(index)))
-        var w = JSONBytes(capacity: 2048)
+        let w = JSONBytes(capacity: 2048)
         w.raw("{\"event\": ")
         w.string(type)
         w.raw(", \"data\": {\"order\": {\"id\": ")
@@ -320,9 +320,9 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         w.raw(", \"shipping_type\": ")
         w.string(Words.shippingTypes[r.below(Words.shippingTypes.count)])
         w.raw(", \"shipping_address\": ")
-        address(&w, customer)
+        address(w, customer)
         w.raw(", \"billing_address\": ")
-        address(&w, customer)
+        address(w, customer)
         w.raw(", \"order_lines\": [")
         var refs = [customer.id]
         var net = 0
@@ -363,7 +363,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
 
     private mutating func emitOrderDeleted(_ index: Int) {
         let id = orderID(index)
-        var w = JSONBytes(capacity: 128)
+        let w = JSONBytes(capacity: 128)
         w.raw("{\"event\": \"order.deleted\", \"data\": {\"order\": {\"id\": ")
         w.string(id)
         w.raw(", \"number\": ")
@@ -381,7 +381,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         let customer = catalog.customers[orderCustomer(index)]
         let orderID = orderID(index)
         let id = Ids.orderspace("di_", SplitMix64.hash(seed, 0xD15, UInt64(index)))
-        var w = JSONBytes(capacity: 1536)
+        let w = JSONBytes(capacity: 1536)
         w.raw("{\"event\": \"dispatch.created\", \"data\": {\"dispatch\": {\"id\": ")
         w.string(id)
         w.raw(", \"order_id\": ")
@@ -393,7 +393,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         w.raw(", \"comments\": ")
         w.string(Words.dispatchComments[rng.below(Words.dispatchComments.count)])
         w.raw(", \"customer_note\": \"\", \"customer_po_number\": \"\", \"shipping_type\": \"Standard\", \"shipping_address\": ")
-        address(&w, customer)
+        address(w, customer)
         w.raw(", \"email_address\": \"buying@")
         w.rawText(customer.emailDomain)
         w.raw("\", \"phone\": ")
@@ -436,7 +436,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
             stockQuantityUpdate(account: account, skuIndex: skuIndex, previous: onHand - adjustment)
             return
         }
-        var w = JSONBytes(capacity: 192)
+        let w = JSONBytes(capacity: 192)
         w.raw("{\"event\": \"inventory_level.updated\", \"data\": {\"inventory_level\": {\"sku\": ")
         w.string(sku)
         w.raw(", \"on_hand\": ")
@@ -461,7 +461,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         let orderID = orderID(index)
         let number = orderNumber(index)
         let id = Ids.orderspace("iv_", SplitMix64.hash(seed, 0x1A7, UInt64(index)))
-        var w = JSONBytes(capacity: 1792)
+        let w = JSONBytes(capacity: 1792)
         w.raw("{\"event\": \"invoice.created\", \"data\": {\"invoice\": {\"id\": ")
         w.string(id)
         w.raw(", \"number\": \"INV-")
@@ -481,7 +481,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         w.raw("}], \"payment_terms\": \"30 Days\", \"due_date\": ")
         w.date(now + 30 * 86_400)
         w.raw(", \"paid\": false, \"proforma\": false, \"deposit\": null, \"comments\": \"\", \"address\": ")
-        address(&w, customer)
+        address(w, customer)
         w.raw(", \"invoice_lines\": [")
         var refs = [customer.id, orderID]
         var net = 0
@@ -529,7 +529,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         for line in lines { net += catalog.variant(line.sku).priceHundredths * line.quantity }
         let invoiceID = Ids.orderspace("iv_", SplitMix64.hash(seed, 0x1A7, UInt64(index)))
         let reference = Ids.orderspace("py_", SplitMix64.hash(seed, 0x9A7, UInt64(index)))
-        var w = JSONBytes(capacity: 320)
+        let w = JSONBytes(capacity: 320)
         w.raw("{\"event\": \"payment.created\", \"data\": {\"payment\": {\"invoice_id\": ")
         w.string(invoiceID)
         w.raw(", \"invoice_number\": \"INV-")
@@ -567,7 +567,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         let c = catalogs[account].customers[index]
         let type = customerAnnounced[account][index] ? "customer.updated" : "customer.created"
         customerAnnounced[account][index] = true
-        var w = JSONBytes(capacity: 1024)
+        let w = JSONBytes(capacity: 1024)
         w.raw("{\"event\": ")
         w.string(type)
         w.raw(", \"data\": {\"customer\": {\"id\": ")
@@ -589,7 +589,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         w.raw("\", \"dispatches\": \"\", \"invoices\": \"\"}, \"tax_number\": ")
         w.string(c.taxNumber)
         w.raw(", \"tax_rate_id\": null, \"addresses\": [")
-        address(&w, c)
+        address(w, c)
         w.raw("], \"minimum_spend\": ")
         w.decimal(hundredths: 5000 * (1 + rng.below(4)))
         w.raw(", \"payment_terms_id\": ")
@@ -615,7 +615,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
             return
         }
         let type = announced ? "product.updated" : "product.created"
-        var w = JSONBytes(capacity: 1536)
+        let w = JSONBytes(capacity: 1536)
         w.raw("{\"event\": ")
         w.string(type)
         w.raw(", \"data\": {\"product\": {\"id\": ")
@@ -665,7 +665,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
 
     // MARK: O2VEND
 
-    private mutating func o2vendHead(_ w: inout JSONBytes, id: String, type: String, attempt: Int) {
+    private mutating func o2vendHead(_ w: JSONBytes, id: String, type: String, attempt: Int) {
         w.raw("{\"Id\": ")
         w.string(id)
         w.raw(", \"Event\": ")
@@ -675,7 +675,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         w.raw(", \"Data\": {")
     }
 
-    private mutating func o2vendTail(_ w: inout JSONBytes) {
+    private mutating func o2vendTail(_ w: JSONBytes) {
         w.raw("}, \"CreationTimeUtc\": ")
         w.dateTime(now, fraction7: rng.below(10_000_000))
         w.raw("}")
@@ -690,8 +690,8 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         let customer = catalog.customers[orderCustomer(index)]
         let id = uuid()
         let orderID = o2vendOrderID(index)
-        var w = JSONBytes(capacity: 1024)
-        o2vendHead(&w, id: id, type: type, attempt: rng.chance(0.05) ? 1 + rng.below(3) : 0)
+        let w = JSONBytes(capacity: 1024)
+        o2vendHead(w, id: id, type: type, attempt: rng.chance(0.05) ? 1 + rng.below(3) : 0)
         w.raw("\"Id\": ")
         w.int(orderID)
         w.raw(", \"OrderNumber\": \"SO-")
@@ -741,7 +741,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
             refs.append(v.sku)
         }
         w.raw("]")
-        o2vendTail(&w)
+        o2vendTail(w)
         emit(account, type, entity: String(orderID), refs: refs, id: id, w)
         if creating {
             // O2VEND reserves stock when the order is placed: a StockQuantityUpdate per line.
@@ -755,8 +755,8 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         let account = Int(orders[index].account)
         let shipment = 7000 + index
         let id = uuid()
-        var w = JSONBytes(capacity: 384)
-        o2vendHead(&w, id: id, type: "Shipment.Delivered", attempt: 0)
+        let w = JSONBytes(capacity: 384)
+        o2vendHead(w, id: id, type: "Shipment.Delivered", attempt: 0)
         w.raw("\"Id\": ")
         w.int(shipment)
         w.raw(", \"OrderId\": ")
@@ -767,7 +767,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         w.string(Words.carriers[rng.below(Words.carriers.count)])
         w.raw(", \"Status\": \"Delivered\", \"DeliveredAtUtc\": ")
         w.dateTime(now)
-        o2vendTail(&w)
+        o2vendTail(w)
         emit(account, "Shipment.Delivered", entity: String(shipment), refs: [String(o2vendOrderID(index))], id: id, w)
     }
 
@@ -776,8 +776,8 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         let p = catalogs[account].products[ref.product]
         let v = p.variants[ref.variant]
         let id = uuid()
-        var w = JSONBytes(capacity: 320)
-        o2vendHead(&w, id: id, type: "StockQuantityUpdate", attempt: 0)
+        let w = JSONBytes(capacity: 320)
+        o2vendHead(w, id: id, type: "StockQuantityUpdate", attempt: 0)
         w.raw("\"ProductId\": ")
         w.int(p.numericID)
         w.raw(", \"Sku\": ")
@@ -788,14 +788,14 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
         w.decimal(hundredths: stock[account][skuIndex] * 100)
         w.raw(", \"PreviousQuantity\": ")
         w.decimal(hundredths: previous * 100)
-        o2vendTail(&w)
+        o2vendTail(w)
         emit(account, "StockQuantityUpdate", entity: p.id, refs: [v.sku], id: id, w)
     }
 
     private mutating func o2vendProductCreate(account: Int, _ p: Catalog.Product) {
         let id = uuid()
-        var w = JSONBytes(capacity: 640)
-        o2vendHead(&w, id: id, type: "Product.Create", attempt: 0)
+        let w = JSONBytes(capacity: 640)
+        o2vendHead(w, id: id, type: "Product.Create", attempt: 0)
         w.raw("\"Id\": ")
         w.int(p.numericID)
         w.raw(", \"Name\": ")
@@ -826,7 +826,7 @@ public struct CorpusGenerator: Sequence, IteratorProtocol, Sendable {
             refs.append(v.sku)
         }
         w.raw("]")
-        o2vendTail(&w)
+        o2vendTail(w)
         emit(account, "Product.Create", entity: p.id, refs: refs, id: id, w)
     }
 }

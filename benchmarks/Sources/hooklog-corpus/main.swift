@@ -73,8 +73,8 @@ if let outputPath {
     fd = 1
 }
 
-func writeAll(_ bytes: [UInt8]) {
-    bytes.withUnsafeBytes { buf in
+func writeAll(_ buf: UnsafeBufferPointer<UInt8>) {
+    do {
         var offset = 0
         while offset < buf.count {
             let n = write(fd, buf.baseAddress! + offset, buf.count - offset)
@@ -93,8 +93,8 @@ var clock = timespec()
 clock_gettime(CLOCK_MONOTONIC, &clock)
 let start = Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
 var generator = CorpusGenerator(seed: seed)
-var buffer: [UInt8] = []
-buffer.reserveCapacity(1 << 20)
+let buffer = JSONBytes(capacity: 1 << 21)
+
 var payloadBytes = 0
 var ndjsonBytes = 0
 var types: [String: Int] = [:]
@@ -103,15 +103,15 @@ for _ in 0..<count {
     payloadBytes += event.payload.count
     if stats { types[event.type, default: 0] += 1 }
     if generateOnly { continue }
-    event.appendNDJSON(to: &buffer)
+    event.appendNDJSON(to: buffer)
     if buffer.count >= 1 << 20 {
         ndjsonBytes += buffer.count
-        writeAll(buffer)
-        buffer.removeAll(keepingCapacity: true)
+        buffer.withBytes { writeAll($0) }
+        buffer.reset()
     }
 }
 ndjsonBytes += buffer.count
-writeAll(buffer)
+buffer.withBytes { writeAll($0) }
 if outputPath != nil { close(fd) }
 clock_gettime(CLOCK_MONOTONIC, &clock)
 let elapsed = Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9 - start
