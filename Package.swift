@@ -34,6 +34,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "HooklogStoreTests", dependencies: ["HooklogStore"]),
+        // End to end on the built binary's printed output.
+        .testTarget(name: "HooklogCLITests", dependencies: ["HooklogStore", "hooklog"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -17,6 +17,26 @@ struct Hooklog: AsyncParsableCommand {
             """,
         subcommands: [Demo.self, Stats.self]
     )
+
+    /// Runs the command, with the contract's exit codes: 1 for a failure, 2 for bad usage (the parser's
+    /// own default is 64).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                let message = Array((fullMessage(for: error) + "\n").utf8)
+                _ = message.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+                Glibc.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// The `--data` option every command shares.

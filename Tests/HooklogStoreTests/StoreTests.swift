@@ -177,6 +177,26 @@ import Testing
         store.close()
     }
 
+    @Test func retentionByAgeKeepsTheActiveSegment() async throws {
+        let dir = TempDirectory()
+        var options = smallOptions(segmentSize: 2 << 10)
+        let store = try ArchiveStore.open(directory: dir.path, options: options)
+        for i in 0..<60 { _ = try await store.append(orderEvents(order: i, count: 2)) }
+        #expect(try await store.applyRetention().isEmpty)  // no limits set: nothing goes
+        store.close()
+        options.maxAge = .seconds(0)
+        let aged = try ArchiveStore.open(directory: dir.path, options: options)
+        let deleted = try await aged.applyRetention()
+        #expect(!deleted.isEmpty)
+        #expect(dir.segmentFiles().count == 1)  // only the active segment is left
+        #expect(dir.indexFiles().isEmpty)
+        let snapshot = try aged.reader().snapshot()
+        #expect(try snapshot.events().map(\.seq) == Array(snapshot.firstSeq..<121))
+        // Appending goes on with the next seq.
+        #expect(try await aged.append(orderEvents(order: 1, count: 1)).storedSeqs == [121])
+        aged.close()
+    }
+
     @Test func concurrentAppendersAndReadersSeeEveryAcknowledgedEvent() async throws {
         let dir = TempDirectory()
         let store = try ArchiveStore.open(directory: dir.path, options: smallOptions(segmentSize: 64 << 10, blockSize: 8 << 10))

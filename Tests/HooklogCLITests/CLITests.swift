@@ -1,0 +1,84 @@
+import Foundation
+import HooklogStore
+import Testing
+
+/// Runs the built `hooklog` binary, as a user would.
+struct CLI {
+    static let binary: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent(".build/debug/hooklog").path
+    }()
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+func tempPath() -> String { NSTemporaryDirectory() + "hooklog-cli-" + UUID().uuidString }
+
+@Suite(.serialized) struct CLITests {
+    @Test func anotherProcessSeesEveryAcknowledgedEventWhileTheWriterIsOpen() async throws {
+        let dir = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try ArchiveStore.open(directory: dir)
+        for round in 1...3 {
+            let events = (0..<(round * 10)).map { i in
+                NewEvent(account: "acct", source: "orderspace", type: "order.updated", entity: "or_\(i)", refs: [], id: nil, payload: Array("{\"n\":\(i)}".utf8))
+            }
+            _ = try await store.append(events)
+            let total = (1...round).reduce(0) { $0 + $1 * 10 }
+            let stats = try CLI.run(["stats", "--data", dir])
+            #expect(stats.status == 0, "\(stats.stderr)")
+            #expect(stats.stdout.contains("events: \(total) "), "\(stats.stdout)")
+            #expect(stats.stdout.contains("account acct: \(total)"))
+        }
+        store.close()
+    }
+
+    @Test func demoRunsTwiceAndRecognisesTheRetry() throws {
+        let dir = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let first = try CLI.run(["demo"], environment: ["HOOKLOG_DATA": dir])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("appended 6 events durably: seq 1...6"))
+        #expect(first.stdout.contains("dispatch.created  di_demo"))
+        let second = try CLI.run(["demo", "--data", dir])
+        #expect(second.stdout.contains("appended nothing: the batch is a retry"))
+        #expect(try CLI.run(["stats", "--data", dir]).stdout.contains("events: 6 "))
+    }
+
+    @Test func errorsAreOneLineWithExitCodes() throws {
+        let missing = try CLI.run(["stats", "--data", "/nonexistent/hooklog"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.hasPrefix("hooklog: no archive at /nonexistent/hooklog"))
+        #expect(missing.stderr.split(separator: "\n").count == 1)
+        let usage = try CLI.run(["stats", "--bogus"])
+        #expect(usage.status == 2)
+        #expect(usage.stderr.contains("--bogus"))
+        let help = try CLI.run(["--help"])
+        #expect(help.status == 0 && help.stdout.contains("demo") && help.stdout.contains("stats"))
+    }
+}
