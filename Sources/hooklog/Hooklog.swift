@@ -12,10 +12,10 @@ struct Hooklog: AsyncParsableCommand {
         abstract: "A self-hosted archive for webhook events: keep every delivery, find it, send it again.",
         discussion: """
             Data lives in one directory: --data DIR, else $HOOKLOG_DATA, else ./hooklog-data.
-            The HTTP server (`serve`), `query`, `replay` and `check` are being built; today the archive \
-            store can be tried with `hooklog demo` and inspected with `hooklog stats`.
+            The HTTP server (`serve`), `export`, `replay` and `check` are being built; today the archive \
+            store can be tried with `hooklog demo`, searched with `hooklog query` and sized with `hooklog stats`.
             """,
-        subcommands: [Demo.self, Stats.self]
+        subcommands: [Query.self, Stats.self, Demo.self]
     )
 
     /// Runs the command, with the contract's exit codes: 1 for a failure, 2 for bad usage (the parser's
@@ -30,7 +30,9 @@ struct Hooklog: AsyncParsableCommand {
             }
         } catch {
             if exitCode(for: error) == .validationFailure {
-                let message = Array((fullMessage(for: error) + "\n").utf8)
+                // One line, as every error of the contract; `--help` has the rest.
+                let text = message(for: error).split(separator: "\n").first.map(String.init) ?? "bad usage"
+                let message = Array("hooklog: \(text) (see 'hooklog --help')\n".utf8)
                 _ = message.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
                 Glibc.exit(2)
             }

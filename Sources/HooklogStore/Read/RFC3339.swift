@@ -1,0 +1,114 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Times as the contract writes and reads them: RFC 3339 UTC with microseconds out; RFC 3339 (any
+/// offset, any fraction) or a duration back from now (`90s`, `15m`, `2h`, `7d`, `2w`) in.
+public enum RFC3339 {
+    /// `2026-10-02T09:14:05.123456Z`.
+    public static func format(micros: Int64) -> String {
+        var seconds = time_t(micros / 1_000_000)
+        var fraction = micros % 1_000_000
+        if fraction < 0 {
+            fraction += 1_000_000
+            seconds -= 1
+        }
+        var t = tm()
+        gmtime_r(&seconds, &t)
+        func pad(_ v: Int, _ width: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        return "\(pad(Int(t.tm_year) + 1900, 4))-\(pad(Int(t.tm_mon) + 1, 2))-\(pad(Int(t.tm_mday), 2))T"
+            + "\(pad(Int(t.tm_hour), 2)):\(pad(Int(t.tm_min), 2)):\(pad(Int(t.tm_sec), 2)).\(pad(Int(fraction), 6))Z"
+    }
+
+    /// Parses a time argument.
+    ///
+    /// - Parameters:
+    ///   - text: RFC 3339 (`2026-10-02T09:14:05Z`, `2026-10-02T10:14:05.5+01:00`, `2026-10-02`) or a
+    ///     duration back from `now` (`15m`).
+    ///   - now: µs since the epoch.
+    /// - Returns: µs since the epoch, or nil if `text` is neither.
+    public static func parse(_ text: String, now: Int64) -> Int64? {
+        if let d = parseDuration(text) { return now - d }
+        let b = Array(text.utf8)
+        func digits(_ at: Int, _ n: Int) -> Int? {
+            guard at + n <= b.count else { return nil }
+            var v = 0
+            for i in at..<(at + n) {
+                guard b[i] >= 48 && b[i] <= 57 else { return nil }
+                v = v * 10 + Int(b[i] - 48)
+            }
+            return v
+        }
+        guard let year = digits(0, 4), b.count >= 10, b[4] == UInt8(ascii: "-"), let month = digits(5, 2),
+            b[7] == UInt8(ascii: "-"), let day = digits(8, 2), (1...12).contains(month), (1...31).contains(day)
+        else { return nil }
+        var hour = 0
+        var minute = 0
+        var second = 0
+        var micros = 0
+        var offset = 0
+        var i = 10
+        if b.count > 10 {
+            guard b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t") || b[10] == UInt8(ascii: " "),
+                let h = digits(11, 2), b.count > 13, b[13] == UInt8(ascii: ":"), let m = digits(14, 2), b.count > 16,
+                b[16] == UInt8(ascii: ":"), let s = digits(17, 2), h < 24, m < 60, s < 61
+            else { return nil }
+            (hour, minute, second) = (h, m, s)
+            i = 19
+            if i < b.count && b[i] == UInt8(ascii: ".") {
+                i += 1
+                var scale = 100_000
+                let start = i
+                while i < b.count && b[i] >= 48 && b[i] <= 57 {
+                    micros += Int(b[i] - 48) * scale
+                    scale /= 10
+                    i += 1
+                }
+                guard i > start else { return nil }
+            }
+            guard i < b.count else { return nil }  // a time needs its zone
+            if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") {
+                i += 1
+            } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-"), let oh = digits(i + 1, 2),
+                i + 3 < b.count, b[i + 3] == UInt8(ascii: ":"), let om = digits(i + 4, 2)
+            {
+                offset = (oh * 60 + om) * 60 * (b[i] == UInt8(ascii: "+") ? 1 : -1)
+                i += 6
+            } else {
+                return nil
+            }
+        }
+        guard i == b.count else { return nil }
+        // Days from the civil date (Howard Hinnant's algorithm): no dependence on the local time zone.
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
+        return Int64(seconds) * 1_000_000 + Int64(micros)
+    }
+
+    /// The current time, µs since the epoch.
+    public static func nowMicros() -> Int64 { currentMicros() }
+
+    /// `90s`, `15m`, `2h`, `7d`, `2w` → µs.
+    public static func parseDuration(_ text: String) -> Int64? {
+        guard let unit = text.last, let n = Int64(text.dropLast()), n >= 0 else { return nil }
+        let scale: Int64
+        switch unit {
+        case "s": scale = 1
+        case "m": scale = 60
+        case "h": scale = 3600
+        case "d": scale = 86_400
+        case "w": scale = 604_800
+        default: return nil
+        }
+        return n * scale * 1_000_000
+    }
+}

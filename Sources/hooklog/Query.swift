@@ -1,0 +1,111 @@
+import ArgumentParser
+import HooklogStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Hooklog {
+    /// Greps the archive.
+    struct Query: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Find archived events: by account, type, entity, any ID they mention, time or text.",
+            discussion: """
+                Results come in seq order (newest first with --reverse; --reverse --limit N is the newest N). \
+                No match is not an error: empty output, exit 0. Safe to run while `hooklog serve` writes: \
+                it sees every acknowledged event.
+
+                Examples:
+                  hooklog query --ref or_k7m2q9xa              an order's own events, dispatches and invoices
+                  hooklog query --type 'order.*' --since 2h --format table
+                  hooklog query --entity MUG-STW-01 --reverse --limit 1 | jq .payload
+                  hooklog query --account shop --follow        history, then each new event as it lands
+                """)
+
+        enum Format: String, ExpressibleByArgument, CaseIterable {
+            case ndjson, table, payload
+        }
+
+        @OptionGroup var options: DataOptions
+        @OptionGroup var filters: FilterOptions
+
+        @Option(help: "Stop after N events.")
+        var limit: Int?
+
+        @Flag(help: "Newest first.")
+        var reverse = false
+
+        @Flag(help: "After the history, print each new matching event as it is acknowledged (like tail -f).")
+        var follow = false
+
+        @Option(help: "ndjson (one JSON object a line, for jq), table (for a terminal) or payload (the bytes as received).")
+        var format: Format = .ndjson
+
+        func validate() throws {
+            if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more") }
+            if follow && reverse { throw ValidationError("--follow cannot be combined with --reverse") }
+        }
+
+        func run() async throws {
+            let filter = try filters.filter(now: RFC3339.nowMicros())
+            let out = StandardOutput()
+            if format == .table {
+                out.append("SEQ       RECEIVED_AT                  ACCOUNT       SOURCE      TYPE                        ENTITY                REFS\n")
+            }
+            var printed = 0
+            var seenEnd: UInt64 = 0
+            do {
+                let reader = try ArchiveReader(directory: options.directory)
+                var snapshot = try reader.snapshot()
+                try print(snapshot, filter, limit: limit, printed: &printed, out: out)
+                seenEnd = snapshot.endSeq
+                guard follow, limit.map({ printed < $0 }) ?? true else { return out.flush() }
+                out.flush()
+                while true {
+                    try await Task.sleep(for: .milliseconds(100))
+                    snapshot = try reader.snapshot()
+                    guard snapshot.endSeq > seenEnd else { continue }
+                    var next = filter
+                    next.afterSeq = seenEnd - 1
+                    try print(snapshot, next, limit: limit, printed: &printed, out: out, flushEach: true)
+                    seenEnd = snapshot.endSeq
+                    if let limit, printed >= limit { return out.flush() }
+                }
+            } catch let error as StoreError {
+                out.flush()
+                fail(error)
+            }
+        }
+
+        private func print(
+            _ snapshot: ArchiveSnapshot, _ filter: EventFilter, limit: Int?, printed: inout Int, out: StandardOutput,
+            flushEach: Bool = false
+        ) throws {
+            let remaining = limit.map { $0 - printed }
+            if let remaining, remaining <= 0 { return }
+            var line: [UInt8] = []
+            try snapshot.forEachView(matching: filter, reverse: reverse, limit: remaining, onDamage: { warn($0.message) }) { e in
+                line.removeAll(keepingCapacity: true)
+                switch format {
+                case .ndjson: e.appendNDJSON(to: &line)
+                case .payload: e.withPayload { line.append(contentsOf: $0) }
+                case .table: line.append(contentsOf: Self.tableRow(e).utf8)
+                }
+                line.append(0x0A)
+                out.append(line)
+                if flushEach { out.flush() }
+                printed += 1
+                return true
+            }
+        }
+
+        static func tableRow(_ e: EventView) -> String {
+            func cell(_ s: String, _ width: Int) -> String {
+                let t = s.count > width ? String(s.prefix(width - 1)) + "…" : s
+                return t + String(repeating: " ", count: max(1, width + 1 - t.count))
+            }
+            return cell(String(e.seq), 9) + cell(RFC3339.format(micros: e.receivedAtMicros), 28) + cell(e.account, 13)
+                + cell(e.source, 11) + cell(e.type, 27) + cell(e.entity ?? "-", 21) + e.refs.joined(separator: ",")
+        }
+    }
+}
