@@ -48,6 +48,11 @@ public final class ArchiveReader: Sendable {
         }
     }
 
+    /// Bytes the archive takes on disk: logs, indexes and the commit mark.
+    public func diskUsage() throws(StoreError) -> UInt64 {
+        try FileSystem.list(logDirectory).reduce(0) { $0 + (FileSystem.fileSize(logDirectory + "/" + $1) ?? 0) }
+    }
+
     /// A consistent view of the archive as of now.
     public func snapshot() throws(StoreError) -> ArchiveSnapshot {
         let bases = try FileSystem.list(logDirectory).compactMap(SegmentName.baseSeq(ofLog:)).sorted()

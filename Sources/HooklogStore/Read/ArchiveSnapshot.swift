@@ -15,6 +15,22 @@ public struct ArchiveSnapshot: Sendable {
     /// Bytes of log in the view.
     public var logBytes: UInt64 { segments.reduce(0) { $0 + ($1.index.frames.last?.end ?? UInt64(FileHeader.size)) } }
 
+    /// Bytes of records before compression (payloads and their fields).
+    public var uncompressedBytes: UInt64 {
+        segments.reduce(0) { $0 + $1.index.frames.reduce(0) { $0 + UInt64($1.header.uncompressedLength) } }
+    }
+    /// The same records as stored (frame headers included).
+    public var compressedBytes: UInt64 {
+        segments.reduce(0) { $0 + $1.index.frames.reduce(0) { $0 + UInt64($1.header.totalLength) } }
+    }
+    /// Receipt times of the oldest and newest events, µs.
+    public var timeRange: ClosedRange<Int64>? {
+        guard let first = segments.first(where: { $0.index.minTime != nil })?.index.minTime,
+            let last = segments.last(where: { $0.index.maxTime != nil })?.index.maxTime
+        else { return nil }
+        return first...max(first, last)
+    }
+
     /// Distinct values of an indexed name (accounts, sources or types) with their event counts.
     public func counts(of field: NameField) -> [String: Int] {
         var out: [String: Int] = [:]
@@ -99,8 +115,12 @@ public struct ArchiveSnapshot: Sendable {
             let candidateSet = candidates.map(Set.init)
             for group in reverse ? Array(groups.reversed()) : groups {
                 let decoded: BlockReader.Decoded
-                do {
+                do throws(StoreError) {
                     decoded = try BlockReader.decode(file: segment.file, frames: frames, first: group.first, last: group.last)
+                    if let damage = decoded.damage {
+                        guard let onDamage else { throw damage }
+                        onDamage(damage)
+                    }
                 } catch {
                     guard let onDamage else { throw error }
                     onDamage(error)

@@ -7,6 +7,9 @@ enum BlockReader {
         var bytes: [UInt8]
         /// Each frame with the offset of its first record in `bytes`.
         var frames: [(frame: FrameInfo, start: Int)]
+        /// Set when a frame of the run failed its check: `frames` then holds the ones before it, which
+        /// decode on their own (a frame needs only the frames before it as history).
+        var damage: StoreError?
     }
 
     /// Decodes the frames `frames[first...last]`, where `first` starts the block.
@@ -16,23 +19,26 @@ enum BlockReader {
         let start = frames[first].offset
         let end = frames[last].end
         let raw = try file.read(at: start, count: Int(end - start))
-        var out = Decoded(bytes: [], frames: [])
+        var out = Decoded(bytes: [], frames: [], damage: nil)
         var runs: [(range: Range<Int>, length: Int)] = []
         var position = 0
         for i in first...last {
             let f = frames[i]
             let local = Int(f.offset - start)
             guard case .success(let header) = FrameHeader.read(raw, at: local), header == f.header else {
-                throw StoreError(
-                    .corrupt, "\(file.path) at offset \(f.offset): frame checksum mismatch (events \(f.firstSeq)...\(f.endSeq - 1) unreadable); run `hooklog check`",
+                let lost = frames[i...last].last { $0.blockStart == f.blockStart }!.endSeq - 1
+                out.damage = StoreError(
+                    .corrupt,
+                    "\(file.path) at offset \(f.offset): frame checksum mismatch, events \(f.firstSeq)...\(lost) unreadable; run `hooklog check`",
                     path: file.path)
+                break
             }
             runs.append(((local + FrameHeader.size)..<(local + f.header.totalLength), Int(f.header.uncompressedLength)))
             out.frames.append((f, position))
             position += Int(f.header.uncompressedLength)
         }
         do {
-            out.bytes = try BlockDecoder.decodeRun(raw, frames: runs)
+            if !runs.isEmpty { out.bytes = try BlockDecoder.decodeRun(raw, frames: runs) }
         } catch {
             throw StoreError(
                 .corrupt, "\(file.path) at offset \(frames[first].offset): block does not decompress", path: file.path)
@@ -78,6 +84,7 @@ enum BlockReader {
     static func event(seq: UInt64, file: RawFile, frames: [FrameInfo], index: some SegmentIndex) throws -> StoredEvent? {
         guard let fi = index.frameIndex(containing: seq) else { return nil }
         let decoded = try decode(file: file, frames: frames, first: blockFirst(frames, fi), last: fi)
+        if let damage = decoded.damage, decoded.frames.last.map({ $0.frame.endSeq <= seq }) ?? true { throw damage }
         var found: StoredEvent?
         _ = try forEachRecord(decoded, wants: { $0 == seq }) { s, l in
             found = RecordCodec.event(decoded.bytes, l, seq: s)

@@ -1,0 +1,204 @@
+import Foundation
+import HooklogStore
+import Testing
+
+/// Reads the shared fixtures (`../shared/fixtures` beside the repo).
+func fixture(_ name: String) throws -> [UInt8] {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<4 { url.deleteLastPathComponent() }
+    return Array(try Data(contentsOf: url.appendingPathComponent("shared/fixtures/" + name)))
+}
+
+/// An archive with the O2VEND fixtures (pretty-printed JSON) and a few Orderspace-shaped events.
+func makeArchive(_ dir: String) async throws -> [NewEvent] {
+    let store = try ArchiveStore.open(directory: dir)
+    var events: [NewEvent] = []
+    for (name, type, entity, refs, id) in [
+        ("o2vend/order-create.json", "Order.Create", "90417", ["168201", "5521", "KRT-GEO-M"], "5b0f6c1e-8d2a-4c7e-9a43-2f1d7b6e9c01"),
+        ("o2vend/shipment-delivered.json", "Shipment.Delivered", "7731", ["90417"], "f3b7a1d5-9c2e-4e6f-a8b4-1d0c7e5f3a92"),
+        ("o2vend/stock-quantity-update.json", "StockQuantityUpdate", "168201", ["KRT-GEO-M"], "a4d8f2c6-1e3b-4a7d-8f90-6b5c3e2d1f07"),
+    ] {
+        events.append(NewEvent(account: "shop", source: "o2vend", type: type, entity: entity, refs: refs, id: id, payload: try fixture(name)))
+    }
+    for i in 0..<6 {
+        let type = ["order.created", "order.updated", "dispatch.created"][i % 3]
+        events.append(
+            NewEvent(
+                account: "trade", source: "orderspace", type: type, entity: i % 3 == 2 ? "di_\(i)" : "or_\(i / 3)",
+                refs: i % 3 == 2 ? ["or_\(i / 3)", "MUG-01"] : ["cu_1", "MUG-01"], id: nil,
+                payload: Array("{\"event\": \"\(type)\", \"n\": \(i), \"note\": \"a \\\"quoted\\\" word\"}".utf8)))
+    }
+    _ = try await store.append(events)
+    store.close()
+    return events
+}
+
+@Suite(.serialized) struct QueryCLITests {
+    func lines(_ text: String) -> [String] { text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
+
+    func objects(_ text: String) throws -> [[String: Any]] {
+        try lines(text).map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+    }
+
+    @Test func ndjsonHasExactlyTheContractsKeysAndThePayloadAsJSON() async throws {
+        let dir = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let events = try await makeArchive(dir)
+        let out = try CLI.run(["query", "--data", dir])
+        #expect(out.status == 0, "\(out.stderr)")
+        let rows = try objects(out.stdout)
+        #expect(rows.count == events.count)
+        #expect(lines(out.stdout).allSatisfy { !$0.contains("\n") })
+        for (row, event) in zip(rows, events) {
+            #expect(Set(row.keys) == ["seq", "received_at", "account", "source", "type", "entity", "refs", "id", "payload"])
+            #expect(row["type"] as? String == event.type && row["account"] as? String == event.account)
+            #expect(row["refs"] as? [String] == event.refs)
+            #expect((row["id"] as? String) == event.id)
+            // The embedded payload is the same JSON as received.
+            let embedded = try JSONSerialization.data(withJSONObject: row["payload"]!, options: [.sortedKeys])
+            let original = try JSONSerialization.data(
+                withJSONObject: try JSONSerialization.jsonObject(with: Data(event.payload)), options: [.sortedKeys])
+            #expect(embedded == original)
+            let time = row["received_at"] as! String
+            #expect(time.hasSuffix("Z") && time.count == 27)
+        }
+        #expect(rows.map { $0["seq"] as! Int } == Array(1...events.count))
+    }
+
+    @Test func everyFilterAndCombinationSelectsTheRightEvents() async throws {
+        let dir = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try await makeArchive(dir)
+        func seqs(_ args: [String]) throws -> [Int] {
+            let out = try CLI.run(["query", "--data", dir] + args)
+            #expect(out.status == 0, "\(args): \(out.stderr)")
+            return try objects(out.stdout).map { $0["seq"] as! Int }
+        }
+        #expect(try seqs(["--entity", "90417"]) == [1])
+        #expect(try seqs(["--ref", "90417"]) == [1, 2])
+        #expect(try seqs(["--ref", "KRT-GEO-M"]) == [1, 3])
+        #expect(try seqs(["--ref", "or_0"]) == [4, 5, 6])
+        #expect(try seqs(["--account", "trade", "--type", "order.*"]) == [4, 5, 7, 8])
+        #expect(try seqs(["--source", "o2vend", "--type", "*.*"]) == [1, 2])
+        #expect(try seqs(["--type", "Order.Create"]) == [1])
+        #expect(try seqs(["--contains", "\"n\": 4"]) == [8])
+        #expect(try seqs(["--ref", "MUG-01", "--reverse", "--limit", "2"]) == [9, 8])
+        #expect(try seqs(["--limit", "3"]) == [1, 2, 3])
+        #expect(try seqs(["--since", "1h"]) == Array(1...9))
+        #expect(try seqs(["--until", "1h"]).isEmpty)
+        #expect(try seqs(["--since", "2000-01-01T00:00:00Z", "--until", "2999-01-01T00:00:00+02:00", "--account", "shop"]) == [1, 2, 3])
+        #expect(try seqs(["--entity", "nobody"]).isEmpty)
+    }
+
+    @Test func payloadFormatGivesTheBytesExactlyAsReceived() async throws {
+        let dir = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try await makeArchive(dir)
+        let out = try CLI.run(["query", "--data", dir, "--entity", "7731", "--format", "payload"])
+        #expect(Array(out.stdout.utf8) == (try fixture("o2vend/shipment-delivered.json")) + [0x0A])
+        let table = try CLI.run(["query", "--data", dir, "--ref", "or_1", "--format", "table"])
+        let rows = lines(table.stdout)
+        #expect(rows.count == 4 && rows[0].hasPrefix("SEQ") && rows[1].hasPrefix("7 ") && rows[3].contains("di_5"))
+    }
+
+    @Test func badTimesAndFlagsAreUsageErrors() async throws {
+        let dir = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try await makeArchive(dir)
+        let bad = try CLI.run(["query", "--data", dir, "--since", "last tuesday"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("--since 'last tuesday'") && bad.stderr.split(separator: "\n").count == 1)
+        #expect(try CLI.run(["query", "--data", dir, "--format", "xml"]).status == 2)
+        let missing = try CLI.run(["query", "--data", dir + "-nope"])
+        #expect(missing.status == 1 && missing.stderr.contains("no archive at"))
+    }
+
+    @Test func followPrintsHistoryThenEachNewEventAsItIsAcknowledged() async throws {
+        let dir = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try await makeArchive(dir)
+        let store = try ArchiveStore.open(directory: dir)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.arguments = ["query", "--data", dir, "--follow", "--account", "live", "--limit", "3"]
+        let outPath = tempPath() + ".out"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: outPath) }
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        try process.run()
+        for i in 0..<3 {
+            try await Task.sleep(for: .milliseconds(150))
+            _ = try await store.append([
+                NewEvent(account: i == 1 ? "other" : "live", source: "x", type: "t", entity: "e\(i)", refs: [], id: nil, payload: Array("{}".utf8))
+            ])
+        }
+        _ = try await store.append([NewEvent(account: "live", source: "x", type: "t", entity: "e3", refs: [], id: nil, payload: Array("{}".utf8))])
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning { process.terminate() }
+        let out = String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self)
+        #expect(try objects(out).map { $0["entity"] as! String } == ["e0", "e2", "e3"])
+        store.close()
+    }
+}
+
+@Suite(.serialized) struct CheckCLITests {
+    @Test func checkFindsAndRepairsATornTailAndBadIndexes() async throws {
+        let dir = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var options = StoreOptions()
+        options.segmentSize = 4 << 10
+        let store = try ArchiveStore.open(directory: dir, options: options)
+        for i in 0..<40 {
+            _ = try await store.append([NewEvent(account: "a", source: "s", type: "t", entity: "e\(i)", refs: [], id: "id\(i)", payload: Array("{\"k\":\(i),\"r\":\"\((0..<40).map { _ in UUID().uuidString }.joined())\"}".utf8))])
+        }
+        store.close()
+        #expect(try CLI.run(["check", "--data", dir]).stdout.contains("checked: clean"))
+        let logs = try FileManager.default.contentsOfDirectory(atPath: dir + "/log").sorted()
+        let last = dir + "/log/" + logs.filter { $0.hasSuffix(".log") }.last!
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: last))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data([0x48, 0x4C, 0x46, 0x31, 1, 2, 3]))
+        try handle.close()
+        let firstIndex = dir + "/log/" + (try #require(logs.first { $0.hasSuffix(".idx") }))
+        try FileManager.default.removeItem(atPath: firstIndex)
+        let found = try CLI.run(["check", "--data", dir])
+        #expect(found.status == 1)
+        #expect(found.stdout.contains("torn tail") && found.stdout.contains(last))
+        #expect(found.stdout.contains("\(firstIndex) is missing"))
+        let repaired = try CLI.run(["check", "--data", dir, "--repair"])
+        #expect(repaired.status == 0, "\(repaired.stdout)")
+        #expect(repaired.stdout.contains("repaired:") && repaired.stdout.contains("checked: clean"))
+        #expect(FileManager.default.fileExists(atPath: firstIndex))
+        #expect(try CLI.run(["query", "--data", dir]).stdout.split(separator: "\n").count == 40)
+    }
+
+    @Test func aFlippedBitInASealedSegmentIsReportedAndSkipped() async throws {
+        let dir = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var options = StoreOptions()
+        options.segmentSize = 4 << 10
+        options.blockSize = 1 << 10
+        let store = try ArchiveStore.open(directory: dir, options: options)
+        for i in 0..<60 {
+            _ = try await store.append([NewEvent(account: "a", source: "s", type: "t", entity: "e\(i)", refs: [], id: nil, payload: Array("{\"k\":\(i),\"r\":\"\((0..<8).map { _ in UUID().uuidString }.joined())\"}".utf8))])
+        }
+        store.close()
+        let first = dir + "/log/" + (try FileManager.default.contentsOfDirectory(atPath: dir + "/log").sorted().first { $0.hasSuffix(".log") })!
+        var bytes = Array(FileManager.default.contents(atPath: first)!)
+        bytes[bytes.count / 2] ^= 0x40
+        FileManager.default.createFile(atPath: first, contents: Data(bytes))
+        let found = try CLI.run(["check", "--data", dir])
+        #expect(found.status == 1 && found.stdout.contains(first) && found.stdout.contains("damaged bytes"))
+        let query = try CLI.run(["query", "--data", dir])
+        #expect(query.status == 0)
+        #expect(query.stderr.contains("warning:") && query.stderr.contains(first))
+        let seen = query.stdout.split(separator: "\n").count
+        #expect(seen > 0 && seen < 60)
+        // Repair rebuilds the index around the damage; the lost events stay reported, reads stay quiet.
+        let repaired = try CLI.run(["check", "--data", dir, "--repair"])
+        #expect(repaired.status == 1 && repaired.stdout.contains("damaged bytes"))
+        let after = try CLI.run(["query", "--data", dir])
+        #expect(after.stderr.isEmpty && after.stdout.split(separator: "\n").count == seen)
+    }
+}
