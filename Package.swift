@@ -18,6 +18,8 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]
         ),
+        // zlib for `export --output FILE.gz`: the system's deflate (gzip -6 compatible), no extra package.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         // CRC32C (Castagnoli) with the SSE4.2 instruction where the CPU has it: hand-written because
         // a table-driven software CRC is several times slower and every frame and index is checksummed.
         .target(name: "CCRC32C"),
@@ -30,6 +32,7 @@ let package = Package(
             name: "hooklog",
             dependencies: [
                 "HooklogStore",
+                "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -12,10 +12,10 @@ struct Hooklog: AsyncParsableCommand {
         abstract: "A self-hosted archive for webhook events: keep every delivery, find it, send it again.",
         discussion: """
             Data lives in one directory: --data DIR, else $HOOKLOG_DATA, else ./hooklog-data.
-            The HTTP server (`serve`), `export` and `replay` are being built; today the archive \
+            The HTTP server (`serve`) and `replay` are being built; today the archive \
             store can be tried with `hooklog demo`, searched with `hooklog query` and sized with `hooklog stats`.
             """,
-        subcommands: [Query.self, Stats.self, Check.self, Demo.self]
+        subcommands: [Query.self, Export.self, Stats.self, Check.self, Demo.self]
     )
 
     /// Runs the command, with the contract's exit codes: 1 for a failure, 2 for bad usage (the parser's

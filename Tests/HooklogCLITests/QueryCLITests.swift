@@ -202,3 +202,30 @@ func makeArchive(_ dir: String) async throws -> [NewEvent] {
         #expect(after.stderr.isEmpty && after.stdout.split(separator: "\n").count == seen)
     }
 }
+
+@Suite(.serialized) struct ExportCLITests {
+    @Test func exportWritesTheQueryLinesPlainOrGzippedAndLeavesNoPartialFile() async throws {
+        let dir = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try await makeArchive(dir)
+        let query = try CLI.run(["query", "--data", dir, "--ref", "MUG-01"])
+        let plain = dir + "/out.ndjson"
+        let gz = dir + "/out.ndjson.gz"
+        #expect(try CLI.run(["export", "--data", dir, "--ref", "MUG-01", "--output", plain]).status == 0)
+        #expect(String(decoding: FileManager.default.contents(atPath: plain)!, as: UTF8.self) == query.stdout)
+        let exported = try CLI.run(["export", "--data", dir, "--ref", "MUG-01", "-o", gz])
+        #expect(exported.status == 0 && exported.stderr.contains("exported 6 events"))
+        let gzipBytes = FileManager.default.contents(atPath: gz)!
+        #expect(gzipBytes.prefix(2) == Data([0x1f, 0x8b]))
+        let unzip = Process()
+        unzip.executableURL = URL(fileURLWithPath: "/bin/sh")
+        unzip.arguments = ["-c", "gzip -dc '\(gz)' > '\(dir)/unzipped'"]
+        try unzip.run()
+        unzip.waitUntilExit()
+        #expect(unzip.terminationStatus == 0)
+        #expect(String(decoding: FileManager.default.contents(atPath: dir + "/unzipped")!, as: UTF8.self) == query.stdout)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { !$0.contains("partial") })
+        let failed = try CLI.run(["export", "--data", dir, "--output", dir + "/no/such/dir/x.ndjson"])
+        #expect(failed.status == 1 && failed.stderr.hasPrefix("hooklog: cannot write"))
+    }
+}

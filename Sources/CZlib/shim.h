@@ -1,0 +1,4 @@
+#ifndef HOOKLOG_CZLIB_SHIM_H
+#define HOOKLOG_CZLIB_SHIM_H
+#include <zlib.h>
+#endif

@@ -1,0 +1,106 @@
+import CZlib
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The file `export` writes: a temporary name beside the target, renamed over it only when complete,
+/// so an interrupted or failed export never leaves a half-written file. Gzip-compressed (level 6, as
+/// `gzip -6`) when the name ends in `.gz`. All of the CLI's pointer code is in this file.
+final class ExportFile {
+    let path: String
+    let temporaryPath: String
+    private let fd: Int32
+    private var stream: UnsafeMutablePointer<z_stream>?
+    private var pending: [UInt8] = []
+    private var output = [UInt8](repeating: 0, count: 1 << 16)
+    private(set) var bytesWritten: UInt64 = 0
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    init(path: String) throws {
+        self.path = path
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        temporaryPath = (directory.isEmpty ? "" : directory + "/") + "." + name + ".hooklog-partial"
+        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw Failure(description: "cannot write \(path): \(String(cString: strerror(errno))); check that its directory exists and is writable")
+        }
+        if path.hasSuffix(".gz") {
+            let s = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+            s.initialize(to: z_stream())
+            // windowBits 15 + 16: a gzip header and trailer, not a bare zlib stream.
+            guard deflateInit2_(s, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                s.deallocate()
+                throw Failure(description: "cannot start gzip compression for \(path)")
+            }
+            stream = s
+        }
+    }
+
+    deinit {
+        if let stream {
+            deflateEnd(stream)
+            stream.deallocate()
+        }
+        close(fd)
+    }
+
+    /// Appends bytes (buffered).
+    func write(_ bytes: [UInt8]) throws {
+        pending.append(contentsOf: bytes)
+        if pending.count >= 1 << 18 { try drain(finish: false) }
+    }
+
+    private func writeAll(_ buffer: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < buffer.count {
+            let n = Glibc.write(fd, buffer.baseAddress! + done, buffer.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Failure(description: "cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            done += n
+        }
+        bytesWritten += UInt64(buffer.count)
+    }
+
+    private func drain(finish: Bool) throws {
+        guard let stream else {
+            try pending.withUnsafeBytes { try writeAll($0) }
+            pending.removeAll(keepingCapacity: true)
+            return
+        }
+        try pending.withUnsafeMutableBytes { input in
+            stream.pointee.next_in = input.baseAddress?.assumingMemoryBound(to: Bytef.self)
+            stream.pointee.avail_in = uInt(input.count)
+            var status: Int32 = Z_OK
+            repeat {
+                try output.withUnsafeMutableBytes { out in
+                    stream.pointee.next_out = out.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                    stream.pointee.avail_out = uInt(out.count)
+                    status = deflate(stream, finish ? Z_FINISH : Z_NO_FLUSH)
+                    guard status != Z_STREAM_ERROR else { throw Failure(description: "gzip compression failed for \(path)") }
+                    try writeAll(UnsafeRawBufferPointer(rebasing: out[..<(out.count - Int(stream.pointee.avail_out))]))
+                }
+            } while stream.pointee.avail_out == 0 || (finish && status != Z_STREAM_END)
+        }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    func commit() throws {
+        try drain(finish: true)
+        guard fsync(fd) == 0 else { throw Failure(description: "cannot sync \(path): \(String(cString: strerror(errno)))") }
+        guard rename(temporaryPath, path) == 0 else {
+            throw Failure(description: "cannot rename onto \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Removes the temporary file (after a failure).
+    func discard() { unlink(temporaryPath) }
+}
