@@ -55,8 +55,10 @@ public final class ArchiveReader: Sendable {
 
     /// A consistent view of the archive as of now.
     public func snapshot() throws(StoreError) -> ArchiveSnapshot {
-        let bases = try FileSystem.list(logDirectory).compactMap(SegmentName.baseSeq(ofLog:)).sorted()
+        // The mark first, then the listing: the writer creates a segment before any mark names it, so the
+        // listing always holds the segment the mark points to.
         let mark = DirectoryLock.isHeld(directory: directory) ? CommitMark.read(logDirectory: logDirectory) : nil
+        let bases = try FileSystem.list(logDirectory).compactMap(SegmentName.baseSeq(ofLog:)).sorted()
         guard let activeBase = mark?.segmentBase ?? bases.last else {
             return ArchiveSnapshot(segments: [])
         }

@@ -1,2 +1,113 @@
+// Durable appends of batches of 50 events: hooklog (`try await store.append(events)`, fdatasync before it
+// returns) beside raw LZ4_compress_default over the same payload bytes and beside SQLite (WAL,
+// synchronous=FULL, one transaction per batch).
+import BenchSupport
 import Benchmark
-let benchmarks: @Sendable () -> Void = {}
+import Corpus
+import HooklogStore
+
+/// Batches to append: enough that no batch is appended twice (a repeated O2VEND event would be a
+/// duplicate, skipped, and flatter the store).
+let batchCount = 4000
+let batchSize = 50
+
+var configuration: Benchmark.Configuration { .init(
+    metrics: [.wallClock, .throughput, .cpuTotal, .syscalls, .mallocCountTotal],
+    warmupIterations: 0, maxDuration: .seconds(8), maxIterations: batchCount) }
+
+// State of the one benchmark this process runs (the runner starts a process per benchmark and calls
+// setup, the iterations and teardown one after another).
+nonisolated(unsafe) var batches: [[CorpusEvent]] = []
+nonisolated(unsafe) var newEvents: [[NewEvent]] = []
+nonisolated(unsafe) var payloads: [[UInt8]] = []
+nonisolated(unsafe) var next = 0
+nonisolated(unsafe) var store: ArchiveStore?
+nonisolated(unsafe) var sqlite: SQLiteReference?
+nonisolated(unsafe) var scratch = ""
+let samples = Samples()
+
+func makeBatches() {
+    var generator = CorpusGenerator(seed: BenchEnv.seed &+ 1)
+    batches = generator.batches(batchCount, of: batchSize)
+    next = 0
+}
+
+func payloadBytes(_ batch: [CorpusEvent]) -> Int { batch.reduce(0) { $0 + $1.payload.count } }
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark(
+        "append-50/hooklog", configuration: configuration,
+        closure: { benchmark in
+            for _ in benchmark.scaledIterations {
+                let batch = newEvents[next % batchCount]
+                let bytes = payloadBytes(batches[next % batchCount])
+                next += 1
+                let t0 = nanos()
+                _ = try await store!.append(batch)
+                samples.add(nanos: nanos() - t0, bytes: bytes, events: batch.count)
+            }
+        },
+        setup: {
+            makeBatches()
+            newEvents = batches.map { $0.map(\.newEvent) }
+            scratch = try BenchEnv.scratchDirectory("append-hooklog")
+            store = try ArchiveStore.open(directory: scratch)
+        },
+        teardown: {
+            store?.close()
+            store = nil
+            BenchEnv.removeTree(scratch)
+            Results.record(["append.hooklog.MBps": samples.megabytesPerSecond, "append.hooklog.eps": samples.eventsPerSecond])
+        })
+
+    Benchmark(
+        "append-50/raw LZ4_compress_default", configuration: configuration,
+        closure: { benchmark in
+            var out: [UInt8] = []
+            for _ in benchmark.scaledIterations {
+                let input = payloads[next % batchCount]
+                next += 1
+                let t0 = nanos()
+                // The batch's payloads concatenated, compressed in chunks of at most 64 KB.
+                input.withUnsafeBytes { all in
+                    var offset = 0
+                    while offset < all.count {
+                        let n = min(64 << 10, all.count - offset)
+                        blackHole(LZ4Reference.compress(UnsafeRawBufferPointer(rebasing: all[offset..<(offset + n)]), into: &out))
+                        offset += n
+                    }
+                }
+                samples.add(nanos: nanos() - t0, bytes: input.count, events: batchSize)
+            }
+        },
+        setup: {
+            makeBatches()
+            payloads = batches.map { $0.flatMap(\.payload) }
+        },
+        teardown: {
+            Results.record(["append.lz4.MBps": samples.megabytesPerSecond])
+        })
+
+    Benchmark(
+        "append-50/SQLite WAL synchronous=FULL", configuration: configuration,
+        closure: { benchmark in
+            for _ in benchmark.scaledIterations {
+                let batch = batches[next % batchCount]
+                next += 1
+                let t0 = nanos()
+                try sqlite!.insert(batch, receivedAt: Int64(t0 / 1000))
+                samples.add(nanos: nanos() - t0, bytes: payloadBytes(batch), events: batch.count)
+            }
+        },
+        setup: {
+            makeBatches()
+            scratch = try BenchEnv.scratchDirectory("append-sqlite")
+            sqlite = try SQLiteReference(path: scratch + "/events.db", synchronous: "FULL")
+        },
+        teardown: {
+            sqlite?.close()
+            sqlite = nil
+            BenchEnv.removeTree(scratch)
+            Results.record(["append.sqlite.MBps": samples.megabytesPerSecond, "append.sqlite.eps": samples.eventsPerSecond])
+        })
+}

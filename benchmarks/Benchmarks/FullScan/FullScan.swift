@@ -1,2 +1,60 @@
+// A full scan of the big archive (a query with no filter, every event decoded and handed over) beside raw
+// LZ4_decompress_safe over the same corpus payload bytes compressed in 128 KB chunks.
+import BenchSupport
 import Benchmark
-let benchmarks: @Sendable () -> Void = {}
+import Corpus
+import HooklogStore
+
+var configuration: Benchmark.Configuration { .init(
+    metrics: [.wallClock, .throughput, .cpuTotal, .mallocCountTotal, .peakMemoryResident],
+    warmupIterations: 0, maxDuration: .seconds(20), maxIterations: 5) }
+
+nonisolated(unsafe) var snapshot: ArchiveSnapshot?
+nonisolated(unsafe) var chunks: [LZ4Reference.Chunk] = []
+let samples = Samples()
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark(
+        "full-scan/hooklog", configuration: configuration,
+        closure: { benchmark in
+            for _ in benchmark.scaledIterations {
+                var bytes = 0
+                var events = 0
+                let t0 = nanos()
+                try snapshot!.forEach(matching: EventFilter()) { event in
+                    bytes += event.payload.count
+                    events += 1
+                    return true
+                }
+                samples.add(nanos: nanos() - t0, bytes: bytes, events: events)
+            }
+        },
+        setup: {
+            let archive = BigArchive()
+            try await archive.ensure()
+            snapshot = try ArchiveReader(directory: archive.hooklogDirectory).snapshot()
+        },
+        teardown: {
+            Results.record(["scan.hooklog.MBps": samples.megabytesPerSecond, "scan.hooklog.eps": samples.eventsPerSecond])
+        })
+
+    Benchmark(
+        "full-scan/raw LZ4_decompress_safe", configuration: configuration,
+        closure: { benchmark in
+            var buffer: [UInt8] = []
+            for _ in benchmark.scaledIterations {
+                let t0 = nanos()
+                let bytes = LZ4Reference.decompressAll(chunks, buffer: &buffer)
+                samples.add(nanos: nanos() - t0, bytes: bytes)
+            }
+        },
+        setup: {
+            let archive = BigArchive()
+            var generator = CorpusGenerator(seed: archive.seed)
+            let n = archive.eventCount
+            chunks = LZ4Reference.chunks(of: (0..<n).lazy.map { _ in generator.next()!.payload }, chunkSize: 128 << 10)
+        },
+        teardown: {
+            Results.record(["scan.lz4.MBps": samples.megabytesPerSecond])
+        })
+}
