@@ -28,6 +28,8 @@ let package = Package(
             name: "HooklogStore",
             dependencies: ["CLZ4", "CCRC32C"]
         ),
+        // Webhook ingest: the JSON tape, the Orderspace/O2VEND/generic mappings. No HTTP server in here.
+        .target(name: "HooklogIngest", dependencies: ["HooklogStore"]),
         .executableTarget(
             name: "hooklog",
             dependencies: [
@@ -37,6 +39,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "HooklogStoreTests", dependencies: ["HooklogStore"]),
+        .testTarget(name: "HooklogIngestTests", dependencies: ["HooklogIngest"]),
         // End to end on the built binary's printed output.
         .testTarget(name: "HooklogCLITests", dependencies: ["HooklogStore", "hooklog"]),
     ],

@@ -1,0 +1,63 @@
+import HooklogStore
+
+/// What ingest finds in one event of a delivery: the fields the archive indexes, and the event's bytes
+/// exactly as received.
+public struct ExtractedEvent: Sendable, Hashable {
+    /// The event type exactly as the sender named it.
+    public var type: String
+    /// The ID of the object the event is about, if found.
+    public var entity: String?
+    /// Other IDs a user may search by.
+    public var refs: [String]
+    /// The sender's event ID, if it has one.
+    public var id: String?
+    /// The event's JSON exactly as received.
+    public var payload: [UInt8]
+
+    /// Creates an extracted event.
+    public init(type: String, entity: String?, refs: [String], id: String?, payload: [UInt8]) {
+        self.type = type
+        self.entity = entity
+        self.refs = refs
+        self.id = id
+        self.payload = payload
+    }
+
+    /// The event to append for `account` and `source`.
+    public func newEvent(account: String, source: String) -> NewEvent {
+        NewEvent(account: account, source: source, type: type, entity: entity, refs: refs, id: id, payload: payload)
+    }
+}
+
+/// A delivery refused before anything was stored, with the HTTP status it maps to.
+public struct IngestError: Error, Sendable, CustomStringConvertible {
+    /// 400, 401, 413, 503.
+    public var status: Int
+    /// Said to the sender (in a JSON `{"error": ...}` for 400s; 401s say nothing more).
+    public var message: String
+
+    /// Creates an error.
+    public init(status: Int, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    /// A 400 for a body that is not acceptable JSON.
+    static func malformed(_ failure: JSONTape.Failure) -> IngestError {
+        IngestError(status: 400, "malformed JSON: \(failure.description)")
+    }
+}
+
+/// Collects IDs once each, in first-seen order.
+struct IDSet {
+    private(set) var values: [String] = []
+    private var seen: Set<String> = []
+
+    mutating func add(_ value: String?) {
+        guard let value, !value.isEmpty, !seen.contains(value) else { return }
+        seen.insert(value)
+        values.append(value)
+    }
+}
