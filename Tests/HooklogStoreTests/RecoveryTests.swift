@@ -38,11 +38,16 @@ import Testing
         #expect(lastBlock.count >= 2)
         let crashed = crashCopy(of: dir)
         store.close()
-        let full = read(crashed.segmentFiles().last!)
-        #expect(all.last!.end == UInt64(full.count))
+        let file = read(crashed.segmentFiles().last!)
+        // Past the last frame the writer has written zeros ahead (preallocation).
+        #expect(file.count > Int(all.last!.end) && !file[Int(all.last!.end)...].contains { $0 != 0 })
+        let full = Array(file[..<Int(all.last!.end)])
         for cut in Int(lastBlock[0].offset)..<full.count {
             let copy = crashCopy(of: crashed)
-            write(Array(full[..<cut]), to: copy.segmentFiles().last!)
+            // Even cuts: the file ends mid-frame. Odd cuts: a torn write into preallocated space, the
+            // rest of the file still zeros.
+            let torn = cut % 2 == 0 ? Array(full[..<cut]) : Array(full[..<cut]) + [UInt8](repeating: 0, count: 4096)
+            write(torn, to: copy.segmentFiles().last!)
             let reopened = try ArchiveStore.open(directory: copy.path, options: options)
             // Whole frames before the cut survive; the frame the cut went through is gone.
             let kept = all.filter { $0.end <= UInt64(cut) }

@@ -172,8 +172,10 @@ import Testing
         #expect(snapshot.firstSeq > 1)
         #expect(events.first?.seq == snapshot.firstSeq && events.last?.seq == 400)
         #expect(zip(events, events.dropFirst()).allSatisfy { $0.seq + 1 == $1.seq })
-        let total = dir.segmentFiles().reduce(UInt64(0)) { $0 + (FileSystem.fileSize($1) ?? 0) }
-        #expect(total <= 20 << 10 + UInt64(smallOptions().segmentSize) * 2)
+        // The sealed segments fit the limit, give or take the one that pushed it over (the active one
+        // holds zeros written ahead, so it is not counted here).
+        let sealed = dir.segmentFiles().dropLast().reduce(UInt64(0)) { $0 + (FileSystem.fileSize($1) ?? 0) }
+        #expect(sealed <= 20 << 10 + UInt64(smallOptions().segmentSize) * 2)
         store.close()
     }
 

@@ -7,6 +7,8 @@ struct SegmentIndexer: Sendable {
     /// Unreadable bytes found after `scannedEnd` on the last advance.
     private(set) var tailLength: UInt64 = 0
     private(set) var tailReason: String?
+    /// The tail is preallocated zeros (nothing was lost there).
+    private(set) var tailIsZero = false
     private var block: [UInt8] = []
     private var blockStart: UInt64?
     let path: String
@@ -66,6 +68,7 @@ struct SegmentIndexer: Sendable {
         scannedEnd = scan.validEnd
         tailLength = scan.tailLength
         tailReason = scan.tailReason
+        tailIsZero = scan.tailIsZero
         // Damage after the last good frame is not yet known to be damage in a growing file; it is
         // reported as the tail instead, and scanned again next time.
         if let last = index.damage.last, last.offset >= scannedEnd { index.damage.removeLast() }

@@ -88,7 +88,7 @@ public enum ArchiveCheck {
             out.report.frames += index.frames.count
             out.report.events += index.eventCount
             for d in index.damage { out.report.problems.append(d.description) }
-            if indexer.tailLength > 0 {
+            if indexer.tailLength > 0 && !(isLast && indexer.tailIsZero) {
                 let what = isLast ? "a torn tail (an interrupted write)" : "unreadable bytes at the end of a sealed segment"
                 out.report.problems.append(
                     "\(path) at offset \(indexer.scannedEnd): \(indexer.tailLength) bytes of \(what) (\(indexer.tailReason ?? "incomplete"))")

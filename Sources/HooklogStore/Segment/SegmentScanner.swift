@@ -46,6 +46,8 @@ enum SegmentScanner {
         /// Unreadable bytes after `validEnd` (a torn tail when the segment is the active one).
         var tailLength: UInt64 = 0
         var tailReason: String?
+        /// The tail is all zero bytes: space the writer preallocated, not a torn write.
+        var tailIsZero = false
         /// The seq the next frame must start with.
         var nextSeq: UInt64
         /// Block start of the last valid frame, if its block can be continued.
@@ -85,7 +87,8 @@ enum SegmentScanner {
                 case .checksum: reason = "checksum mismatch"
                 }
             }
-            if resync, let (q, h) = nextBlockStart(bytes, after: p, minimumSeq: out.nextSeq) {
+            let zeroTail = bytes[p] == 0 && !bytes[p...].contains { $0 != 0 }
+            if resync, !zeroTail, let (q, h) = nextBlockStart(bytes, after: p, minimumSeq: out.nextSeq) {
                 out.damage.append(
                     DamagedRange(
                         path: path, offset: fileOffset + UInt64(p), length: UInt64(q - p), reason: reason,
@@ -97,6 +100,7 @@ enum SegmentScanner {
             }
             out.tailLength = UInt64(bytes.count - p)
             out.tailReason = reason
+            out.tailIsZero = zeroTail
             break
         }
         return out

@@ -22,6 +22,12 @@ final class LogWriter {
     private var activeFile: RawFile
     private var activeBase: UInt64
     private var activeLength: UInt64
+    /// The active segment's file size: bytes past `activeLength` are zeros written ahead, so that an
+    /// append overwrites allocated blocks and its `fdatasync` need not also journal a new file size
+    /// (measured here: 0.27 ms instead of 0.49 ms per 34 KB synced write; `fallocate`, whose unwritten
+    /// extents still need converting, measured 0.65 ms).
+    private var allocatedLength: UInt64
+    static let preallocationChunk: UInt64 = 4 << 20
     private var activeIndex: MemoryIndex
     private let compressor: BlockCompressor
     /// The next frame must start a new block: after open, after a failed write, after a roll.
@@ -86,7 +92,7 @@ final class LogWriter {
         let size = try activeFile.size()
         try indexer.advance(file: activeFile, limit: size)
         for d in indexer.index.damage { recoveryNotes.append(d.description) }
-        if indexer.tailLength > 0 {
+        if indexer.tailLength > 0 && !indexer.tailIsZero {
             // A torn tail: the write that was in progress when the process or machine stopped. It was
             // never acknowledged (acknowledgement follows fdatasync), so cutting it loses nothing.
             try activeFile.truncate(to: indexer.scannedEnd)
@@ -95,6 +101,7 @@ final class LogWriter {
                 "\(path): cut an interrupted write of \(indexer.tailLength) bytes at offset \(indexer.scannedEnd) (\(indexer.tailReason ?? "incomplete"))")
         }
         activeLength = indexer.scannedEnd
+        allocatedLength = try activeFile.size()
         activeIndex = indexer.index
         builder.enqueue(.adopt(indexer.index))
         lastTime = max(activeIndex.maxTime ?? 0, sealed.last?.index.maxTime ?? 0)
@@ -140,7 +147,7 @@ final class LogWriter {
         var indexer = SegmentIndexer(baseSeq: base, path: file.path)
         try indexer.advance(file: file, limit: length)
         var index = indexer.index
-        if indexer.tailLength > 0 {
+        if indexer.tailLength > 0 && !indexer.tailIsZero {
             index.damage.append(
                 DamagedRange(
                     path: file.path, offset: indexer.scannedEnd, length: indexer.tailLength,
@@ -254,6 +261,7 @@ final class LogWriter {
 
         if !newFrames.isEmpty {
             do throws(StoreError) {
+                try preallocate(through: activeLength + UInt64(frames.count))
                 try activeFile.write(frames.bytes, at: activeLength)
             } catch {
                 rollBack(to: startLength, blockStart: startBlock)
@@ -275,6 +283,27 @@ final class LogWriter {
         return pending(planned.map { .success(AppendResult(outcomes: $0.outcomes)) })
     }
 
+    /// Makes sure the file is written (with zeros) at least through `end`, a chunk at a time, synced once
+    /// per chunk. A full disk shows up here, before any event is written, and is undone.
+    private func preallocate(through end: UInt64) throws(StoreError) {
+        guard end > allocatedLength else { return }
+        let target = max(end, allocatedLength + Self.preallocationChunk)
+        let zeros = [UInt8](repeating: 0, count: 1 << 20)
+        var at = allocatedLength
+        do {
+            while at < target {
+                let n = Int(min(UInt64(zeros.count), target - at))
+                try activeFile.write(n == zeros.count ? zeros : Array(zeros[..<n]), at: at)
+                at += UInt64(n)
+            }
+            try activeFile.syncData()
+        } catch {
+            try? activeFile.truncate(to: allocatedLength)
+            throw error
+        }
+        allocatedLength = target
+    }
+
     private func pending(_ results: [Result<AppendResult, StoreError>]) -> Pending {
         Pending(results: results, files: unsynced, mark: CommitMark(segmentBase: activeBase, offset: activeLength, nextSeq: nextSeq))
     }
@@ -293,6 +322,7 @@ final class LogWriter {
     private func rollBack(to length: UInt64, blockStart start: UInt64) {
         do {
             try activeFile.truncate(to: length)
+            allocatedLength = length
         } catch {
             _ = health.poison(after: error)
         }
@@ -363,11 +393,19 @@ final class LogWriter {
             try? FileSystem.remove(newPath)
             return
         }
+        // A sealed segment ends at its last frame: cut the zeros written ahead (the syncer's next
+        // fdatasync of this file makes the new size durable).
+        guard (try? activeFile.truncate(to: activeLength)) != nil else {
+            try? FileSystem.remove(newPath)
+            return
+        }
+        unsynced.append(activeFile)
         builder.enqueue(.seal(logLength: activeLength, logPath: activeFile.path, nextBase: newBase))
         sealed.append(SealedSegment(baseSeq: activeBase, file: activeFile, index: activeIndex, logLength: activeLength))
         activeFile = newFile
         activeBase = newBase
         activeLength = UInt64(FileHeader.size)
+        allocatedLength = UInt64(FileHeader.size)
         activeIndex = MemoryIndex(baseSeq: newBase)
         forceNewBlock = true
         _ = try? applyRetention(now: currentMicros())
@@ -397,6 +435,8 @@ final class LogWriter {
 
     /// Lets the syncer answer and the builder seal what is queued, then releases the directory.
     func close() {
+        // After a clean stop the active segment ends at its last frame: readers need not skip zeros.
+        if (try? activeFile.truncate(to: activeLength)) != nil { try? activeFile.syncData() }
         syncer.close()
         builder.close()
         lock.release()
