@@ -60,6 +60,41 @@ let benchmarks: @Sendable () -> Void = {
             Results.record(["append.hooklog.MBps": samples.megabytesPerSecond, "append.hooklog.eps": samples.eventsPerSecond])
         })
 
+    // The same batches from 8 tasks at once, as a busy server appends: batches that arrive during an
+    // fdatasync share the next one (group commit). One iteration = 8 batches.
+    Benchmark(
+        "append-50/hooklog 8 concurrent appenders",
+        configuration: .init(
+            metrics: [.wallClock, .throughput, .cpuTotal, .syscalls, .mallocCountTotal],
+            warmupIterations: 0, maxDuration: .seconds(8), maxIterations: batchCount / 8),
+        closure: { benchmark in
+            for _ in benchmark.scaledIterations {
+                let first = next
+                next += 8
+                let work = (first..<(first + 8)).map { newEvents[$0 % batchCount] }
+                let bytes = (first..<(first + 8)).reduce(0) { $0 + payloadBytes(batches[$1 % batchCount]) }
+                let s = store!
+                let t0 = nanos()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for batch in work { group.addTask { _ = try await s.append(batch) } }
+                    try await group.waitForAll()
+                }
+                samples.add(nanos: nanos() - t0, bytes: bytes, events: 8 * batchSize)
+            }
+        },
+        setup: {
+            makeBatches()
+            newEvents = batches.map { $0.map(\.newEvent) }
+            scratch = try BenchEnv.scratchDirectory("append-hooklog8")
+            store = try ArchiveStore.open(directory: scratch)
+        },
+        teardown: {
+            store?.close()
+            store = nil
+            BenchEnv.removeTree(scratch)
+            Results.record(["append8.hooklog.MBps": samples.megabytesPerSecond, "append8.hooklog.eps": samples.eventsPerSecond])
+        })
+
     Benchmark(
         "append-50/raw LZ4_compress_default", configuration: configuration,
         closure: { benchmark in
