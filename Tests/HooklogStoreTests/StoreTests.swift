@@ -179,6 +179,39 @@ import Testing
         store.close()
     }
 
+    @Test func sealedSegmentsAreRecompressedWithoutChangingAnEvent() async throws {
+        func build(recompress: Bool) async throws -> (TempDirectory, [StoredEvent]) {
+            let dir = TempDirectory()
+            var options = smallOptions(segmentSize: 16 << 10, blockSize: 4 << 10)
+            options.recompressSealed = recompress
+            let store = try ArchiveStore.open(directory: dir.path, options: options)
+            // One event per commit: small chained frames, what light traffic writes.
+            for i in 0..<300 { _ = try await store.append(orderEvents(order: i % 40, count: 1, padding: 20 + i % 50)) }
+            store.close()
+            return (dir, try ArchiveReader(directory: dir.path).snapshot().events())
+        }
+        let (fast, fastEvents) = try await build(recompress: false)
+        let (hc, hcEvents) = try await build(recompress: true)
+        #expect(hcEvents.map(\.payload) == fastEvents.map(\.payload))
+        #expect(hcEvents.map(\.seq) == fastEvents.map(\.seq))
+        let sealedFast = fast.segmentFiles().dropLast()
+        let sealedHC = hc.segmentFiles().dropLast()
+        try #require(!sealedHC.isEmpty)
+        func bytes(_ files: ArraySlice<String>) -> UInt64 { files.reduce(0) { $0 + (FileSystem.fileSize($1) ?? 0) } }
+        #expect(bytes(sealedHC) < bytes(sealedFast))
+        for path in sealedHC {
+            let scan = SegmentScanner.scan(
+                Array(read(path)[FileHeader.size...]), fileOffset: UInt64(FileHeader.size),
+                expectedSeq: SegmentName.baseSeq(ofLog: String(path.split(separator: "/").last!))!, blockStart: nil,
+                resync: false, path: path)
+            #expect(scan.tailLength == 0 && scan.frames.allSatisfy { $0.header.startsBlock })
+        }
+        let report = try ArchiveCheck.run(directory: hc.path, repair: false)
+        #expect(report.isClean, "\(report.problems)")
+        #expect(try ArchiveReader(directory: hc.path).snapshot().events(matching: EventFilter(ref: "or_7")).count
+            == fastEvents.filter { $0.entity == "or_7" || $0.refs.contains("or_7") }.count)
+    }
+
     @Test func retentionByAgeKeepsTheActiveSegment() async throws {
         let dir = TempDirectory()
         var options = smallOptions(segmentSize: 2 << 10)

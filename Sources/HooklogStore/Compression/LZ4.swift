@@ -128,6 +128,21 @@ enum BlockDecoder {
         return out
     }
 
+    /// One independent block with LZ4HC (used when sealed segments are recompressed in the background;
+    /// the output is ordinary LZ4, decoded as fast as the rest).
+    static func compressHC(_ input: [UInt8], level: Int32) -> [UInt8] {
+        let bound = Int(LZ4_compressBound(Int32(input.count)))
+        return [UInt8](unsafeUninitializedCapacity: bound) { out, initialized in
+            initialized = input.withUnsafeBytes { src in
+                Int(
+                    LZ4_compress_HC(
+                        src.baseAddress?.assumingMemoryBound(to: CChar.self),
+                        UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: CChar.self),
+                        Int32(input.count), Int32(bound), level))
+            }
+        }
+    }
+
     /// Raw `LZ4_compress_default`, for references and tests.
     static func compressDefault(_ input: [UInt8]) -> [UInt8] {
         let bound = Int(LZ4_compressBound(Int32(input.count)))

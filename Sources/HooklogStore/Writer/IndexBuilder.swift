@@ -1,5 +1,9 @@
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Keeps the active segment's full index off the writer's path, on its own thread, and writes each
 /// sealed segment's index file.
 ///
@@ -23,13 +27,15 @@ final class IndexBuilder: Sendable {
     }
 
     private final class Published: Sendable {
-        let files = Mutex<[UInt64: IndexFile]>([:])
+        let files = Mutex<[UInt64: (IndexFile, RawFile)]>([:])
     }
 
     private let worker: WorkerThread<Job>
     private let published = Published()
 
-    init(logDirectory: String) {
+    /// - Parameters:
+    ///   - recompressLevel: LZ4HC level for sealed segments, or nil to keep them as written.
+    init(logDirectory: String, blockSize: Int, recompressLevel: Int32?) {
         let confined = Confined()
         let published = self.published
         worker = WorkerThread(name: "hooklog-index") { jobs in
@@ -43,16 +49,24 @@ final class IndexBuilder: Sendable {
                         try? confined.index?.add(frame: frame, block: records, start: 0)
                     }
                 case .seal(let logLength, let logPath, let nextBase):
-                    guard let index = confined.index else { continue }
+                    guard var index = confined.index else { continue }
                     confined.index = MemoryIndex(baseSeq: nextBase)
+                    var length = logLength
+                    if let level = recompressLevel,
+                        let (rewritten, newLength) = try? SegmentRecompressor.recompress(
+                            path: logPath, index: index, blockSize: blockSize, level: level)
+                    {
+                        (index, length) = (rewritten, newLength)
+                    }
                     let path = logDirectory + "/" + SegmentName.index(index.baseSeq)
-                    let bytes = IndexFile.encode(index, logLength: logLength, createdMicros: currentMicros())
+                    let bytes = IndexFile.encode(index, logLength: length, createdMicros: currentMicros())
                     // On failure (disk full) the segment simply has no index file yet: the writer
                     // rebuilds it on the next open, readers in memory meanwhile.
                     if (try? FileSystem.writeAtomically(bytes, to: path, directory: logDirectory)) != nil,
-                        let file = try? IndexFile(path: path, segmentPath: logPath)
+                        let file = try? IndexFile(path: path, segmentPath: logPath),
+                        let log = try? RawFile(path: logPath, flags: O_RDONLY)
                     {
-                        published.files.withLock { $0[index.baseSeq] = file }
+                        published.files.withLock { $0[index.baseSeq] = (file, log) }
                     }
                 }
             }
@@ -61,8 +75,8 @@ final class IndexBuilder: Sendable {
 
     func enqueue(_ job: Job) { worker.enqueue(job) }
 
-    /// Index files written since the last call, by segment base seq.
-    func takePublished() -> [UInt64: IndexFile] {
+    /// Index files written since the last call, with their (possibly recompressed) logs, by base seq.
+    func takePublished() -> [UInt64: (IndexFile, RawFile)] {
         published.files.withLock { p in
             defer { p.removeAll() }
             return p

@@ -58,10 +58,12 @@ final class LogWriter {
         compressor = BlockCompressor(blockSize: options.blockSize)
         markFile = try RawFile(path: logDirectory + "/COMMITTED", flags: O_RDWR | O_CREAT)
         syncer = Syncer(markFile: markFile, durable: options.durable, health: health)
-        builder = IndexBuilder(logDirectory: logDirectory)
+        builder = IndexBuilder(
+            logDirectory: logDirectory, blockSize: options.blockSize,
+            recompressLevel: options.recompressSealed ? Int32(options.recompressionLevel) : nil)
 
         let names = try FileSystem.list(logDirectory)
-        for name in names where name.hasSuffix(".tmp")
+        for name in names where name.hasSuffix(".tmp") || name.hasSuffix(SegmentRecompressor.suffix)
             || (name.hasSuffix(SegmentName.indexSuffix)
                 && !names.contains(String(name.dropLast(SegmentName.indexSuffix.count)) + SegmentName.logSuffix))
         {
@@ -313,7 +315,9 @@ final class LogWriter {
         let published = builder.takePublished()
         guard !published.isEmpty else { return }
         for i in sealed.indices {
-            if let file = published[sealed[i].baseSeq], file.logLength == sealed[i].logLength { sealed[i].index = file }
+            if let (index, file) = published[sealed[i].baseSeq] {
+                sealed[i] = SealedSegment(baseSeq: sealed[i].baseSeq, file: file, index: index, logLength: index.logLength)
+            }
         }
     }
 
