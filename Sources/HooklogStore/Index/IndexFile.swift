@@ -6,7 +6,8 @@
 final class IndexFile: SegmentIndex {
     static let directorySize = 12 * 8
     static let frameEntrySize = 56
-    static let keyEntrySize = 16
+    /// `u64 key, u32 postings offset`: a key's postings end where the next key's begin.
+    static let keyEntrySize = 12
 
     let baseSeq: UInt64
     let endSeq: UInt64
@@ -46,7 +47,6 @@ final class IndexFile: SegmentIndex {
             let list = index.table.postings(key)
             body.u64(key)
             body.u32(UInt32(postings.count))
-            body.u32(UInt32(list.count))
             var previous: UInt32 = 0
             for (i, ordinal) in list.enumerated() {
                 postings.varint(UInt64(i == 0 ? ordinal : ordinal - previous))
@@ -154,10 +154,13 @@ final class IndexFile: SegmentIndex {
         self.frames = frames
         self.damage = damage
         self.file = file
-        let (keysOffset, keyCount) = (keysOffset, keyCount)
+        let (keys, count, postings, length) = (keysOffset, keyCount, postingsOffset, postingsLength)
         nameList = names.map { n in
-            let i = Self.find(IndexKey.of(n.kind, n.name), in: file, keysOffset: keysOffset, keyCount: keyCount)
-            return (n.kind, n.name, i.map { Int(file.u32(at: keysOffset + $0 * Self.keyEntrySize + 12)) } ?? 0)
+            let i = Self.find(IndexKey.of(n.kind, n.name), in: file, keysOffset: keys, keyCount: count)
+            let size = i.map {
+                Self.decodePostings(file, keysOffset: keys, keyCount: count, postingsOffset: postings, postingsLength: length, entry: $0).count
+            }
+            return (n.kind, n.name, size ?? 0)
         }
     }
 
@@ -183,24 +186,32 @@ final class IndexFile: SegmentIndex {
 
     func postings(_ key: UInt64) -> [UInt32] {
         guard let i = find(key) else { return [] }
-        let entry = keysOffset + i * Self.keyEntrySize
-        var p = postingsOffset + Int(file.u32(at: entry + 8))
-        let count = Int(file.u32(at: entry + 12))
-        let limit = postingsOffset + postingsLength
+        return Self.decodePostings(
+            file, keysOffset: keysOffset, keyCount: keyCount, postingsOffset: postingsOffset,
+            postingsLength: postingsLength, entry: i)
+    }
+
+    /// Decodes the varint-delta postings of key entry `entry`, which run up to the next entry's.
+    private static func decodePostings(
+        _ file: MappedFile, keysOffset: Int, keyCount: Int, postingsOffset: Int, postingsLength: Int, entry: Int
+    ) -> [UInt32] {
+        let at = keysOffset + entry * keyEntrySize
+        var p = postingsOffset + Int(file.u32(at: at + 8))
+        let end = postingsOffset + (entry + 1 < keyCount ? Int(file.u32(at: at + keyEntrySize + 8)) : postingsLength)
+        guard p <= end, end <= postingsOffset + postingsLength else { return [] }  // the checksum makes this hold
         var out: [UInt32] = []
-        out.reserveCapacity(count)
         var value: UInt32 = 0
         let bytes = file.bytes
-        for _ in 0..<count {
+        while p < end {
             var delta: UInt32 = 0
             var shift: UInt32 = 0
-            while p < limit {
+            while p < end {
                 let byte = bytes[p]
                 p += 1
                 delta |= UInt32(byte & 0x7f) << shift
                 if byte < 0x80 { break }
                 shift += 7
-                if shift > 28 { return out }  // malformed: the checksum makes this unreachable
+                if shift > 28 { return out }
             }
             value = out.isEmpty ? delta : value &+ delta
             out.append(value)
