@@ -47,7 +47,7 @@ extension Hooklog {
                 let snapshot = try store.reader().snapshot()
                 print("the story of \(order) (query --ref \(order)):")
                 try snapshot.forEach(matching: EventFilter(ref: order)) { e in
-                    print("  \(e.seq)  \(rfc3339(micros: e.receivedAtMicros))  \(e.type)  \(e.entity ?? "-")")
+                    print("  \(e.seq)  \(RFC3339.format(micros: e.receivedAtMicros))  \(e.type)  \(e.entity ?? "-")")
                     return true
                 }
                 print("archive at \(options.directory): \(snapshot.eventCount) events in \(snapshot.segmentCount) segment(s), \(snapshot.logBytes) bytes of log")

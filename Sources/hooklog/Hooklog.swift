@@ -61,23 +61,3 @@ func fail(_ error: any Error) -> Never {
     _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     exit(1)
 }
-
-/// RFC 3339 UTC with microseconds, as the contract prints `received_at`.
-func rfc3339(micros: Int64) -> String {
-    var seconds = time_t(micros / 1_000_000)
-    var fraction = micros % 1_000_000
-    if fraction < 0 {
-        fraction += 1_000_000
-        seconds -= 1
-    }
-    var parts = tm()
-    gmtime_r(&seconds, &parts)
-    func pad(_ v: Int32, _ width: Int) -> String {
-        let s = String(v)
-        return String(repeating: "0", count: max(0, width - s.count)) + s
-    }
-    let frac = String(fraction)
-    return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-        + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
-        + String(repeating: "0", count: 6 - frac.count) + frac + "Z"
-}

@@ -44,9 +44,16 @@ public struct IngestError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 
-    /// A 400 for a body that is not acceptable JSON.
-    static func malformed(_ failure: JSONTape.Failure) -> IngestError {
-        IngestError(status: 400, "malformed JSON: \(failure.description)")
+}
+
+extension JSONTape {
+    /// Parses a request body, refusing it with a 400 that says where it is not JSON.
+    static func body(_ bytes: [UInt8]) throws(IngestError) -> JSONTape {
+        do {
+            return try JSONTape(parsing: bytes)
+        } catch {
+            throw IngestError(status: 400, "malformed JSON: \(error.description)")
+        }
     }
 }
 

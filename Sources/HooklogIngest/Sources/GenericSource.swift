@@ -37,12 +37,7 @@ public struct GenericSource: Sendable, Hashable, Codable {
     ///
     /// - Parameter headers: the request's headers, names lowercased.
     public func extract(body: [UInt8], headers: [String: String]) throws(IngestError) -> [ExtractedEvent] {
-        let tape: JSONTape
-        do {
-            tape = try JSONTape(parsing: body)
-        } catch {
-            throw .malformed(error)
-        }
+        let tape = try JSONTape.body(body)
         var events: [Int]
         if let eventsAt {
             guard let list = tape.pointer(eventsAt), tape.kind(list) == .array else {

@@ -9,12 +9,7 @@ public enum O2VendSource {
 
     /// Extracts every event of a delivery, or refuses the whole delivery.
     public static func extract(body: [UInt8]) throws(IngestError) -> [ExtractedEvent] {
-        let tape: JSONTape
-        do {
-            tape = try JSONTape(parsing: body)
-        } catch {
-            throw .malformed(error)
-        }
+        let tape = try JSONTape.body(body)
         let events: [Int]
         switch tape.kind(tape.root) {
         case .object: events = [tape.root]

@@ -157,7 +157,6 @@ enum CRC32C {
         }
     }
 
-    static var isHardware: Bool { hooklog_crc32c_is_hardware() != 0 }
 }
 
 /// Collections whose bytes can be handed to C in one piece.

@@ -86,8 +86,6 @@ struct BloomFilter: Sendable {
         for key in keys { insert(key) }
     }
 
-    init(words: [UInt64]) { self.words = words }
-
     var bitCount: Int { words.count * 64 }
 
     mutating func insert(_ key: UInt64) {

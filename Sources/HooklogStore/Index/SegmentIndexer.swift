@@ -73,7 +73,4 @@ struct SegmentIndexer: Sendable {
         // reported as the tail instead, and scanned again next time.
         if let last = index.damage.last, last.offset >= scannedEnd { index.damage.removeLast() }
     }
-
-    /// Whether the next frame may continue the current block (false after a gap or on a fresh index).
-    var canContinueBlock: Bool { blockStart != nil }
 }

@@ -89,8 +89,6 @@ enum FileSystem {
         guard fsync(fd) == 0 else { throw StoreError.system("sync directory", path: path) }
     }
 
-    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
-
     static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
