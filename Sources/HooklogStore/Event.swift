@@ -77,7 +77,8 @@ public struct AppendRequest: Sendable {
     public var events: [NewEvent]
     /// A digest of the whole request body, for senders with no event IDs (Orderspace): a request whose
     /// digest was already stored for the same account and source within `dedupeWindow` is a retry and is
-    /// not stored again. `nil` turns body dedupe off for this request.
+    /// not stored again; its outcomes name the original's seqs, in order. Meant for requests whose events
+    /// carry no IDs (with IDs, dedupe by ID applies). `nil` turns body dedupe off for this request.
     public var bodyDigest: [UInt8]?
     /// How far back a matching `bodyDigest` counts as a retry.
     public var dedupeWindow: Duration

@@ -240,7 +240,8 @@ final class LogWriter {
                 }
                 seenDigests[key] = (request, seq)
             }
-            for (i, event) in request.events.enumerated() {
+            var digest = request.bodyDigest  // recorded on the request's first stored event
+            for event in request.events {
                 if let id = event.id {
                     let key = IndexKey.id(account: event.account, source: event.source, id: id)
                     if let s = seenIDs[key]?.first(where: { Self.sameID($0.0, event) })?.1 ?? findID(key, event) {
@@ -250,8 +251,8 @@ final class LogWriter {
                     seenIDs[key, default: []].append((event, seq))
                 }
                 if recordCount > 0 && records.count + event.payload.count + 256 > options.blockSize { flushFrame() }
-                RecordCodec.encode(
-                    event, receivedAt: now, bodyDigest: i == 0 ? request.bodyDigest : nil, into: &records)
+                RecordCodec.encode(event, receivedAt: now, bodyDigest: digest, into: &records)
+                digest = nil
                 recordCount += 1
                 plan.outcomes.append(.stored(seq))
                 plan.stores = true
