@@ -96,3 +96,17 @@ import Testing
         }
     }
 }
+
+@Suite struct TimeFormatTests {
+    @Test func theByteFormatterAgreesWithTheCLibraryAndTheParser() {
+        var rng = SeededRandom(seed: 5)
+        var samples: [Int64] = [0, -1, 1, 951_782_400_000_000, 4_102_444_799_999_999, -62_135_596_800_000_000 + 1]
+        for _ in 0..<5000 { samples.append(Int64(bitPattern: rng.next() % 8_000_000_000_000_000) - 1_000_000_000_000_000) }
+        for micros in samples {
+            let text = RFC3339.format(micros: micros)
+            #expect(text == RFC3339.formatWithLibc(micros: micros), "\(micros)")
+            if micros >= 0 { #expect(RFC3339.parse(text, now: 0) == micros, "\(text)") }
+        }
+        #expect(RFC3339.format(micros: 1_760_947_200_000_001) == "2025-10-20T08:00:00.000001Z")
+    }
+}

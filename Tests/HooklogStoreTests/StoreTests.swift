@@ -212,6 +212,36 @@ import Testing
             == fastEvents.filter { $0.entity == "or_7" || $0.refs.contains("or_7") }.count)
     }
 
+    @Test func aCleanCloseLeavesACheckpointIndexThatReadersExtend() async throws {
+        let dir = TempDirectory()
+        let options = smallOptions(segmentSize: 1 << 20)
+        var store = try ArchiveStore.open(directory: dir.path, options: options)
+        for i in 0..<50 { _ = try await store.append(orderEvents(order: i % 10, count: 2)) }
+        store.close()
+        #expect(dir.segmentFiles().count == 1 && dir.indexFiles().count == 1)  // the checkpoint
+        let first = try ArchiveReader(directory: dir.path).snapshot()
+        #expect(first.segmentCount == 1 && first.eventCount == 100)
+        func story(_ events: [StoredEvent]) -> [UInt64] {
+            events.filter { $0.entity == "or_3" || $0.refs.contains("or_3") }.map(\.seq)
+        }
+        #expect(try first.events(matching: EventFilter(ref: "or_3")).map(\.seq) == story(try first.events()))
+        // Reopen and append: readers take the checkpoint for the prefix and index only the rest.
+        store = try ArchiveStore.open(directory: dir.path, options: options)
+        for i in 0..<10 { _ = try await store.append(orderEvents(order: i, count: 4)) }
+        let live = try ArchiveReader(directory: dir.path).snapshot()
+        #expect(live.segmentCount == 2 && live.eventCount == 140)
+        let all = try live.events()
+        #expect(all.map(\.seq) == Array(1...140))
+        #expect(try live.events(matching: EventFilter(ref: "or_3")).map(\.seq) == story(all))
+        #expect(story(all).contains { $0 > 100 } && story(all).contains { $0 <= 100 })
+        #expect(try live.events(matching: EventFilter(ref: "or_3"), reverse: true, limit: 3).map(\.seq) == Array(story(all).suffix(3).reversed()))
+        store.close()
+        let after = try ArchiveReader(directory: dir.path).snapshot()
+        #expect(after.eventCount == 140)
+        #expect(try after.events(matching: EventFilter(ref: "or_3")).map(\.seq) == story(all))
+        #expect(try ArchiveCheck.run(directory: dir.path, repair: false).isClean)
+    }
+
     @Test func retentionByAgeKeepsTheActiveSegment() async throws {
         let dir = TempDirectory()
         var options = smallOptions(segmentSize: 2 << 10)
@@ -224,7 +254,8 @@ import Testing
         let deleted = try await aged.applyRetention()
         #expect(!deleted.isEmpty)
         #expect(dir.segmentFiles().count == 1)  // only the active segment is left
-        #expect(dir.indexFiles().isEmpty)
+        // ...with at most its checkpoint index from the last clean close.
+        #expect(dir.indexFiles().allSatisfy { $0.dropLast(4) == dir.segmentFiles()[0].dropLast(4) })
         let snapshot = try aged.reader().snapshot()
         #expect(try snapshot.events().map(\.seq) == Array(snapshot.firstSeq..<121))
         // Appending goes on with the next seq.

@@ -13,9 +13,11 @@ struct SegmentIndexer: Sendable {
     private var blockStart: UInt64?
     let path: String
 
-    init(baseSeq: UInt64, path: String) {
+    /// - Parameter start: where to begin: after the header, or after the part of the log a checkpoint
+    ///   index covers (the next frame there starts a block).
+    init(baseSeq: UInt64, path: String, start: UInt64 = UInt64(FileHeader.size)) {
         index = MemoryIndex(baseSeq: baseSeq)
-        scannedEnd = UInt64(FileHeader.size)
+        scannedEnd = start
         self.path = path
     }
 

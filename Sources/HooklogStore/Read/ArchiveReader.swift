@@ -24,6 +24,8 @@ public final class ArchiveReader: Sendable {
     private struct Tail {
         var base: UInt64
         var file: RawFile
+        /// The part of the segment a checkpoint index covers, if the writer left one at a clean close.
+        var prefix: SegmentView?
         var indexer: SegmentIndexer
     }
 
@@ -69,7 +71,7 @@ public final class ArchiveReader: Sendable {
                     views.append(cached)
                     continue
                 }
-                if let tail = s.tail, tail.base == base,
+                if let tail = s.tail, tail.base == base, tail.prefix == nil,
                     (try? IndexFile(path: logDirectory + "/" + SegmentName.index(base), segmentPath: tail.file.path)) == nil
                 {
                     // Sealed since the last look but its index is not there: finish scanning it ourselves.
@@ -97,12 +99,24 @@ public final class ArchiveReader: Sendable {
                 let header = try file.read(at: 0, count: FileHeader.size)
                 guard header.count == FileHeader.size else { return ArchiveSnapshot(segments: views) }
                 _ = try FileHeader.decode(header, kind: .segment, path: activePath)
-                s.tail = Tail(base: activeBase, file: file, indexer: SegmentIndexer(baseSeq: activeBase, path: activePath))
+                var prefix: SegmentView? = nil
+                var indexer = SegmentIndexer(baseSeq: activeBase, path: activePath)
+                if let checkpoint = try? IndexFile(path: logDirectory + "/" + SegmentName.index(activeBase), segmentPath: activePath),
+                    checkpoint.baseSeq == activeBase, checkpoint.frames.last?.end == checkpoint.logLength,
+                    checkpoint.logLength <= (try file.size())
+                {
+                    prefix = SegmentView(file: file, index: checkpoint)
+                    indexer = SegmentIndexer(baseSeq: checkpoint.endSeq, path: activePath, start: checkpoint.logLength)
+                }
+                s.tail = Tail(base: activeBase, file: file, prefix: prefix, indexer: indexer)
             }
             var limit = try s.tail!.file.size()
             if let mark, mark.segmentBase == activeBase { limit = min(limit, mark.offset) }
             try s.tail!.indexer.advance(file: s.tail!.file, limit: limit)
-            views.append(SegmentView(file: s.tail!.file, index: s.tail!.indexer.index))
+            if let prefix = s.tail!.prefix { views.append(prefix) }
+            if !s.tail!.indexer.index.frames.isEmpty || s.tail!.prefix == nil {
+                views.append(SegmentView(file: s.tail!.file, index: s.tail!.indexer.index))
+            }
             return ArchiveSnapshot(segments: views)
         }
     }

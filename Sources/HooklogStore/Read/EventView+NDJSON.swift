@@ -7,7 +7,7 @@ extension EventView {
         out.append(contentsOf: #"{"seq":"#.utf8)
         out.append(contentsOf: String(seq).utf8)
         out.append(contentsOf: #","received_at":""#.utf8)
-        out.append(contentsOf: RFC3339.format(micros: receivedAtMicros).utf8)
+        RFC3339.append(micros: receivedAtMicros, to: &out)
         out.append(contentsOf: #"","account":"#.utf8)
         JSONText.appendString(bytes, layout.account, to: &out)
         out.append(contentsOf: #","source":"#.utf8)

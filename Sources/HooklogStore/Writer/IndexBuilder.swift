@@ -19,6 +19,9 @@ final class IndexBuilder: Sendable {
         case frames([(FrameInfo, [UInt8])])
         /// The segment is complete at this length: write its index file.
         case seal(logLength: UInt64, logPath: String, nextBase: UInt64)
+        /// The store is closing cleanly: write an index of the active segment as it stands, so that the
+        /// next reader need not re-index it (the log only grows, so it stays valid for that prefix).
+        case checkpoint(logLength: UInt64)
     }
 
     /// The builder's state. `@unchecked Sendable`: touched only on the builder's own thread.
@@ -48,6 +51,11 @@ final class IndexBuilder: Sendable {
                         // The writer encoded these records itself: they parse.
                         try? confined.index?.add(frame: frame, block: records, start: 0)
                     }
+                case .checkpoint(let logLength):
+                    guard let index = confined.index, !index.frames.isEmpty else { continue }
+                    let bytes = IndexFile.encode(index, logLength: logLength, createdMicros: currentMicros())
+                    try? FileSystem.writeAtomically(
+                        bytes, to: logDirectory + "/" + SegmentName.index(index.baseSeq), directory: logDirectory)
                 case .seal(let logLength, let logPath, let nextBase):
                     guard var index = confined.index else { continue }
                     confined.index = MemoryIndex(baseSeq: nextBase)

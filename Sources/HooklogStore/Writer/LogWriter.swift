@@ -442,6 +442,7 @@ final class LogWriter {
     func close() {
         // After a clean stop the active segment ends at its last frame: readers need not skip zeros.
         if (try? activeFile.truncate(to: activeLength)) != nil { try? activeFile.syncData() }
+        builder.enqueue(.checkpoint(logLength: activeLength))
         syncer.close()
         builder.close()
         lock.release()
