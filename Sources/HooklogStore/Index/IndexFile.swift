@@ -64,6 +64,8 @@ final class IndexFile: SegmentIndex {
         for n in names {
             body.u8(n.kind.rawValue)
             body.string(n.name)
+            // The count, so that opening an index never decodes a posting list to count names.
+            body.varint(UInt64(index.table.postingCount(IndexKey.of(n.kind, n.name))))
         }
         let damageOffset = body.count
         for d in index.damage {
@@ -100,7 +102,7 @@ final class IndexFile: SegmentIndex {
         }
         let body = UnsafeRawBufferPointer(rebasing: raw[FileHeader.size..<(raw.count - 4)])
         let stored = file.u32(at: raw.count - 4)
-        guard CRC32C.checksum(Array(body)) == stored else {
+        guard CRC32C.checksum(mapped: body) == stored else {
             throw StoreError(.corrupt, "\(path): checksum mismatch", path: path)
         }
         func dir(_ i: Int) -> Int { Int(file.u64(at: FileHeader.size + i * 8)) }
@@ -131,11 +133,12 @@ final class IndexFile: SegmentIndex {
         let tail = file.copy(namesOffset..<end)
         var r = ByteReader(tail)
         var names: [(kind: IndexKey.Kind, name: String, count: Int)] = []
+        names.reserveCapacity(nameCount)
         var damage: [DamagedRange] = []
         do {
             for _ in 0..<nameCount {
                 guard let kind = IndexKey.Kind(rawValue: try r.u8()) else { throw ByteReader.Overrun() }
-                names.append((kind, try r.string(), 0))
+                names.append((kind, try r.string(), Int(try r.varint())))
             }
             r = ByteReader(tail, from: damageOffset - namesOffset)
             for _ in 0..<damageCount {
@@ -154,14 +157,7 @@ final class IndexFile: SegmentIndex {
         self.frames = frames
         self.damage = damage
         self.file = file
-        let (keys, count, postings, length) = (keysOffset, keyCount, postingsOffset, postingsLength)
-        nameList = names.map { n in
-            let i = Self.find(IndexKey.of(n.kind, n.name), in: file, keysOffset: keys, keyCount: count)
-            let size = i.map {
-                Self.decodePostings(file, keysOffset: keys, keyCount: count, postingsOffset: postings, postingsLength: length, entry: $0).count
-            }
-            return (n.kind, n.name, size ?? 0)
-        }
+        nameList = names
     }
 
     func names(_ kind: IndexKey.Kind) -> [(name: String, count: Int)] {

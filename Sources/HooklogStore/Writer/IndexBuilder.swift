@@ -59,6 +59,12 @@ final class IndexBuilder: Sendable {
                 case .seal(let logLength, let logPath, let nextBase):
                     guard var index = confined.index else { continue }
                     confined.index = MemoryIndex(baseSeq: nextBase)
+                    // A checkpoint from an earlier clean close describes the log before recompression:
+                    // it must not outlive the rename below, even across a crash.
+                    let path = logDirectory + "/" + SegmentName.index(index.baseSeq)
+                    guard (try? FileSystem.remove(path)) != nil, (try? FileSystem.syncDirectory(logDirectory)) != nil else {
+                        continue
+                    }
                     var length = logLength
                     if let level = recompressLevel,
                         let (rewritten, newLength) = try? SegmentRecompressor.recompress(
@@ -66,7 +72,6 @@ final class IndexBuilder: Sendable {
                     {
                         (index, length) = (rewritten, newLength)
                     }
-                    let path = logDirectory + "/" + SegmentName.index(index.baseSeq)
                     let bytes = IndexFile.encode(index, logLength: length, createdMicros: currentMicros())
                     // On failure (disk full) the segment simply has no index file yet: the writer
                     // rebuilds it on the next open, readers in memory meanwhile.
