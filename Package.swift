@@ -9,7 +9,13 @@ let package = Package(
         .library(name: "HooklogStore", targets: ["HooklogStore"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // liblz4 exactly as the system ships it; nothing but the header and the link line.
@@ -26,20 +32,39 @@ let package = Package(
         // The archive store: log format, segments, indexes, group commit. No HTTP in here.
         .target(
             name: "HooklogStore",
-            dependencies: ["CLZ4", "CCRC32C"]
+            dependencies: ["CLZ4", "CCRC32C", .product(name: "Metrics", package: "swift-metrics")]
         ),
-        // Webhook ingest: the JSON tape, the Orderspace/O2VEND/generic mappings. No HTTP server in here.
-        .target(name: "HooklogIngest", dependencies: ["HooklogStore"]),
+        // HMAC signatures (Orderspace, Standard Webhooks, Stripe, plain HMAC), token hashing and
+        // constant-time comparison: shared by ingest (verifying) and replay (signing).
+        .target(name: "HooklogSigning", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // Webhook ingest: the JSON tape, the Orderspace/O2VEND/generic mappings, accounts, and the
+        // Hummingbird routes that put deliveries into the store.
+        .target(
+            name: "HooklogIngest",
+            dependencies: [
+                "HooklogStore", "HooklogSigning",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]),
         .executableTarget(
             name: "hooklog",
             dependencies: [
                 "HooklogStore",
+                "HooklogIngest",
+                "HooklogSigning",
                 "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .testTarget(name: "HooklogStoreTests", dependencies: ["HooklogStore"]),
-        .testTarget(name: "HooklogIngestTests", dependencies: ["HooklogIngest"]),
+        .testTarget(
+            name: "HooklogIngestTests",
+            dependencies: ["HooklogIngest", .product(name: "HummingbirdTesting", package: "hummingbird")]),
         // End to end on the built binary's printed output.
         .testTarget(name: "HooklogCLITests", dependencies: ["HooklogStore", "hooklog"]),
     ],

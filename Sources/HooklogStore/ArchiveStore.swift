@@ -15,6 +15,7 @@ public final class ArchiveStore: Sendable {
     /// What recovery found and repaired on open (torn tails cut, damaged ranges, rebuilt indexes).
     public let recoveryNotes: [String]
     private let queue: WorkerThread<Job>
+    private let writerHealth: WriterHealth
 
     enum Job: Sendable {
         case append(AppendRequest, CheckedContinuation<AppendResult, any Error>)
@@ -25,8 +26,13 @@ public final class ArchiveStore: Sendable {
     private init(directory: String, writer: WriterHandOff) {
         self.directory = directory
         recoveryNotes = writer.writer.recoveryNotes
+        writerHealth = writer.writer.health
         queue = WorkerThread(name: "hooklog-writer", handle: { jobs in Self.run(jobs, on: writer.writer) }, finish: { writer.writer.close() })
     }
+
+    /// Why the store has stopped acknowledging appends (a failed `fdatasync` leaves the log's durable
+    /// state unknown until a restart re-reads it), or nil while it is healthy.
+    public var health: String? { writerHealth.poisoned?.message }
 
     /// Opens the store in `directory`, creating it if needed, and recovers from any crash: a torn tail is
     /// cut back to the last whole frame and missing or damaged index files are rebuilt.

@@ -12,10 +12,13 @@ struct Hooklog: AsyncParsableCommand {
         abstract: "A self-hosted archive for webhook events: keep every delivery, find it, send it again.",
         discussion: """
             Data lives in one directory: --data DIR, else $HOOKLOG_DATA, else ./hooklog-data.
-            The HTTP server (`serve`) and `replay` are being built; today the archive \
-            store can be tried with `hooklog demo`, searched with `hooklog query` and sized with `hooklog stats`.
+            Start with `hooklog serve`: it creates a 'default' account and prints its webhook URLs. \
+            Then `hooklog query --ref ORDER-ID` finds an order's whole story.
             """,
-        subcommands: [Query.self, Export.self, Stats.self, Check.self, Demo.self]
+        subcommands: [
+            Serve.self, AccountCommand.self, SourceCommand.self, AdminTokenCommand.self, Query.self, Export.self, Stats.self,
+            Check.self, Demo.self,
+        ]
     )
 
     /// Runs the command, with the contract's exit codes: 1 for a failure, 2 for bad usage (the parser's

@@ -1,3 +1,5 @@
+import HooklogSigning
+
 /// A source configured with `hooklog source add`: where each field is, as JSON pointers into each event
 /// or `header:NAME`.
 public struct GenericSource: Sendable, Hashable, Codable {
@@ -13,9 +15,18 @@ public struct GenericSource: Sendable, Hashable, Codable {
     public var refsAt: [String]
     /// A pointer to the array of events inside the body; nil: the body is one event, or an array of them.
     public var eventsAt: String?
+    /// How a delivery proves it comes from the account's secret holder.
+    public var verify: WebhookSignature
+    /// How far (seconds) a signed timestamp may be from now (Standard Webhooks, Stripe).
+    public var toleranceSeconds: Int64
 
     /// Creates a source description.
-    public init(name: String, typeAt: String, entityAt: String, idAt: String? = nil, refsAt: [String] = [], eventsAt: String? = nil) {
+    public init(
+        name: String, typeAt: String, entityAt: String, idAt: String? = nil, refsAt: [String] = [], eventsAt: String? = nil,
+        verify: WebhookSignature = .none, toleranceSeconds: Int64 = 300
+    ) {
+        self.verify = verify
+        self.toleranceSeconds = toleranceSeconds
         self.name = name
         self.typeAt = typeAt
         self.entityAt = entityAt
@@ -64,8 +75,10 @@ public struct GenericSource: Sendable, Hashable, Codable {
                     refs.add(scalar(location, e))
                 }
             }
+            // Standard Webhooks names each delivery in `webhook-id`: that is the event's ID unless told otherwise.
+            let idLocation = idAt ?? (verify == .standardWebhooks ? "header:webhook-id" : nil)
             return ExtractedEvent(
-                type: type, entity: scalar(entityAt, e), refs: refs.values, id: idAt.flatMap { scalar($0, e) },
+                type: type, entity: scalar(entityAt, e), refs: refs.values, id: idLocation.flatMap { scalar($0, e) },
                 payload: Array(body[tape.range(e)]))
         }
     }

@@ -81,6 +81,7 @@ public struct ArchiveSnapshot: Sendable {
         for segment in reverse ? Array(segments.reversed()) : segments {
             let index = segment.index
             if let after = filter.afterSeq, index.endSeq <= after + 1 { continue }
+            if let before = filter.beforeSeq, index.baseSeq >= before { continue }
             if let since = filter.since, let maxTime = index.maxTime, maxTime < since { continue }
             if let until = filter.until, let minTime = index.minTime, minTime >= until { continue }
             let candidates = Self.candidates(index, filter)
@@ -100,6 +101,7 @@ public struct ArchiveSnapshot: Sendable {
                     if let since = filter.since, f.header.maxTime < since { continue }
                     if let until = filter.until, f.header.minTime >= until { continue }
                     if let after = filter.afterSeq, f.endSeq <= after + 1 { continue }
+                    if let before = filter.beforeSeq, f.header.firstSeq >= before { continue }
                     wanted.append(i)
                 }
             }

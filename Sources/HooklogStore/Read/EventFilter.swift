@@ -22,13 +22,16 @@ public struct EventFilter: Sendable, Hashable {
     public var contains: [UInt8]?
     /// Only events after this seq (to follow a growing archive).
     public var afterSeq: UInt64?
+    /// Only events before this seq (to page backwards through `--reverse` results).
+    public var beforeSeq: UInt64?
 
     /// Creates a filter; with no arguments it matches every event.
     public init(
         account: String? = nil, source: String? = nil, type: String? = nil, entity: String? = nil,
         ref: String? = nil, since: Int64? = nil, until: Int64? = nil, contains: [UInt8]? = nil,
-        afterSeq: UInt64? = nil
+        afterSeq: UInt64? = nil, beforeSeq: UInt64? = nil
     ) {
+        self.beforeSeq = beforeSeq
         self.account = account
         self.source = source
         self.type = type
@@ -50,6 +53,7 @@ public struct EventFilter: Sendable, Hashable {
     /// Whether a record (by its layout in `bytes`) passes every field of the filter.
     func matches(_ bytes: [UInt8], _ l: RecordCodec.Layout, seq: UInt64) -> Bool {
         if let afterSeq, seq <= afterSeq { return false }
+        if let beforeSeq, seq >= beforeSeq { return false }
         if let since, l.receivedAt < since { return false }
         if let until, l.receivedAt >= until { return false }
         if let account, !bytes.bytes(l.account, equal: account) { return false }

@@ -1,3 +1,4 @@
+import Metrics
 import Synchronization
 
 /// Makes commits durable and answers them, on its own thread, so that the writer can compress and write
@@ -19,7 +20,11 @@ final class Syncer: Sendable {
     private let worker: WorkerThread<Job>
 
     init(markFile: RawFile, durable: Bool, health: WriterHealth) {
+        // swift-metrics: a no-op until the process bootstraps a backend (`serve` bootstraps Prometheus).
+        let syncTimer = Timer(label: "hooklog_fsync_seconds", preferredDisplayUnit: .seconds)
+        let groupSize = Recorder(label: "hooklog_commit_requests", aggregate: true)
         worker = WorkerThread(name: "hooklog-sync") { jobs in
+            groupSize.record(jobs.reduce(0) { $0 + $1.acks.count })
             var failure = health.poisoned
             if failure == nil {
                 var synced = Set<Int32>()
@@ -28,7 +33,9 @@ final class Syncer: Sendable {
                         synced.insert(file.fd)
                         guard durable else { continue }
                         do throws(StoreError) {
+                            let started = ContinuousClock.now
                             try file.syncData()
+                            syncTimer.record(duration: ContinuousClock.now - started)
                         } catch {
                             failure = health.poison(after: error)
                             break

@@ -1,0 +1,57 @@
+/// Which door a delivery came in by; it decides how the body is read and how the sender is checked.
+public enum IngestRoute: Sendable, Hashable {
+    /// `POST /v1/orderspace/{token}`
+    case orderspace
+    /// `POST /v1/o2vend/{token}`
+    case o2vend
+    /// `POST /v1/hooks/{source}/{token}`
+    case generic(String)
+
+    /// The `source` stored with the route's events.
+    public var sourceName: String {
+        switch self {
+        case .orderspace: "orderspace"
+        case .o2vend: "o2vend"
+        case .generic(let name): name
+        }
+    }
+
+    /// The label used in metrics (a generic source's name would make the label set unbounded).
+    var metricLabel: String {
+        switch self {
+        case .orderspace: "orderspace"
+        case .o2vend: "o2vend"
+        case .generic: "generic"
+        }
+    }
+}
+
+/// How a delivery was answered when it was accepted.
+public struct IngestReceipt: Sendable, Hashable {
+    /// Events in the request.
+    public var events: Int
+    /// Events stored by this request.
+    public var stored: Int
+    /// Events recognised as redeliveries and not stored again.
+    public var duplicates: Int
+    /// The `seq` of each event, in request order (for a duplicate, the original's).
+    public var seqs: [UInt64]
+
+    /// The JSON answer: `{"events":N,"stored":S,"duplicates":D,"seqs":[…]}`.
+    public var json: String {
+        "{\"events\":\(events),\"stored\":\(stored),\"duplicates\":\(duplicates),\"seqs\":[\(seqs.map(String.init).joined(separator: ","))]}"
+    }
+}
+
+/// What ingest may be tuned with (the `serve` flags).
+public struct IngestSettings: Sendable {
+    /// How long a byte-identical ID-less request counts as a retry (`--dedupe-window`, default 7 days).
+    public var dedupeWindow: Duration = .seconds(7 * 86_400)
+    /// Larger bodies get a `413` (`--max-body`, default 4 MiB: 50 events of 80 KB each).
+    public var maxBodyBytes: Int = 4 << 20
+    /// A request whose body takes longer to arrive gets a `408` (`--body-timeout`, default 30 s).
+    public var bodyTimeout: Duration = .seconds(30)
+
+    /// The defaults.
+    public init() {}
+}

@@ -1,0 +1,116 @@
+import HooklogStore
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The HTTP face of ingest: the routes of the contract on a Hummingbird router.
+///
+/// Routes stay thin: they read the body within the limits, hand it to `Ingestor`, and turn its answer
+/// into a status and a small JSON body.
+public enum IngestServer {
+    /// Builds the router.
+    ///
+    /// - Parameters:
+    ///   - metricsText: the Prometheus exposition text for `GET /metrics` (the executable owns the
+    ///     metrics backend).
+    public static func router(
+        ingestor: Ingestor, metricsText: @escaping @Sendable () -> String = { "" }
+    ) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.post("/v1/orderspace/:token") { request, context in
+            await deliver(.orderspace, request, context, ingestor)
+        }
+        router.post("/v1/o2vend/:token") { request, context in
+            await deliver(.o2vend, request, context, ingestor)
+        }
+        router.post("/v1/hooks/:source/:token") { request, context in
+            guard let source = context.parameters.get("source") else { return json(404, error: "not found") }
+            return await deliver(.generic(source), request, context, ingestor)
+        }
+        router.get("/healthz") { _, _ in
+            if let problem = ingestor.store.health {
+                return json(503, body: "{\"status\":\"failing\",\"error\":\(quoted(problem))}")
+            }
+            return json(200, body: "{\"status\":\"ok\"}")
+        }
+        router.get("/metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metricsText())))
+        }
+        router.get("/v1/events") { request, _ in
+            EventsEndpoint.respond(to: request, ingestor: ingestor)
+        }
+        return router
+    }
+
+    private static func deliver(
+        _ route: IngestRoute, _ request: Request, _ context: BasicRequestContext, _ ingestor: Ingestor
+    ) async -> Response {
+        do throws(IngestError) {
+            guard let token = context.parameters.get("token") else { throw .unauthorized }
+            let body = try await readBody(request, limit: ingestor.settings.maxBodyBytes, timeout: ingestor.settings.bodyTimeout)
+            var headers: [String: String] = [:]
+            for field in request.headers {
+                let name = field.name.canonicalName
+                if let earlier = headers[name] { headers[name] = earlier + ", " + field.value } else { headers[name] = field.value }
+            }
+            let receipt = try await ingestor.ingest(route, token: token, headers: headers, body: body)
+            return json(200, body: receipt.json)
+        } catch {
+            ingestor.refused(route, status: error.status)
+            if error.status == 401 { return json(401, error: "unauthorized") }
+            var response = json(error.status, error: error.message)
+            if error.status == 503 { response.headers[.retryAfter] = "5" }
+            if error.status == 408 || error.status == 413 { response.headers[.connection] = "close" }
+            return response
+        }
+    }
+
+    /// The whole body, refused with a 413 past `limit` bytes and a 408 if it is not all there within `timeout`.
+    static func readBody(_ request: Request, limit: Int, timeout: Duration) async throws(IngestError) -> [UInt8] {
+        let tooLarge = IngestError(status: 413, "the body is over the \(limit)-byte limit; send fewer events a request")
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw tooLarge }
+        let body = request.body
+        let outcome: Result<ByteBuffer?, any Error> = await withTaskGroup(of: Result<ByteBuffer?, any Error>.self) { group in
+            group.addTask {
+                do { return .success(try await body.collect(upTo: limit)) } catch { return .failure(error) }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return .success(nil)
+            }
+            let first = await group.next()!
+            group.cancelAll()
+            return first
+        }
+        switch outcome {
+        case .success(let buffer?):
+            return Array(buffer.readableBytesView)
+        case .success(nil):
+            throw IngestError(status: 408, "the body did not arrive within \(timeout)")
+        case .failure(let error as HTTPError) where error.status == .contentTooLarge:
+            throw tooLarge
+        case .failure:
+            throw IngestError(status: 400, "the body could not be read")
+        }
+    }
+
+    static func json(_ status: Int, error message: String) -> Response {
+        json(status, body: "{\"error\":\(quoted(message))}")
+    }
+
+    static func json(_ status: Int, body: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        var text = body
+        text.append("\n")
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func quoted(_ s: String) -> String {
+        var out: [UInt8] = []
+        JSONText.appendString(s, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+}
