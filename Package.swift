@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // liblz4 exactly as the system ships it; nothing but the header and the link line.
@@ -47,11 +49,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]),
+        // Replay: archived events to any webhook URL, shaped, signed, paced and resumable.
+        .target(
+            name: "HooklogReplay",
+            dependencies: [
+                "HooklogStore", "HooklogSigning",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]),
         .executableTarget(
             name: "hooklog",
             dependencies: [
                 "HooklogStore",
                 "HooklogIngest",
+                "HooklogReplay",
                 "HooklogSigning",
                 "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -61,6 +71,16 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
+        // A webhook receiver for replay tests and benchmarks (tools/sink): counts, verifies, fails on purpose.
+        .executableTarget(
+            name: "hooklog-sink",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "tools/sink"),
         .testTarget(name: "HooklogStoreTests", dependencies: ["HooklogStore"]),
         .testTarget(
             name: "HooklogIngestTests",

@@ -9,6 +9,11 @@ let package = Package(
     dependencies: [
         .package(name: "hooklog", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
+        // The ingest benchmark (ingest/run.sh): an HTTP load generator and a no-op Hummingbird server.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // The references the store is measured against: SQLite and raw liblz4, as the system ships them.
@@ -36,6 +41,25 @@ let package = Package(
         .executableTarget(name: "hooklog-corpus", dependencies: ["Corpus"]),
         .executableTarget(name: "hooklog-bench-prepare", dependencies: ["BenchSupport"]),
         .executableTarget(name: "hooklog-bench-report", dependencies: ["BenchSupport"]),
+        // ingest/run.sh: in-process durable append of corpus batches (the reference), and HTTP load on
+        // `hooklog serve` or the no-op server: closed loop over N connections, or open loop at a fixed rate.
+        .executableTarget(
+            name: "hooklog-loadgen",
+            dependencies: [
+                "Corpus",
+                .product(name: "HooklogStore", package: "hooklog"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // ingest/run.sh's HTTP reference: a Hummingbird 2 app whose POST routes collect the body and answer
+        // 200 `{}`, configured as `hooklog serve` is (HTTP/1.1, same idle timeout, default event loops).
+        .executableTarget(
+            name: "hooklog-noop-server",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -41,6 +41,7 @@ public final class ArchiveStore: Sendable {
     ///   I/O error naming the file concerned.
     public static func open(directory: String, options: StoreOptions = .init()) throws(StoreError) -> ArchiveStore {
         let writer = try LogWriter(directory: directory, options: options)
+        ArchiveIdentity.ensure(directory: directory)
         return ArchiveStore(directory: directory, writer: WriterHandOff(writer: writer))
     }
 

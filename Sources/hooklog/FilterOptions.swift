@@ -30,6 +30,11 @@ struct FilterOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Payload contains TEXT (scans the blocks the other filters leave).", valueName: "TEXT"))
     var contains: String?
 
+    /// Whether any filter is set.
+    var isActive: Bool {
+        [account, source, type, entity, ref, since, until, contains].contains { $0 != nil }
+    }
+
     /// The store filter, with times resolved against `now` (µs).
     func filter(now: Int64) throws -> EventFilter {
         func time(_ flag: String, _ value: String?) throws -> Int64? {

@@ -1,0 +1,88 @@
+import Synchronization
+
+/// A bounded single-producer, single-consumer queue between the archive scan and one lane: the scan
+/// waits when the lane is `capacity` events behind, so a replay of millions of events holds only a few
+/// thousand in memory.
+final class LaneQueue: Sendable {
+    private struct State {
+        var items: [ReplayEvent] = []
+        var head = 0
+        var finished = false
+        var producer: CheckedContinuation<Void, Never>?
+        var consumer: (want: Int, continuation: CheckedContinuation<[ReplayEvent], Never>)?
+
+        var count: Int { items.count - head }
+
+        mutating func take(_ n: Int) -> [ReplayEvent] {
+            let k = min(n, count)
+            let out = Array(items[head..<head + k])
+            head += k
+            if head > 4096 && head * 2 > items.count {
+                items.removeFirst(head)
+                head = 0
+            }
+            return out
+        }
+    }
+
+    private let capacity: Int
+    private let state = Mutex(State())
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Adds an event, waiting while the queue is full.
+    func push(_ event: ReplayEvent) async {
+        while true {
+            let full: Bool = state.withLock { s in
+                if s.count >= capacity { return true }
+                s.items.append(event)
+                if let c = s.consumer, s.count >= c.want {
+                    s.consumer = nil
+                    c.continuation.resume(returning: s.take(c.want))
+                }
+                return false
+            }
+            guard full else { return }
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let resumeNow: Bool = state.withLock { s in
+                    if s.count < capacity { return true }
+                    s.producer = c
+                    return false
+                }
+                if resumeNow { c.resume() }
+            }
+        }
+    }
+
+    /// No more events will come.
+    func finish() {
+        state.withLock { s in
+            s.finished = true
+            if let c = s.consumer {
+                s.consumer = nil
+                c.continuation.resume(returning: s.take(c.want))
+            }
+        }
+    }
+
+    /// The next `n` events, or fewer once the queue is finished; empty when it is finished and drained.
+    /// Waiting for a full batch makes the requests a run sends the same on every run (and resumable).
+    func next(_ n: Int) async -> [ReplayEvent] {
+        await withCheckedContinuation { (c: CheckedContinuation<[ReplayEvent], Never>) in
+            let (ready, producer): ([ReplayEvent]?, CheckedContinuation<Void, Never>?) = state.withLock { s in
+                if s.count >= n || s.finished {
+                    let out = s.take(n)
+                    let p = s.producer
+                    s.producer = nil
+                    return (out, p)
+                }
+                s.consumer = (n, c)
+                let p = s.producer
+                s.producer = nil
+                return (nil, p)
+            }
+            producer?.resume()
+            if let ready { c.resume(returning: ready) }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import HooklogStore
+
+/// One event on its way out: what shaping and signing need, nothing more.
+struct ReplayEvent: Sendable {
+    var seq: UInt64
+    var entity: String?
+    var id: String?
+    /// The event's bytes exactly as received.
+    var payload: [UInt8]
+    /// The `--format ndjson` line (without newline), for the `envelope` shape only.
+    var envelope: [UInt8]?
+
+    init(_ view: EventView, envelope: Bool) {
+        seq = view.seq
+        entity = view.entity
+        id = view.id
+        payload = view.withPayload { Array($0) }
+        if envelope {
+            var line: [UInt8] = []
+            view.appendNDJSON(to: &line)
+            self.envelope = line
+        }
+    }
+
+    /// The lane (of `lanes`) this event's entity is always sent on, so that an entity's events go out one
+    /// at a time, in `seq` order. Events without an entity are spread by `seq`.
+    func lane(of lanes: Int) -> Int {
+        guard let entity else { return Int(seq % UInt64(lanes)) }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
+        for b in entity.utf8 {
+            h ^= UInt64(b)
+            h &*= 0x100_0000_01b3
+        }
+        return Int(h % UInt64(lanes))
+    }
+}

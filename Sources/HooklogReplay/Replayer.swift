@@ -1,0 +1,307 @@
+import AsyncHTTPClient
+import Foundation
+import HooklogStore
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// Sends archived events to a webhook URL: in `seq` order per entity, entities in parallel.
+///
+/// Entities are spread over `concurrency` lanes by a hash of their ID; a lane sends one request at a time
+/// and waits for its answer (with retries) before the next, so a consumer never sees an order's
+/// `updated` before its `created`, while other entities' lanes go on. One scan of the archive feeds the
+/// lanes through bounded queues, so memory stays flat however long the history.
+public final class Replayer: Sendable {
+    /// What the run did (or, for a dry run, would do).
+    public struct Summary: Sendable {
+        /// Events to send in this run (after what a checkpoint says is done).
+        public var events = 0
+        /// Requests those events make.
+        public var requests = 0
+        /// Distinct entities among them.
+        public var entities = 0
+        /// First and last `received_at` (µs).
+        public var timeRange: ClosedRange<Int64>?
+        /// Events an earlier run already settled (from the checkpoint).
+        public var skipped = 0
+        /// Events delivered.
+        public var delivered = 0
+        /// Events given up on (dead-lettered).
+        public var failed = 0
+        /// Requests sent, tries included.
+        public var attempts = 0
+        /// Retries among them.
+        public var retries = 0
+        /// Why requests were given up on, a few examples.
+        public var failures: [String] = []
+        /// Whether the run was interrupted before settling everything.
+        public var interrupted = false
+        /// Whether the checkpoint said the run was already complete.
+        public var alreadyComplete = false
+    }
+
+    let configuration: ReplayConfiguration
+    let directory: String
+    private let counters = Mutex(Summary())
+    private let stopping = Atomic<Bool>(false)
+
+    /// A replay of the archive in `directory`.
+    public init(directory: String, configuration: ReplayConfiguration) {
+        self.directory = directory
+        self.configuration = configuration
+    }
+
+    /// The run's counters as they stand (for a progress line).
+    public var progress: Summary { counters.withLock { $0 } }
+
+    /// Asks the run to stop: lanes finish the request in flight and take no more; the checkpoint keeps
+    /// the rest for the next run.
+    public func stop() { stopping.store(true, ordering: .relaxed) }
+
+    private var isStopping: Bool { stopping.load(ordering: .relaxed) }
+
+    /// What a run would send: events, requests, entities, time range. Sends nothing.
+    public func plan() throws -> Summary {
+        let snapshot = try ArchiveReader(directory: directory).snapshot()
+        let resume = try configuration.checkpoint.flatMap { path throws(ReplayError) in try Ledger.load(path, fingerprint: configuration.fingerprint) }
+        var summary = Summary()
+        var laneCounts = [Int](repeating: 0, count: configuration.concurrency)
+        var entities = Set<String>()
+        var lo = Int64.max, hi = Int64.min
+        try scan(snapshot) { view in
+            if Ledger.isSettled(view.seq, in: resume) {
+                summary.skipped += 1
+                return
+            }
+            summary.events += 1
+            let e = ReplayEvent(view, envelope: false)
+            laneCounts[e.lane(of: configuration.concurrency)] += 1
+            entities.insert(e.entity ?? "#\(e.seq)")
+            lo = min(lo, view.receivedAtMicros)
+            hi = max(hi, view.receivedAtMicros)
+        }
+        let per = configuration.eventsPerRequest
+        summary.requests = laneCounts.reduce(0) { $0 + ($1 + per - 1) / per }
+        summary.entities = entities.count
+        summary.timeRange = summary.events > 0 ? lo...hi : nil
+        summary.alreadyComplete = resume?.complete ?? false
+        return summary
+    }
+
+    /// Sends everything; returns when every event is settled or the run was stopped.
+    public func run() async throws -> Summary {
+        let reader = try ArchiveReader(directory: directory)
+        let snapshot = try reader.snapshot()
+        let resume = try configuration.checkpoint.flatMap { path throws(ReplayError) in try Ledger.load(path, fingerprint: configuration.fingerprint) }
+        if resume?.complete == true {
+            return counters.withLock { $0.alreadyComplete = true; return $0 }
+        }
+        let deadLetter = try configuration.deadLetter.map { path throws(ReplayError) in try DeadLetterFile(path: path) }
+        let ledger = Ledger(
+            checkpoint: configuration.checkpoint, fingerprint: configuration.fingerprint, resume: resume, deadLetter: deadLetter,
+            snapshot: snapshot)
+        let builder = RequestBuilder(configuration: configuration, archiveID: ArchiveIdentity.load(directory: directory))
+        let limiter = configuration.rate.map { RateLimiter(perSecond: $0) }
+        let per = configuration.eventsPerRequest
+        let lanes = (0..<configuration.concurrency).map { _ in LaneQueue(capacity: max(2 * per, 256)) }
+
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.connectionPool = .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.concurrency)
+        clientConfiguration.timeout = .init(connect: .seconds(10))
+        clientConfiguration.decompression = .disabled
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
+
+        let outcome: Result<Void, any Error> = await withTaskGroup(of: Result<Void, any Error>.self) { group in
+            for lane in lanes {
+                group.addTask {
+                    do {
+                        while !self.isStopping {
+                            let batch = await lane.next(per)
+                            if batch.isEmpty { break }
+                            guard let delivered = await self.send(batch, client: client, builder: builder, limiter: limiter) else { break }
+                            try await ledger.settle(batch, delivered: delivered)
+                        }
+                        return .success(())
+                    } catch {
+                        self.stop()
+                        return .failure(error)
+                    }
+                }
+            }
+            group.addTask {
+                defer { for lane in lanes { lane.finish() } }
+                do {
+                    try await self.produce(snapshot, resume: resume, ledger: ledger, lanes: lanes)
+                    return .success(())
+                } catch {
+                    self.stop()
+                    return .failure(error)
+                }
+            }
+            var first: Result<Void, any Error> = .success(())
+            for await result in group {
+                if case .failure = result, case .success = first { first = result }
+            }
+            return first
+        }
+        try? await client.shutdown()
+        try outcome.get()
+        let interrupted = isStopping
+        try await ledger.finish(complete: !interrupted)
+        return counters.withLock {
+            $0.interrupted = interrupted
+            return $0
+        }
+    }
+
+    /// Scans the matching events in `seq` order, in chunks, handing each to its lane.
+    private func produce(_ snapshot: ArchiveSnapshot, resume: Ledger.Resume?, ledger: Ledger, lanes: [LaneQueue]) async throws {
+        let envelope = configuration.shape == .envelope
+        var chunk: [ReplayEvent] = []
+        var skipped = 0
+        var pending: [ReplayEvent] = []
+        func flush() async {
+            guard !pending.isEmpty else { return }
+            await ledger.issue(pending.map(\.seq))
+            counters.withLock { $0.events += pending.count }
+            for e in pending {
+                if isStopping { return }
+                await lanes[e.lane(of: lanes.count)].push(e)
+            }
+            pending.removeAll(keepingCapacity: true)
+        }
+        if let file = configuration.fromFile {
+            for seq in try DeadLetterReader.seqs(file) {
+                if Ledger.isSettled(seq, in: resume) {
+                    skipped += 1
+                    continue
+                }
+                var found = false
+                try snapshot.forEachView(matching: EventFilter(afterSeq: seq - 1, beforeSeq: seq + 1), limit: 1) { view in
+                    pending.append(ReplayEvent(view, envelope: envelope))
+                    found = true
+                    return false
+                }
+                if !found { throw ReplayError("event \(seq) of \(file) is not in the archive (removed by retention?)") }
+                if pending.count >= 1024 { await flush() }
+                if isStopping { return }
+            }
+        } else {
+            var filter = configuration.filter
+            while !isStopping {
+                chunk.removeAll(keepingCapacity: true)
+                var last: UInt64?
+                try snapshot.forEachView(matching: filter, limit: 4096) { view in
+                    last = view.seq
+                    if Ledger.isSettled(view.seq, in: resume) {
+                        skipped += 1
+                    } else {
+                        chunk.append(ReplayEvent(view, envelope: envelope))
+                    }
+                    return true
+                }
+                pending = chunk
+                await flush()
+                guard let last else { break }
+                filter.afterSeq = last
+            }
+        }
+        await flush()
+        let skippedCount = skipped
+        counters.withLock { $0.skipped = skippedCount }
+    }
+
+    /// Sends one request's events, retrying as the policy says.
+    /// - Returns: true if delivered, false if given up on, nil if the run is stopping first.
+    private func send(_ events: [ReplayEvent], client: HTTPClient, builder: RequestBuilder, limiter: RateLimiter?) async -> Bool? {
+        let policy = RetryPolicy(maxAttempts: configuration.maxAttempts, base: configuration.baseBackoff, cap: configuration.maxBackoff)
+        var attempt = 0
+        while true {
+            attempt += 1
+            do { try await limiter?.acquire() } catch { return nil }
+            let now = Int64(Date().timeIntervalSince1970)
+            let built = builder.build(events, nowSeconds: now)
+            var request = HTTPClientRequest(url: configuration.url)
+            request.method = .POST
+            for (name, value) in built.headers { request.headers.add(name: name, value: value) }
+            request.body = .bytes(ByteBuffer(bytes: built.body))
+            var reason: String
+            var retryAfter: Duration?
+            let verdict: RetryPolicy.Verdict
+            do {
+                let response = try await client.execute(request, timeout: .nanoseconds(Int64(configuration.timeout.components.seconds) * 1_000_000_000 + configuration.timeout.components.attoseconds / 1_000_000_000))
+                _ = try? await response.body.collect(upTo: 1 << 20)
+                let status = Int(response.status.code)
+                verdict = RetryPolicy.verdict(status: status)
+                reason = "HTTP \(status)"
+                retryAfter = RetryPolicy.retryAfter(response.headers.first(name: "Retry-After"), nowSeconds: now)
+            } catch {
+                verdict = .retry
+                reason = "\(error)"
+            }
+            counters.withLock {
+                $0.attempts += 1
+                if attempt > 1 { $0.retries += 1 }
+            }
+            switch verdict {
+            case .delivered:
+                counters.withLock { $0.delivered += events.count }
+                return true
+            case .reject:
+                return giveUp(events, "\(reason) (not retried)")
+            case .retry:
+                if attempt >= configuration.maxAttempts { return giveUp(events, "\(reason) after \(attempt) tries") }
+                if isStopping { return nil }
+                do {
+                    try await Task.sleep(for: policy.delay(afterAttempt: attempt, retryAfter: retryAfter))
+                } catch { return nil }
+                if isStopping { return nil }
+            }
+        }
+    }
+
+    private func giveUp(_ events: [ReplayEvent], _ reason: String) -> Bool {
+        counters.withLock {
+            $0.failed += events.count
+            if $0.failures.count < 5 { $0.failures.append("seq \(events[0].seq): \(reason)") }
+        }
+        return false
+    }
+
+    private func scan(_ snapshot: ArchiveSnapshot, _ body: (EventView) throws -> Void) throws {
+        if let file = configuration.fromFile {
+            for seq in try DeadLetterReader.seqs(file) {
+                try snapshot.forEachView(matching: EventFilter(afterSeq: seq - 1, beforeSeq: seq + 1), limit: 1) { view in
+                    try body(view)
+                    return false
+                }
+            }
+        } else {
+            try snapshot.forEachView(matching: configuration.filter) { view in
+                try body(view)
+                return true
+            }
+        }
+    }
+}
+
+/// Reads the `seq`s of a dead-letter file (NDJSON as `hooklog query` prints it).
+enum DeadLetterReader {
+    static func seqs(_ path: String) throws(ReplayError) -> [UInt64] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ReplayError("cannot read \(path): no such file, or not readable")
+        }
+        var seqs: [UInt64] = []
+        var seen = Set<UInt64>()
+        for (n, line) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+                let seq = (object["seq"] as? NSNumber)?.uint64Value, seq > 0
+            else {
+                throw ReplayError("\(path):\(n + 1): not an event line (a JSON object with a \"seq\", as `hooklog query` prints)")
+            }
+            if seen.insert(seq).inserted { seqs.append(seq) }
+        }
+        return seqs.sorted()
+    }
+}

@@ -1,0 +1,57 @@
+import HooklogSigning
+
+/// Turns events into a request body and its headers, shaped and signed as configured.
+struct RequestBuilder: Sendable {
+    let configuration: ReplayConfiguration
+    /// The archive's identity, for Standard Webhooks IDs of events without one.
+    let archiveID: String
+
+    struct Built: Sendable {
+        var body: [UInt8]
+        var headers: [(String, String)]
+    }
+
+    func build(_ events: [ReplayEvent], nowSeconds: Int64) -> Built {
+        var body: [UInt8] = []
+        switch configuration.shape {
+        case .orderspace:
+            // The original bytes, unchanged, between the list's brackets.
+            body.reserveCapacity(events.reduce(2) { $0 + $1.payload.count + 1 })
+            body.append(UInt8(ascii: "["))
+            for (i, e) in events.enumerated() {
+                if i > 0 { body.append(UInt8(ascii: ",")) }
+                body.append(contentsOf: e.payload)
+            }
+            body.append(UInt8(ascii: "]"))
+        case .o2vend:
+            body = events[0].payload
+        case .envelope:
+            body = events[0].envelope ?? []
+        }
+        var headers: [(String, String)] = [("Content-Type", "application/json")]
+        headers += configuration.headers
+        let secret = configuration.secret ?? ""
+        switch configuration.signing {
+        case .none:
+            break
+        case .orderspace:
+            headers.append(("X-Orderspace-Signature", Encoding.base64(HMACSHA256.mac(key: Array(secret.utf8), body))))
+        case .hmacSHA256:
+            headers.append((configuration.signHeader, "sha256=" + Encoding.hex(HMACSHA256.mac(key: Array(secret.utf8), body))))
+        case .standardWebhooks:
+            let id = webhookID(events)
+            headers.append(("webhook-id", id))
+            headers.append(("webhook-timestamp", String(nowSeconds)))
+            headers.append(("webhook-signature", StandardWebhooks.sign(secret: secret, id: id, timestamp: nowSeconds, body: body)))
+        }
+        return Built(body: body, headers: headers)
+    }
+
+    /// The event's own ID; else (or for a batch) an ID made from the archive and the `seq`s, the same on
+    /// every run, so a consumer can recognise a resent request.
+    func webhookID(_ events: [ReplayEvent]) -> String {
+        if events.count == 1, let id = events[0].id { return id }
+        let first = events[0].seq
+        return events.count == 1 ? "hl_\(archiveID)_\(first)" : "hl_\(archiveID)_\(first)_\(events.count)"
+    }
+}

@@ -1,0 +1,114 @@
+// hooklog-sink: a webhook receiver for replay tests and benchmarks. It counts what arrives, verifies
+// signatures with its own code (swift-crypto directly, not hooklog's signing module), and can fail on
+// purpose: 503s or 429s for the first N requests or at random, slow answers.
+//
+//   swift run hooklog-sink --port 9000 --verify orderspace --secret KEY --fail-first 3 --retry-after 1
+//   curl -s 127.0.0.1:9000/stats
+import ArgumentParser
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Synchronization
+
+@main
+struct Sink: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hooklog-sink",
+        abstract: "Receive webhooks: count them, verify signatures, fail on purpose. GET /stats for the counts.")
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port (0 picks one; the URL is printed).") var port = 9000
+    @Option(help: "none, orderspace, standard-webhooks, hmac-sha256.") var verify = "none"
+    @Option(help: "The secret signatures are checked with.") var secret = ""
+    @Option(help: "The header hmac-sha256 signatures are in.") var signHeader = "X-Hooklog-Signature"
+    @Option(help: "Answer the first N requests with --fail-status.") var failFirst = 0
+    @Option(help: "Answer this fraction of requests (0-1) with --fail-status, at random.") var failRate = 0.0
+    @Option(help: "The status of failures on purpose (503, 429, 400…).") var failStatus = 503
+    @Option(help: "Send Retry-After: N with failures.") var retryAfter: Int?
+    @Option(help: "Wait this many milliseconds before answering.") var delayMs = 0
+    @Option(help: "Append each accepted body as one line to FILE.") var record: String?
+
+    struct Counts: Sendable {
+        var requests = 0, accepted = 0, failedOnPurpose = 0, badSignature = 0, events = 0, bytes = 0
+        var json: String {
+            "{\"requests\":\(requests),\"accepted\":\(accepted),\"failed_on_purpose\":\(failedOnPurpose),\"bad_signature\":\(badSignature),\"events\":\(events),\"bytes\":\(bytes)}"
+        }
+    }
+
+    func run() async throws {
+        let counts = Mutex(Counts())
+        let recordHandle = try record.map { path -> FileHandle in
+            FileManager.default.createFile(atPath: path, contents: nil)
+            return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        }
+        let recordLock = Mutex(())
+        let settings = (verify: verify, secret: secret, signHeader: signHeader, failFirst: failFirst, failRate: failRate,
+                        failStatus: failStatus, retryAfter: retryAfter, delayMs: delayMs)
+        let router = Router()
+        router.get("/stats") { _, _ in counts.withLock { $0.json } }
+        router.post("/**") { request, _ -> Response in
+            let body = Array(try await request.body.collect(upTo: 64 << 20).readableBytesView)
+            let n = counts.withLock { c -> Int in
+                c.requests += 1
+                return c.requests
+            }
+            if settings.delayMs > 0 { try await Task.sleep(for: .milliseconds(settings.delayMs)) }
+            if n <= settings.failFirst || (settings.failRate > 0 && Double.random(in: 0..<1) < settings.failRate) {
+                counts.withLock { $0.failedOnPurpose += 1 }
+                var headers = HTTPFields()
+                if let r = settings.retryAfter { headers[.retryAfter] = String(r) }
+                return Response(status: .init(code: settings.failStatus), headers: headers)
+            }
+            guard Self.verified(request.headers, body, settings.verify, settings.secret, settings.signHeader) else {
+                counts.withLock { $0.badSignature += 1 }
+                return Response(status: .unauthorized)
+            }
+            let events = body.first == UInt8(ascii: "[") ? ((try? JSONSerialization.jsonObject(with: Data(body)) as? [Any])?.count ?? 0) : 1
+            counts.withLock {
+                $0.accepted += 1
+                $0.events += events
+                $0.bytes += body.count
+            }
+            if let recordHandle {
+                recordLock.withLock { _ in recordHandle.write(Data(body + [0x0A])) }
+            }
+            return Response(status: .ok)
+        }
+        let app = Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "hooklog-sink"),
+            onServerRunning: { channel in
+                FileHandle.standardOutput.write(Data("hooklog-sink: listening on http://\(host):\(channel.localAddress?.port ?? 0)\n".utf8))
+            })
+        try await app.runService()
+        FileHandle.standardError.write(Data("hooklog-sink: \(counts.withLock { $0.json })\n".utf8))
+    }
+
+    /// Checks a request's signature, written independently of hooklog's own signing code.
+    static func verified(_ headers: HTTPFields, _ body: [UInt8], _ scheme: String, _ secret: String, _ signHeader: String) -> Bool {
+        func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { headers[$0] } }
+        func mac(_ key: [UInt8], _ message: [UInt8]) -> Data {
+            Data(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
+        }
+        switch scheme {
+        case "none":
+            return true
+        case "orderspace":
+            return header("X-Orderspace-Signature") == mac(Array(secret.utf8), body).base64EncodedString()
+        case "hmac-sha256":
+            let hex = mac(Array(secret.utf8), body).map { String(format: "%02x", $0) }.joined()
+            return header(signHeader) == "sha256=" + hex
+        case "standard-webhooks":
+            guard let id = header("webhook-id"), let ts = header("webhook-timestamp"), let sigs = header("webhook-signature"),
+                let t = Int(ts), abs(Int(Date().timeIntervalSince1970) - t) <= 300
+            else { return false }
+            let keyText = secret.hasPrefix("whsec_") ? String(secret.dropFirst(6)) : secret
+            guard let key = Data(base64Encoded: keyText) else { return false }
+            let expected = "v1," + mac(Array(key), Array("\(id).\(ts).".utf8) + body).base64EncodedString()
+            return sigs.split(separator: " ").contains { $0 == expected }
+        default:
+            return false
+        }
+    }
+}
