@@ -86,7 +86,14 @@ let package = Package(
             name: "HooklogIngestTests",
             dependencies: ["HooklogIngest", .product(name: "HummingbirdTesting", package: "hummingbird")]),
         // End to end on the built binary's printed output.
-        .testTarget(name: "HooklogCLITests", dependencies: ["HooklogStore", "hooklog"]),
+        .testTarget(
+            name: "HooklogCLITests",
+            dependencies: [
+                "HooklogStore", "hooklog",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

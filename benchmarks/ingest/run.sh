@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# Issue 4's ingest benchmark: `hooklog serve` under HTTP load, each figure printed beside its reference
+# measured in the same run, with the ratio and the target. Ends with one summary line per comparison.
+#
+#   benchmarks/ingest/run.sh                  # about 2-3 minutes after the builds, on 2 cores
+#
+# What it measures (every phase on a fresh data directory in $TMPDIR unless said):
+#   1. append (the reference of 2): in process, `ArchiveStore.append` (durable, group commit) of N corpus
+#      Orderspace batches of 50 events from 32 concurrent tasks; the set is repeated until at least
+#      HOOKLOG_INGEST_BENCH_APPEND_SECONDS have passed. Events/s and MB/s of payload.
+#   2. batches: `hooklog serve`; the same N batches, each once, as Orderspace request bodies (`[` the
+#      payloads joined by `,` `]`, so every body is distinct) POSTed over 32 keep-alive connections,
+#      closed loop. Events/s, requests/s, p50/p99 latency. Target: ≥ 50 % of (1)'s events/s.
+#   3. singles: 1-event O2VEND requests (a pool of corpus O2VEND events, each request with a new `Id`)
+#      over 64 connections, closed loop, WARMUP + SECONDS: first to hooklog-noop-server (Hummingbird 2,
+#      one POST route collecting the body, answering 200 `{}`), then to a fresh `hooklog serve`, with the
+#      same request bodies. Requests/s of each. Target: hooklog ≥ 40 % of the no-op server.
+#   4. paced: the server of (3) (its archive holds (3)'s events), 1-event O2VEND requests at half of
+#      hooklog's requests/s in (3), open loop (sends follow the schedule whatever the answers; up to 64
+#      connections), WARMUP + SECONDS. Ack latency p50/p99/p99.9 from the moment each request is handed to
+#      the client (also shown: from its scheduled time, and how late the sender was). Target: p99 ≤ 5 ms.
+# Every HTTP phase checks the answers: any non-200, client error or duplicate (the corpus bodies and the
+# Ids are all distinct, so the archive should store every event once) is printed, and after (2) and (4)
+# the archive's event count (`hooklog stats`) is compared with what the answers said was stored.
+#
+# The load generator (hooklog-loadgen, AsyncHTTPClient, one event-loop thread by default) runs on the
+# same machine as the server: on 2 cores client and server share them, so the HTTP figures are lower
+# than a server alone would reach. Both HTTP references use the same client, which keeps the ratios fair;
+# the CPU seconds each side used are printed for every phase.
+#
+# Needs: swift. Knobs (environment):
+#   HOOKLOG_INGEST_BENCH_BATCHES (3000)        N: 50-event batches for (1) and (2)
+#   HOOKLOG_INGEST_BENCH_APPEND_SECONDS (5)    (1) repeats the batches until this many seconds
+#   HOOKLOG_INGEST_BENCH_SECONDS (15)          measured seconds of (3) and (4), each side
+#   HOOKLOG_INGEST_BENCH_WARMUP (2)            unmeasured seconds before (3) and (4)
+#   HOOKLOG_INGEST_BENCH_CLIENT_THREADS (1)    event-loop threads of the load generator
+#   HOOKLOG_BENCH_SEED (42)                    corpus seed
+#   HOOKLOG_INGEST_BENCH_NO_BUILD=1            use the built executables as they are
+#   HOOKLOG_INGEST_BENCH_KEEP=1                keep the temporary directory (data dirs, server logs)
+set -euo pipefail
+export LC_ALL=C
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+BENCH=$(cd "$HERE/.." && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BATCHES=${HOOKLOG_INGEST_BENCH_BATCHES:-3000}
+APPEND_SECONDS=${HOOKLOG_INGEST_BENCH_APPEND_SECONDS:-5}
+SECONDS_MEASURED=${HOOKLOG_INGEST_BENCH_SECONDS:-15}
+WARMUP=${HOOKLOG_INGEST_BENCH_WARMUP:-2}
+THREADS=${HOOKLOG_INGEST_BENCH_CLIENT_THREADS:-1}
+SEED=${HOOKLOG_BENCH_SEED:-42}
+BATCH_CONNECTIONS=32
+SINGLE_CONNECTIONS=64
+
+# --- build --------------------------------------------------------------------------------------------
+HOOKLOG=$ROOT/.build/release/hooklog
+LOADGEN=$BENCH/.build/release/hooklog-loadgen
+NOOP=$BENCH/.build/release/hooklog-noop-server
+if [[ ${HOOKLOG_INGEST_BENCH_NO_BUILD:-0} != 1 ]]; then
+    (cd "$ROOT" && swift build -c release --product hooklog) >&2
+    (cd "$BENCH" && swift build -c release --product hooklog-loadgen && swift build -c release --product hooklog-noop-server) >&2
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/hooklog-ingest-bench.XXXXXX")
+SERVER_PIDS=()
+cleanup() {
+    local pid
+    for pid in "${SERVER_PIDS[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
+    if [[ ${HOOKLOG_INGEST_BENCH_KEEP:-0} == 1 ]]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- helpers ------------------------------------------------------------------------------------------
+CLK_TCK=$(getconf CLK_TCK)
+# get FILE KEY: the value of a `key=value` line of a loadgen output
+get() { sed -n "s/^$2=//p" "$1" | head -1; }
+# cpu_ticks PID: user + system clock ticks of a process so far
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+cpu_s() { awk -v t="$1" -v k="$CLK_TCK" 'BEGIN { printf "%.2f", t / k }'; }
+cores() { awk -v c="$1" -v s="$2" 'BEGIN { printf "%.2f", (s > 0) ? c / s : 0 }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b > 0) ? 100 * a / b : 0 }'; }
+# verdict VALUE OP LIMIT: "✓ met" / "✗ NOT met"
+verdict() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN { ok = (op == ">=") ? (v >= l) : (v <= l); print ok ? "✓ met" : "✗ NOT met" }'; }
+SUMMARY=()
+say() { echo "$*"; SUMMARY+=("$*"); }
+PROBLEMS=()
+problem() { echo "  !! $*"; PROBLEMS+=("$*"); }
+
+# wait_for_line FILE PATTERN PID: waits (30 s at most) until FILE has a line matching PATTERN
+wait_for_line() {
+    local i
+    for ((i = 0; i < 300; i++)); do
+        grep -q -- "$2" "$1" 2>/dev/null && return 0
+        kill -0 "$3" 2>/dev/null || { echo "error: the server exited:" >&2; cat "$1" "$1.err" >&2 2>/dev/null; exit 1; }
+        sleep 0.1
+    done
+    echo "error: no '$2' from the server within 30 s" >&2
+    exit 1
+}
+
+# start_hooklog NAME: `hooklog serve` on a fresh data dir $TMP/NAME; sets SERVER_PID, ORDERSPACE_URL, O2VEND_URL
+start_hooklog() {
+    local out=$TMP/$1.out
+    "$HOOKLOG" serve --data "$TMP/$1" --port 0 > "$out" 2> "$out.err" &
+    SERVER_PID=$!
+    SERVER_PIDS+=("$SERVER_PID")
+    wait_for_line "$out" '^  o2vend: ' "$SERVER_PID"
+    ORDERSPACE_URL=$(sed -n 's/^  orderspace: *//p' "$out")
+    O2VEND_URL=$(sed -n 's/^  o2vend: *//p' "$out")
+}
+# start_noop NAME: hooklog-noop-server; sets SERVER_PID, O2VEND_URL (same path shape as hooklog's)
+start_noop() {
+    local out=$TMP/$1.out
+    "$NOOP" --port 0 > "$out" 2> "$out.err" &
+    SERVER_PID=$!
+    SERVER_PIDS+=("$SERVER_PID")
+    wait_for_line "$out" '^noop: listening on ' "$SERVER_PID"
+    O2VEND_URL="$(sed -n 's/^noop: listening on //p' "$out")/v1/o2vend/noop"
+}
+stop_server() {
+    kill -TERM "$1" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 300; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$1" 2>/dev/null && { echo "warning: server $1 did not stop on SIGTERM within 30 s; killing it" >&2; kill -KILL "$1"; }
+    wait "$1" 2>/dev/null || true
+}
+# check_answers FILE LABEL: reports non-200 answers, client errors and duplicates in a loadgen output
+check_answers() {
+    local non200 errors dups first
+    non200=$(get "$1" non200); errors=$(get "$1" errors); dups=$(get "$1" answer_duplicates)
+    (( non200 == 0 )) || problem "$2: $non200 non-200 answers ($(get "$1" non200_by_status))"
+    (( errors == 0 )) || problem "$2: $errors requests failed in the client"
+    (( ${dups:-0} == 0 )) || problem "$2: $dups events answered as duplicates"
+    local warm_bad warm_dups; warm_bad=$(get "$1" outside_window_not_ok); warm_dups=$(get "$1" outside_window_duplicates)
+    (( ${warm_bad:-0} == 0 )) || problem "$2: $warm_bad non-200 answers outside the measured window"
+    (( ${warm_dups:-0} == 0 )) || problem "$2: $warm_dups duplicates outside the measured window"
+    first=$(get "$1" first_problem)
+    [[ -z $first ]] || echo "  first problem: $first"
+}
+# check_log FILE LABEL: warnings and errors the server logged
+check_log() {
+    local n; n=$(grep -c -E '(warning|error|critical)' "$1" || true)
+    (( n == 0 )) || { problem "$2: the server logged $n warning/error lines, e.g.:"; grep -m 3 -E '(warning|error|critical)' "$1" | sed 's/^/      /'; }
+}
+# check_archive DIR EXPECTED LABEL: the archive's event count against the stored events the answers counted
+check_archive() {
+    local n; n=$("$HOOKLOG" stats --data "$1" | sed -n 's/^events: \([0-9]*\).*/\1/p')
+    if [[ $n == "$2" ]]; then echo "  archive check: $n events stored, as the answers said"
+    else problem "$3: the archive holds $n events, the answers said $2 were stored"; fi
+}
+
+echo "ingest benchmark: $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(free -g | awk '/^Mem:/ { print $2 }') GiB;" \
+    "client and server share the cores"
+echo "data dirs: $TMP ($(df -T "$TMP" | awk 'NR == 2 { print $2 " on " $1 }')); kernel $(uname -r)"
+echo "hooklog: $HOOKLOG; loadgen: AsyncHTTPClient, HTTP/1.1 keep-alive, $THREADS event-loop thread(s); seed $SEED"
+echo
+
+# --- 1. in-process append (reference) ----------------------------------------------------------------
+echo "1. in-process append: $BATCHES batches × 50 Orderspace events, 32 tasks, ≥ $APPEND_SECONDS s ..."
+"$LOADGEN" append --data "$TMP/append" --batches "$BATCHES" --tasks 32 --seed "$SEED" \
+    --min-seconds "$APPEND_SECONDS" > "$TMP/append.txt"
+A_EPS=$(get "$TMP/append.txt" events_per_s)
+A_MBPS=$(get "$TMP/append.txt" payload_mb_per_s)
+[[ -z $(get "$TMP/append.txt" first_problem) ]] || problem "append: $(get "$TMP/append.txt" first_problem)"
+echo "  $(get "$TMP/append.txt" events) events in $(get "$TMP/append.txt" seconds) s = $A_EPS events/s, $A_MBPS MB/s of payload;" \
+    "append p50 $(get "$TMP/append.txt" append_latency_p50_ms) ms p99 $(get "$TMP/append.txt" append_latency_p99_ms) ms;" \
+    "CPU $(get "$TMP/append.txt" cpu_seconds) s; body $(get "$TMP/append.txt" batch_body_bytes_avg) bytes/batch"
+rm -rf "$TMP/append"
+echo
+
+# --- 2. hooklog serve, the same batches over HTTP ------------------------------------------------------
+echo "2. hooklog serve: the same $BATCHES batches, each POSTed once, $BATCH_CONNECTIONS connections ..."
+start_hooklog batches
+c0=$(cpu_ticks "$SERVER_PID")
+"$LOADGEN" batches --url "$ORDERSPACE_URL" --batches "$BATCHES" --connections "$BATCH_CONNECTIONS" \
+    --threads "$THREADS" --seed "$SEED" > "$TMP/batches.txt"
+c1=$(cpu_ticks "$SERVER_PID")
+B=$TMP/batches.txt
+B_EPS=$(get "$B" events_per_s); B_S=$(get "$B" seconds)
+echo "  $(get "$B" ok) requests in $B_S s = $(get "$B" req_per_s) req/s, $B_EPS events/s, $(get "$B" payload_mb_per_s) MB/s of payload;" \
+    "latency p50 $(get "$B" latency_p50_ms) ms p99 $(get "$B" latency_p99_ms) ms max $(get "$B" latency_max_ms) ms"
+echo "  CPU: server $(cpu_s $((c1 - c0))) s ($(cores "$(cpu_s $((c1 - c0)))" "$B_S") cores), loadgen $(get "$B" loadgen_cpu_seconds) s"
+check_answers "$B" batches
+check_archive "$TMP/batches" "$(get "$B" answer_stored)" batches
+stop_server "$SERVER_PID"
+check_log "$TMP/batches.out.err" batches
+rm -rf "$TMP/batches"
+say "ingest-batches (50-event batches, $BATCH_CONNECTIONS connections): hooklog serve $B_EPS events/s ($(get "$B" req_per_s) req/s, p50 $(get "$B" latency_p50_ms) ms, p99 $(get "$B" latency_p99_ms) ms) vs in-process durable append $A_EPS events/s ($A_MBPS MB/s) = $(pct "$B_EPS" "$A_EPS") % (target ≥ 50 %, $(verdict "$(pct "$B_EPS" "$A_EPS")" ">=" 50))"
+echo
+
+# --- 3. 1-event requests: no-op server, then hooklog serve --------------------------------------------
+singles() {  # singles URL TAG OUTPUT
+    "$LOADGEN" singles --url "$1" --connections "$SINGLE_CONNECTIONS" --threads "$THREADS" --seed "$SEED" \
+        --tag "$2" --warmup "$WARMUP" --seconds "$SECONDS_MEASURED" > "$3"
+}
+echo "3. 1-event O2VEND requests, $SINGLE_CONNECTIONS connections, ${WARMUP} s warm-up + ${SECONDS_MEASURED} s: no-op server ..."
+start_noop noop
+c0=$(cpu_ticks "$SERVER_PID")
+singles "$O2VEND_URL" 3 "$TMP/noop.txt"
+c1=$(cpu_ticks "$SERVER_PID")
+N=$TMP/noop.txt
+N_RPS=$(get "$N" req_per_s)
+N_WALL=$(awk -v a="$WARMUP" -v b="$SECONDS_MEASURED" 'BEGIN { print a + b }')
+echo "  no-op: $N_RPS req/s; latency p50 $(get "$N" latency_p50_ms) ms p99 $(get "$N" latency_p99_ms) ms;" \
+    "CPU: server ≈ $(cores "$(cpu_s $((c1 - c0)))" "$N_WALL") cores, loadgen $(get "$N" loadgen_cpu_seconds) s in the ${SECONDS_MEASURED} s"
+check_answers "$N" noop
+stop_server "$SERVER_PID"
+
+echo "   ... hooklog serve"
+start_hooklog singles
+c0=$(cpu_ticks "$SERVER_PID")
+singles "$O2VEND_URL" 3 "$TMP/singles.txt"
+c1=$(cpu_ticks "$SERVER_PID")
+S=$TMP/singles.txt
+S_RPS=$(get "$S" req_per_s)
+echo "  hooklog: $S_RPS req/s; latency p50 $(get "$S" latency_p50_ms) ms p99 $(get "$S" latency_p99_ms) ms;" \
+    "CPU: server ≈ $(cores "$(cpu_s $((c1 - c0)))" "$N_WALL") cores, loadgen $(get "$S" loadgen_cpu_seconds) s in the ${SECONDS_MEASURED} s"
+check_answers "$S" singles
+S_STORED=$(( $(get "$S" answer_stored) + $(get "$S" outside_window_stored) ))
+say "ingest-singles (1-event requests, $SINGLE_CONNECTIONS connections): hooklog serve $S_RPS req/s (p50 $(get "$S" latency_p50_ms) ms, p99 $(get "$S" latency_p99_ms) ms) vs no-op Hummingbird POST route $N_RPS req/s (p50 $(get "$N" latency_p50_ms) ms, p99 $(get "$N" latency_p99_ms) ms) = $(pct "$S_RPS" "$N_RPS") % (target ≥ 40 %, $(verdict "$(pct "$S_RPS" "$N_RPS")" ">=" 40))"
+echo
+
+# --- 4. paced at half the peak --------------------------------------------------------------------------
+RATE=$(( S_RPS / 2 ))
+echo "4. hooklog serve (the server of 3), 1-event O2VEND requests paced at $RATE req/s (half of 3), open loop, ${WARMUP} s warm-up + ${SECONDS_MEASURED} s ..."
+c0=$(cpu_ticks "$SERVER_PID")
+"$LOADGEN" paced --url "$O2VEND_URL" --rate "$RATE" --connections "$SINGLE_CONNECTIONS" --threads "$THREADS" \
+    --seed "$SEED" --tag 4 --warmup "$WARMUP" --seconds "$SECONDS_MEASURED" > "$TMP/paced.txt"
+c1=$(cpu_ticks "$SERVER_PID")
+P=$TMP/paced.txt
+echo "  sent $(get "$P" achieved_rate) req/s (target $(get "$P" target_rate), $(get "$P" skipped) skipped);" \
+    "ack latency p50 $(get "$P" latency_p50_ms) ms p90 $(get "$P" latency_p90_ms) ms p99 $(get "$P" latency_p99_ms) ms p99.9 $(get "$P" latency_p999_ms) ms max $(get "$P" latency_max_ms) ms"
+echo "  from the scheduled time: p50 $(get "$P" from_schedule_p50_ms) ms p99 $(get "$P" from_schedule_p99_ms) ms p99.9 $(get "$P" from_schedule_p999_ms) ms;" \
+    "sender lag p99 $(get "$P" send_lag_p99_ms) ms"
+echo "  CPU: server ≈ $(cores "$(cpu_s $((c1 - c0)))" "$N_WALL") cores, loadgen $(get "$P" loadgen_cpu_seconds) s in the ${SECONDS_MEASURED} s"
+check_answers "$P" paced
+P_STORED=$(( $(get "$P" answer_stored) + $(get "$P" outside_window_stored) ))
+# Each 1-event request stores one event (plus the loadgen's probe request before each run).
+check_archive "$TMP/singles" $(( S_STORED + P_STORED + 2 )) "singles+paced"
+stop_server "$SERVER_PID"
+check_log "$TMP/singles.out.err" "singles+paced"
+say "ingest-latency (1-event requests at $RATE req/s = half of hooklog's peak, open loop): hooklog serve ack p50 $(get "$P" latency_p50_ms) ms, p99 $(get "$P" latency_p99_ms) ms, p99.9 $(get "$P" latency_p999_ms) ms (from the scheduled time: p99 $(get "$P" from_schedule_p99_ms) ms) (target p99 ≤ 5 ms, $(verdict "$(get "$P" latency_p99_ms)" "<=" 5))"
+echo
+
+echo "summary ($(nproc) cores shared by the load generator and the server):"
+printf '%s\n' "${SUMMARY[@]}"
+if (( ${#PROBLEMS[@]} > 0 )); then
+    echo "problems:"
+    printf '  %s\n' "${PROBLEMS[@]}"
+fi
