@@ -273,6 +273,17 @@ extension TestClientProtocol {
         #expect(try h.events().count == 1)
     }
 
+    @Test("a store that cannot write answers 503 with Retry-After, so the sender retries")
+    func storeFailureIs503() async throws {
+        let h = try Self.fixtureHarness()
+        h.store.close()
+        try await h.test { client in
+            let reply = try await client.post("/v1/orderspace/\(h.tokens["open-shop"]!)", try Fixtures.bytes("orderspace/single-object.json"))
+            #expect(reply.status == 503)
+            #expect((reply.json["error"] as? String)?.contains("retry") == true)
+        }
+    }
+
     @Test("healthz, metrics, and GET /v1/events behind the admin token")
     func operations() async throws {
         let h = try Self.fixtureHarness()
