@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "hooklog", targets: ["hooklog"]),
         .library(name: "HooklogStore", targets: ["HooklogStore"]),
+        .library(name: "HooklogIngest", targets: ["HooklogIngest"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
