@@ -77,12 +77,12 @@ extension Hooklog {
         }
 
         /// On Ctrl-C or SIGTERM, removes the partial file before exiting, so nothing half-written stays.
-        static func removeOnInterrupt(_ path: String) -> any DispatchSourceSignal {
+        static func removeOnInterrupt(_ path: String?) -> any DispatchSourceSignal {
             let sources = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
                 signal(sig, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
                 source.setEventHandler {
-                    unlink(path)
+                    if let path { unlink(path) }
                     Glibc.exit(130)
                 }
                 source.resume()

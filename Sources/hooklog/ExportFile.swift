@@ -6,10 +6,13 @@ import Glibc
 
 /// The file `export` writes: a temporary name beside the target, renamed over it only when complete,
 /// so an interrupted or failed export never leaves a half-written file. Gzip-compressed (level 6, as
-/// `gzip -6`) when the name ends in `.gz`. All of the CLI's pointer code is in this file.
+/// `gzip -6`) when the name ends in `.gz`. A target that is not a regular file (`/dev/null`, a FIFO)
+/// or `-` (standard output) is written directly: there is nothing to rename over. All of the CLI's
+/// pointer code is in this file.
 final class ExportFile {
     let path: String
-    let temporaryPath: String
+    /// Where bytes go until `commit`; nil when writing straight to a device, a pipe or standard output.
+    let temporaryPath: String?
     private let fd: Int32
     private var stream: UnsafeMutablePointer<z_stream>?
     private var pending: [UInt8] = []
@@ -22,11 +25,21 @@ final class ExportFile {
 
     init(path: String) throws {
         self.path = path
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { String(path[..<$0]) } ?? "."
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        temporaryPath = (directory.isEmpty ? "" : directory + "/") + "." + name + ".hooklog-partial"
-        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        var st = stat()
+        if path == "-" {
+            temporaryPath = nil
+            fd = dup(1)
+        } else if stat(path, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG {
+            temporaryPath = nil
+            fd = open(path, O_WRONLY | O_CLOEXEC)
+        } else {
+            let slash = path.lastIndex(of: "/")
+            let directory = slash.map { String(path[..<$0]) } ?? "."
+            let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+            let temporary = (directory.isEmpty ? "" : directory + "/") + "." + name + ".hooklog-partial"
+            temporaryPath = temporary
+            fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        }
         guard fd >= 0 else {
             throw Failure(description: "cannot write \(path): \(String(cString: strerror(errno))); check that its directory exists and is writable")
         }
@@ -95,6 +108,7 @@ final class ExportFile {
     /// Flushes, syncs and renames the file into place.
     func commit() throws {
         try drain(finish: true)
+        guard let temporaryPath else { return }
         guard fsync(fd) == 0 else { throw Failure(description: "cannot sync \(path): \(String(cString: strerror(errno)))") }
         guard rename(temporaryPath, path) == 0 else {
             throw Failure(description: "cannot rename onto \(path): \(String(cString: strerror(errno)))")
@@ -102,5 +116,7 @@ final class ExportFile {
     }
 
     /// Removes the temporary file (after a failure).
-    func discard() { unlink(temporaryPath) }
+    func discard() {
+        if let temporaryPath { unlink(temporaryPath) }
+    }
 }

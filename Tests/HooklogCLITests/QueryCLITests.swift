@@ -204,6 +204,21 @@ func makeArchive(_ dir: String) async throws -> [NewEvent] {
 }
 
 @Suite(.serialized) struct ExportCLITests {
+    @Test func exportToStandardOutputOrADeviceWritesStraightThrough() async throws {
+        let dir = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try await makeArchive(dir)
+        let query = try CLI.run(["query", "--data", dir])
+        let stdout = try CLI.run(["export", "--data", dir, "--output", "-"])
+        #expect(stdout.status == 0)
+        #expect(stdout.stdout == query.stdout)
+        let null = try CLI.run(["export", "--data", dir, "--output", "/dev/null"])
+        #expect(null.status == 0, "\(null.stderr)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: "/dev/null")
+        #expect(attributes[.type] as? FileAttributeType == .typeCharacterSpecial, "/dev/null is still the device")
+        #expect(!FileManager.default.fileExists(atPath: "/dev/.null.hooklog-partial"))
+    }
+
     @Test func exportWritesTheQueryLinesPlainOrGzippedAndLeavesNoPartialFile() async throws {
         let dir = tempPath()
         defer { try? FileManager.default.removeItem(atPath: dir) }
