@@ -85,7 +85,8 @@ final class Locked<Value: Sendable>: Sendable {
     func firstStart() async throws {
         let dir = tempPath()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let serve = try await ServeProcess(data: dir)
+        // Trace level: not even the most verbose log may name a token or secret.
+        let serve = try await ServeProcess(data: dir, extra: ["--log-level", "trace"])
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         let orderspace = try #require(serve.url("orderspace"))
         let o2vend = try #require(serve.url("o2vend"))
@@ -121,6 +122,7 @@ final class Locked<Value: Sendable>: Sendable {
         try await client.shutdown()
         #expect(await serve.terminate() == 0)
         let logs = serve.stderr
+        #expect(logs.contains("trace") || logs.contains("debug") || logs.contains("info"))
         for secret in [admin, String(token), String(orderspace.split(separator: "/").last!)] {
             #expect(!logs.contains(secret), "a secret reached the log")
         }

@@ -56,8 +56,14 @@ public enum IngestServer {
                 if let earlier = headers[name] { headers[name] = earlier + ", " + field.value } else { headers[name] = field.value }
             }
             let receipt = try await ingestor.ingest(route, token: token, headers: headers, body: body)
+            context.logger.debug(
+                "stored a delivery",
+                metadata: ["route": "\(route.sourceName)", "events": "\(receipt.events)", "stored": "\(receipt.stored)"])
             return json(200, body: receipt.json)
         } catch {
+            // Never the token (it is in the path) nor any header: only the route and why.
+            context.logger.debug(
+                "refused a delivery", metadata: ["route": "\(route.sourceName)", "status": "\(error.status)", "reason": "\(error.message)"])
             ingestor.refused(route, status: error.status)
             if error.status == 401 { return json(401, error: "unauthorized") }
             var response = json(error.status, error: error.message)
