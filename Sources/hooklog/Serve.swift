@@ -49,6 +49,12 @@ extension Hooklog {
         @Option(help: ArgumentHelp("A body that takes longer to arrive gets a 408.", valueName: "DURATION"))
         var bodyTimeout = "30s"
 
+        @Option(help: ArgumentHelp("Delete whole sealed segments older than this (default: keep everything).", valueName: "DURATION"))
+        var retainFor: String?
+
+        @Option(help: ArgumentHelp("Delete the oldest sealed segments beyond this size (k, m, g suffixes).", valueName: "SIZE"))
+        var retainBytes: String?
+
         @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
         var logLevel = "info"
 
@@ -62,6 +68,12 @@ extension Hooklog {
             _ = bytes
             guard RFC3339.parseDuration(bodyTimeout).map({ $0 > 0 }) == true else {
                 throw ValidationError("--body-timeout '\(bodyTimeout)' is not a duration (10s, 1m)")
+            }
+            if let retainFor, RFC3339.parseDuration(retainFor).map({ $0 > 0 }) != true {
+                throw ValidationError("--retain-for '\(retainFor)' is not a duration (30d, 12h)")
+            }
+            if let retainBytes, parseSize(retainBytes).map({ $0 > 0 }) != true {
+                throw ValidationError("--retain-bytes '\(retainBytes)' is not a size (500m, 20g)")
             }
             guard Logger.Level(rawValue: logLevel) != nil else {
                 throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
@@ -88,9 +100,12 @@ extension Hooklog {
             let logger = Logger(label: "hooklog")
 
             let directory = options.directory
+            var storeOptions = StoreOptions()
+            storeOptions.maxAge = retainFor.flatMap(RFC3339.parseDuration).map { .microseconds($0) }
+            storeOptions.maxBytes = retainBytes.flatMap(parseSize).map { UInt64($0) }
             let store: ArchiveStore
             do {
-                store = try ArchiveStore.open(directory: directory)
+                store = try ArchiveStore.open(directory: directory, options: storeOptions)
             } catch {
                 fail(error)
             }
