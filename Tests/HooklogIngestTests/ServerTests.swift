@@ -101,16 +101,22 @@ extension TestClientProtocol {
             ServerHarness.add(
                 "o2", source: "o2vend", to: &book, tokens: &tokens, secret: "o2-test-secret-7f3a", secretHeader: "X-O2VEND-Secret",
                 headers: [("X-Api-Key", "shop-42")])
-            var sw = try Fixtures.source("standard-webhooks", headersFile: "generic/standard-webhooks.headers")
-            sw.verify = .standardWebhooks
-            sw.idAt = nil
-            var stripe = try Fixtures.source("stripe-style", headersFile: "generic/stripe-style.headers")
-            stripe.verify = .stripe
-            book.sources = [sw, stripe]
-            ServerHarness.add(
-                "sw", source: "standard-webhooks", to: &book, tokens: &tokens, signingKey: "whsec_aG9va2xvZy1maXh0dXJlLXNlY3JldC0zMi1ieXRlcyE=")
-            ServerHarness.add("st", source: "stripe-style", to: &book, tokens: &tokens, signingKey: "whsec_stripe_fixture_4c1d")
+            try addGenericFixtureSources(&book, &tokens)
         }
+    }
+
+    /// The two generic sources the fixtures' `# source:` lines describe, and an account for each with
+    /// the secret its file gives (`sw`, `st`).
+    static func addGenericFixtureSources(_ book: inout AccountBook, _ tokens: inout [String: String]) throws {
+        var sw = try Fixtures.source("standard-webhooks", headersFile: "generic/standard-webhooks.headers")
+        sw.verify = .standardWebhooks
+        sw.idAt = nil
+        var stripe = try Fixtures.source("stripe-style", headersFile: "generic/stripe-style.headers")
+        stripe.verify = .stripe
+        book.sources = [sw, stripe]
+        ServerHarness.add(
+            "sw", source: "standard-webhooks", to: &book, tokens: &tokens, signingKey: "whsec_aG9va2xvZy1maXh0dXJlLXNlY3JldC0zMi1ieXRlcyE=")
+        ServerHarness.add("st", source: "stripe-style", to: &book, tokens: &tokens, signingKey: "whsec_stripe_fixture_4c1d")
     }
 
     static func signature(_ body: [UInt8]) -> String { Encoding.base64(HMACSHA256.mac(key: Array(signingKey.utf8), body)) }
@@ -218,14 +224,7 @@ extension TestClientProtocol {
     @Test("Standard Webhooks and Stripe timestamps outside the tolerance are refused")
     func staleTimestamps() async throws {
         let late = try ServerHarness(now: 1_760_947_200 + 301) { book, tokens in
-            var sw = try Fixtures.source("standard-webhooks", headersFile: "generic/standard-webhooks.headers")
-            sw.verify = .standardWebhooks
-            sw.idAt = nil
-            var stripe = try Fixtures.source("stripe-style", headersFile: "generic/stripe-style.headers")
-            stripe.verify = .stripe
-            book.sources = [sw, stripe]
-            ServerHarness.add("sw", source: "standard-webhooks", to: &book, tokens: &tokens, signingKey: "whsec_aG9va2xvZy1maXh0dXJlLXNlY3JldC0zMi1ieXRlcyE=")
-            ServerHarness.add("st", source: "stripe-style", to: &book, tokens: &tokens, signingKey: "whsec_stripe_fixture_4c1d")
+            try Self.addGenericFixtureSources(&book, &tokens)
         }
         try await late.test { client in
             let sw = try await client.post(
