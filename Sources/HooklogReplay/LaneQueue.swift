@@ -8,6 +8,8 @@ final class LaneQueue: Sendable {
         var items: [ReplayEvent] = []
         var head = 0
         var finished = false
+        /// The lane stopped consuming: pushes are dropped (their events stay unsettled for the next run).
+        var closed = false
         var producer: CheckedContinuation<Void, Never>?
         var consumer: (want: Int, continuation: CheckedContinuation<[ReplayEvent], Never>)?
 
@@ -34,6 +36,7 @@ final class LaneQueue: Sendable {
     func push(_ event: ReplayEvent) async {
         while true {
             let full: Bool = state.withLock { s in
+                if s.closed { return false }
                 if s.count >= capacity { return true }
                 s.items.append(event)
                 if let c = s.consumer, s.count >= c.want {
@@ -45,13 +48,26 @@ final class LaneQueue: Sendable {
             guard full else { return }
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let resumeNow: Bool = state.withLock { s in
-                    if s.count < capacity { return true }
+                    if s.closed || s.count < capacity { return true }
                     s.producer = c
                     return false
                 }
                 if resumeNow { c.resume() }
             }
         }
+    }
+
+    /// The lane will take no more: a producer waiting for room goes on, and later pushes are dropped.
+    func close() {
+        let producer: CheckedContinuation<Void, Never>? = state.withLock { s in
+            s.closed = true
+            s.items.removeAll()
+            s.head = 0
+            let p = s.producer
+            s.producer = nil
+            return p
+        }
+        producer?.resume()
     }
 
     /// No more events will come.

@@ -115,6 +115,8 @@ public final class Replayer: Sendable {
         let outcome: Result<Void, any Error> = await withTaskGroup(of: Result<Void, any Error>.self) { group in
             for lane in lanes {
                 group.addTask {
+                    // However the lane ends, the scan must not wait on it any more.
+                    defer { lane.close() }
                     do {
                         while !self.isStopping {
                             let batch = await lane.next(per)
