@@ -1,6 +1,7 @@
 // hooklog-sink: a webhook receiver for replay tests and benchmarks. It counts what arrives, verifies
 // signatures with its own code (swift-crypto directly, not hooklog's signing module), and can fail on
-// purpose: 503s or 429s for the first N requests or at random, slow answers.
+// purpose: 503s or 429s for the first N requests or at random, slow answers, connections dropped
+// without an answer.
 //
 //   swift run hooklog-sink --port 9000 --verify orderspace --secret KEY --fail-first 3 --retry-after 1
 //   curl -s 127.0.0.1:9000/stats
@@ -28,14 +29,28 @@ struct Sink: AsyncParsableCommand {
     @Option(help: "The status of failures on purpose (503, 429, 400…).") var failStatus = 503
     @Option(help: "Send Retry-After: N with failures.") var retryAfter: Int?
     @Option(help: "Wait this many milliseconds before answering.") var delayMs = 0
+    @Option(help: "Drop the connection without an answer for this fraction of requests (0-1), at random.") var resetRate = 0.0
     @Option(help: "Append each accepted body as one line to FILE.") var record: String?
 
     struct Counts: Sendable {
-        var requests = 0, accepted = 0, failedOnPurpose = 0, badSignature = 0, events = 0, bytes = 0
+        var requests = 0, accepted = 0, failedOnPurpose = 0, resets = 0, badSignature = 0, events = 0, bytes = 0
         var json: String {
-            "{\"requests\":\(requests),\"accepted\":\(accepted),\"failed_on_purpose\":\(failedOnPurpose),\"bad_signature\":\(badSignature),\"events\":\(events),\"bytes\":\(bytes)}"
+            "{\"requests\":\(requests),\"accepted\":\(accepted),\"failed_on_purpose\":\(failedOnPurpose),\"resets\":\(resets),\"bad_signature\":\(badSignature),\"events\":\(events),\"bytes\":\(bytes)}"
         }
     }
+
+    /// The request context, with the connection (to drop it on purpose).
+    struct SinkContext: RequestContext {
+        var coreContext: CoreRequestContextStorage
+        let channel: any Channel
+
+        init(source: ApplicationRequestContextSource) {
+            coreContext = .init(source: source)
+            channel = source.channel
+        }
+    }
+
+    struct DroppedOnPurpose: Error {}
 
     func run() async throws {
         let counts = Mutex(Counts())
@@ -45,16 +60,21 @@ struct Sink: AsyncParsableCommand {
         }
         let recordLock = Mutex(())
         let settings = (verify: verify, secret: secret, signHeader: signHeader, failFirst: failFirst, failRate: failRate,
-                        failStatus: failStatus, retryAfter: retryAfter, delayMs: delayMs)
-        let router = Router()
+                        failStatus: failStatus, retryAfter: retryAfter, delayMs: delayMs, resetRate: resetRate)
+        let router = Router(context: SinkContext.self)
         router.get("/stats") { _, _ in counts.withLock { $0.json } }
-        router.post("/**") { request, _ -> Response in
+        router.post("/**") { request, context -> Response in
             let body = Array(try await request.body.collect(upTo: 64 << 20).readableBytesView)
             let n = counts.withLock { c -> Int in
                 c.requests += 1
                 return c.requests
             }
             if settings.delayMs > 0 { try await Task.sleep(for: .milliseconds(settings.delayMs)) }
+            if settings.resetRate > 0 && Double.random(in: 0..<1) < settings.resetRate {
+                counts.withLock { $0.resets += 1 }
+                try? await context.channel.close()
+                throw DroppedOnPurpose()
+            }
             if n <= settings.failFirst || (settings.failRate > 0 && Double.random(in: 0..<1) < settings.failRate) {
                 counts.withLock { $0.failedOnPurpose += 1 }
                 var headers = HTTPFields()
