@@ -2,18 +2,20 @@
 # Issue 4's ingest benchmark: `hooklog serve` under HTTP load, each figure printed beside its reference
 # measured in the same run, with the ratio and the target. Ends with one summary line per comparison.
 #
-#   benchmarks/ingest/run.sh                  # about 2-3 minutes after the builds, on 2 cores
+#   benchmarks/ingest/run.sh                  # about 2.5 minutes after the builds, on 2 cores
 #
 # What it measures (every phase on a fresh data directory in $TMPDIR unless said):
-#   1. append (the reference of 2): in process, `ArchiveStore.append` (durable, group commit) of N corpus
-#      Orderspace batches of 50 events from 32 concurrent tasks; the set is repeated until at least
-#      HOOKLOG_INGEST_BENCH_APPEND_SECONDS have passed. Events/s and MB/s of payload.
-#   2. batches: `hooklog serve`; the same N batches, each once, as Orderspace request bodies (`[` the
-#      payloads joined by `,` `]`, so every body is distinct) POSTed over 32 keep-alive connections,
-#      closed loop. Events/s, requests/s, p50/p99 latency. Target: ≥ 50 % of (1)'s events/s.
+#   1. append (the reference of 2): in process, `ArchiveStore.append` (durable, group commit) of a set of
+#      N corpus Orderspace batches of 50 events from 32 concurrent tasks, the set repeated for SECONDS.
+#      Events/s and MB/s of payload, counted as the appends are acknowledged (the background indexing and
+#      LZ4HC recompression that close() then waits for is shown apart, for information).
+#   2. batches: `hooklog serve`; the same set as Orderspace request bodies (`[` the payloads joined by `,`
+#      `]`; on the k-th pass over the set, k spaces after the `[`, so every body is distinct for body
+#      dedupe while every event's bytes stay those of (1)), POSTed over 32 keep-alive connections, closed
+#      loop, WARMUP + SECONDS. Events/s, requests/s, p50/p99 latency. Target: ≥ 50 % of (1)'s events/s.
 #   3. singles: 1-event O2VEND requests (a pool of corpus O2VEND events, each request with a new `Id`)
 #      over 64 connections, closed loop, WARMUP + SECONDS: first to hooklog-noop-server (Hummingbird 2,
-#      one POST route collecting the body, answering 200 `{}`), then to a fresh `hooklog serve`, with the
+#      POST routes that collect the body and answer 200 `{}`), then to a fresh `hooklog serve`, with the
 #      same request bodies. Requests/s of each. Target: hooklog ≥ 40 % of the no-op server.
 #   4. paced: the server of (3) (its archive holds (3)'s events), 1-event O2VEND requests at half of
 #      hooklog's requests/s in (3), open loop (sends follow the schedule whatever the answers; up to 64
@@ -23,16 +25,17 @@
 # Ids are all distinct, so the archive should store every event once) is printed, and after (2) and (4)
 # the archive's event count (`hooklog stats`) is compared with what the answers said was stored.
 #
-# The load generator (hooklog-loadgen, AsyncHTTPClient, one event-loop thread by default) runs on the
-# same machine as the server: on 2 cores client and server share them, so the HTTP figures are lower
-# than a server alone would reach. Both HTTP references use the same client, which keeps the ratios fair;
-# the CPU seconds each side used are printed for every phase.
+# The load generator (hooklog-loadgen: by default a lean HTTP/1.1 driver on SwiftNIO channels, one event
+# loop; AsyncHTTPClient on request, which costs about twice the CPU a request) runs on the same machine
+# as the server: on 2 cores client and server share them, so the HTTP figures are lower than a server
+# alone would reach. Both HTTP references use the same client, which keeps the ratios fair; the CPU
+# seconds each side used are printed for every phase.
 #
 # Needs: swift. Knobs (environment):
-#   HOOKLOG_INGEST_BENCH_BATCHES (3000)        N: 50-event batches for (1) and (2)
-#   HOOKLOG_INGEST_BENCH_APPEND_SECONDS (5)    (1) repeats the batches until this many seconds
-#   HOOKLOG_INGEST_BENCH_SECONDS (15)          measured seconds of (3) and (4), each side
-#   HOOKLOG_INGEST_BENCH_WARMUP (2)            unmeasured seconds before (3) and (4)
+#   HOOKLOG_INGEST_BENCH_BATCHES (1000)        N: the set of 50-event batches of (1) and (2)
+#   HOOKLOG_INGEST_BENCH_SECONDS (15)          measured seconds of each phase (and each side of 3)
+#   HOOKLOG_INGEST_BENCH_WARMUP (2)            unmeasured seconds before (2), (3) and (4)
+#   HOOKLOG_INGEST_BENCH_CLIENT (nio)          the load generator's HTTP client: nio or ahc (AsyncHTTPClient)
 #   HOOKLOG_INGEST_BENCH_CLIENT_THREADS (1)    event-loop threads of the load generator
 #   HOOKLOG_BENCH_SEED (42)                    corpus seed
 #   HOOKLOG_INGEST_BENCH_NO_BUILD=1            use the built executables as they are
@@ -43,14 +46,15 @@ export LC_ALL=C
 HERE=$(cd "$(dirname "$0")" && pwd)
 BENCH=$(cd "$HERE/.." && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-BATCHES=${HOOKLOG_INGEST_BENCH_BATCHES:-3000}
-APPEND_SECONDS=${HOOKLOG_INGEST_BENCH_APPEND_SECONDS:-5}
+BATCHES=${HOOKLOG_INGEST_BENCH_BATCHES:-1000}
 SECONDS_MEASURED=${HOOKLOG_INGEST_BENCH_SECONDS:-15}
 WARMUP=${HOOKLOG_INGEST_BENCH_WARMUP:-2}
 THREADS=${HOOKLOG_INGEST_BENCH_CLIENT_THREADS:-1}
+CLIENT=${HOOKLOG_INGEST_BENCH_CLIENT:-nio}
 SEED=${HOOKLOG_BENCH_SEED:-42}
 BATCH_CONNECTIONS=32
 SINGLE_CONNECTIONS=64
+WALL=$(awk -v a="$WARMUP" -v b="$SECONDS_MEASURED" 'BEGIN { print a + b }')
 
 # --- build --------------------------------------------------------------------------------------------
 HOOKLOG=$ROOT/.build/release/hooklog
@@ -92,6 +96,49 @@ say() { echo "$*"; SUMMARY+=("$*"); }
 PROBLEMS=()
 problem() { echo "  !! $*"; PROBLEMS+=("$*"); }
 
+# thread_ticks PID: "tid ticks name" for every thread of PID (name with spaces squeezed out)
+thread_ticks() {
+    local t
+    for t in /proc/"$1"/task/*/stat; do
+        sed -E 's/^([0-9]+) \((.*)\) [A-Za-z] (.*)$/\1 \3 \2/' "$t" 2>/dev/null \
+            | awk '{ name = ""; for (i = 51; i <= NF; i++) name = name $i; print $1, $12 + $13, name }'
+    done
+}
+# thread_report BEFORE AFTER SECONDS: the server's CPU by kind of thread over a phase (threads that came
+# and went in between are missed)
+thread_report() {
+    awk -v s="$3" 'NR == FNR { before[$1] = $2; next }
+        { n = $3
+          if (n ~ /^NIO-/) n = "NIO event loops"
+          else if (n ~ /qos/) n = "Swift concurrency pool"
+          d = $2 - (($1 in before) ? before[$1] : 0); t[n] += d; all += d }
+        END { for (n in t) if (t[n] > 0) printf "%s %.2f\n", n, t[n] / '"$CLK_TCK"' / s }' "$1" "$2" \
+        | sort -k2 -t' ' -rn | awk '{ c = $NF; $NF = ""; sub(/ +$/, ""); printf "%s%s %s cores", sep, $0, c; sep = "; " } END { printf "" }'
+    # The store's writer, syncer and indexer threads inherit the name of the thread that opened the store
+    # (a pool thread): the busiest single threads show a serial bottleneck where there is one.
+    awk -v s="$3" 'NR == FNR { before[$1] = $2; next }
+        { d = $2 - (($1 in before) ? before[$1] : 0); if (d > 0) printf "%.2f %s\n", d / '"$CLK_TCK"' / s, $1 }' "$1" "$2" \
+        | sort -rn | head -3 | awk '{ printf "%s%s %s", sep, $2, $1; sep = ", " } END { if (NR) printf " (busiest threads, cores)"; print "" }' | sed 's/^/; /'
+}
+# What else ran on the machine during a phase: CPU time of the whole machine (user + system, from
+# /proc/stat) less that of the server and of this script's children (the load generator), per second.
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 }' /proc/stat; }
+# (children's CPU: `times` in this shell, not in a subshell, which would count its own children only)
+phase_begin() {  # phase_begin [SERVER_PID]
+    PHASE_PID=${1:-}; PHASE_T0=$EPOCHREALTIME; PHASE_M0=$(machine_ticks)
+    times > "$TMP/times"; PHASE_C0=$(tail -1 "$TMP/times" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] } printf "%.3f", t }')
+    PHASE_S0=$([[ -n $PHASE_PID ]] && cpu_ticks "$PHASE_PID" || echo 0)
+}
+phase_end() {  # phase_end LABEL: prints and checks the other load
+    local m1 c1 s1 other
+    m1=$(machine_ticks); times > "$TMP/times"; c1=$(tail -1 "$TMP/times" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] } printf "%.3f", t }'); s1=$([[ -n $PHASE_PID ]] && cpu_ticks "$PHASE_PID" || echo 0)
+    other=$(awk -v m="$((m1 - PHASE_M0))" -v s="$((s1 - PHASE_S0))" -v c0="$PHASE_C0" -v c1="$c1" -v t0="$PHASE_T0" \
+        -v t1="$EPOCHREALTIME" -v k="$CLK_TCK" 'BEGIN { o = (m - s) / k - (c1 - c0); if (o < 0) o = 0; printf "%.2f", o / (t1 - t0) }')
+    echo "  other processes on the machine meanwhile: $other cores"
+    awk -v o="$other" 'BEGIN { exit !(o > 0.15) }' && problem "$1: other processes used $other cores meanwhile (figures skewed)"
+    return 0
+}
+
 # wait_for_line FILE PATTERN PID: waits (30 s at most) until FILE has a line matching PATTERN
 wait_for_line() {
     local i
@@ -123,12 +170,16 @@ start_noop() {
     wait_for_line "$out" '^noop: listening on ' "$SERVER_PID"
     O2VEND_URL="$(sed -n 's/^noop: listening on //p' "$out")/v1/o2vend/noop"
 }
+# stop_server PID [LABEL]: SIGTERM, then waits (30 s at most); with LABEL, says the peak memory and how
+# long the stop took (a clean stop finishes the store's queued background work)
 stop_server() {
+    local hwm t0=$EPOCHREALTIME i
+    hwm=$(awk '/^VmHWM:/ { printf "%.0f MB", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || true)
     kill -TERM "$1" 2>/dev/null || true
-    local i
     for ((i = 0; i < 300; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$1" 2>/dev/null && { echo "warning: server $1 did not stop on SIGTERM within 30 s; killing it" >&2; kill -KILL "$1"; }
+    kill -0 "$1" 2>/dev/null && { problem "${2:-server}: did not stop on SIGTERM within 30 s; killed"; kill -KILL "$1"; }
     wait "$1" 2>/dev/null || true
+    [[ -z ${2:-} ]] || echo "  server: peak RSS $hwm; stopped $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s after SIGTERM"
 }
 # check_answers FILE LABEL: reports non-200 answers, client errors and duplicates in a loadgen output
 check_answers() {
@@ -158,37 +209,46 @@ check_archive() {
 echo "ingest benchmark: $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(free -g | awk '/^Mem:/ { print $2 }') GiB;" \
     "client and server share the cores"
 echo "data dirs: $TMP ($(df -T "$TMP" | awk 'NR == 2 { print $2 " on " $1 }')); kernel $(uname -r)"
-echo "hooklog: $HOOKLOG; loadgen: AsyncHTTPClient, HTTP/1.1 keep-alive, $THREADS event-loop thread(s); seed $SEED"
+echo "hooklog: $HOOKLOG; loadgen: $([[ $CLIENT == nio ]] && echo "SwiftNIO driver" || echo AsyncHTTPClient), HTTP/1.1 keep-alive, $THREADS event-loop thread(s); seed $SEED"
 echo
 
 # --- 1. in-process append (reference) ----------------------------------------------------------------
-echo "1. in-process append: $BATCHES batches × 50 Orderspace events, 32 tasks, ≥ $APPEND_SECONDS s ..."
+echo "1. in-process append: $BATCHES batches × 50 Orderspace events, 32 tasks, repeated for ≥ $SECONDS_MEASURED s ..."
+phase_begin
 "$LOADGEN" append --data "$TMP/append" --batches "$BATCHES" --tasks 32 --seed "$SEED" \
-    --min-seconds "$APPEND_SECONDS" > "$TMP/append.txt"
-A_EPS=$(get "$TMP/append.txt" events_per_s)
-A_MBPS=$(get "$TMP/append.txt" payload_mb_per_s)
-[[ -z $(get "$TMP/append.txt" first_problem) ]] || problem "append: $(get "$TMP/append.txt" first_problem)"
-echo "  $(get "$TMP/append.txt" events) events in $(get "$TMP/append.txt" seconds) s = $A_EPS events/s, $A_MBPS MB/s of payload;" \
-    "append p50 $(get "$TMP/append.txt" append_latency_p50_ms) ms p99 $(get "$TMP/append.txt" append_latency_p99_ms) ms;" \
-    "CPU $(get "$TMP/append.txt" cpu_seconds) s; body $(get "$TMP/append.txt" batch_body_bytes_avg) bytes/batch"
+    --min-seconds "$SECONDS_MEASURED" > "$TMP/append.txt"
+A=$TMP/append.txt
+A_EPS=$(get "$A" events_per_s)
+A_MBPS=$(get "$A" payload_mb_per_s)
+[[ -z $(get "$A" first_problem) ]] || problem "append: $(get "$A" first_problem)"
+echo "  $(get "$A" events) events in $(get "$A" seconds) s = $A_EPS events/s, $A_MBPS MB/s of payload;" \
+    "append p50 $(get "$A" append_latency_p50_ms) ms p99 $(get "$A" append_latency_p99_ms) ms; CPU $(get "$A" cpu_seconds) s;" \
+    "$(get "$A" batch_body_bytes_avg) bytes a batch body"
+echo "  (info: close() then took $(get "$A" close_seconds) s finishing background indexing/recompression:" \
+    "$(get "$A" events_per_s_with_close) events/s counting it; peak RSS $(get "$A" peak_rss_mb) MB; data dir $(du -sh "$TMP/append" | cut -f1))"
+phase_end append
 rm -rf "$TMP/append"
 echo
 
 # --- 2. hooklog serve, the same batches over HTTP ------------------------------------------------------
-echo "2. hooklog serve: the same $BATCHES batches, each POSTed once, $BATCH_CONNECTIONS connections ..."
+echo "2. hooklog serve: the same $BATCHES batches (a pass of the set after the first: spaces after '[', so" \
+    "bodies stay distinct and events identical), $BATCH_CONNECTIONS connections, ${WARMUP} s warm-up + ${SECONDS_MEASURED} s ..."
 start_hooklog batches
-c0=$(cpu_ticks "$SERVER_PID")
+c0=$(cpu_ticks "$SERVER_PID"); thread_ticks "$SERVER_PID" > "$TMP/threads0"; phase_begin "$SERVER_PID"
 "$LOADGEN" batches --url "$ORDERSPACE_URL" --batches "$BATCHES" --connections "$BATCH_CONNECTIONS" \
-    --threads "$THREADS" --seed "$SEED" > "$TMP/batches.txt"
-c1=$(cpu_ticks "$SERVER_PID")
+    --threads "$THREADS" --client "$CLIENT" --seed "$SEED" --warmup "$WARMUP" --seconds "$SECONDS_MEASURED" > "$TMP/batches.txt"
+c1=$(cpu_ticks "$SERVER_PID"); thread_ticks "$SERVER_PID" > "$TMP/threads1"
 B=$TMP/batches.txt
-B_EPS=$(get "$B" events_per_s); B_S=$(get "$B" seconds)
-echo "  $(get "$B" ok) requests in $B_S s = $(get "$B" req_per_s) req/s, $B_EPS events/s, $(get "$B" payload_mb_per_s) MB/s of payload;" \
-    "latency p50 $(get "$B" latency_p50_ms) ms p99 $(get "$B" latency_p99_ms) ms max $(get "$B" latency_max_ms) ms"
-echo "  CPU: server $(cpu_s $((c1 - c0))) s ($(cores "$(cpu_s $((c1 - c0)))" "$B_S") cores), loadgen $(get "$B" loadgen_cpu_seconds) s"
+B_EPS=$(get "$B" events_per_s)
+echo "  $(get "$B" ok) requests in ${SECONDS_MEASURED} s = $(get "$B" req_per_s) req/s, $B_EPS events/s, $(get "$B" payload_mb_per_s) MB/s of payload" \
+    "($(get "$B" passes) passes of the set); latency p50 $(get "$B" latency_p50_ms) ms p99 $(get "$B" latency_p99_ms) ms max $(get "$B" latency_max_ms) ms"
+echo "  CPU: server ≈ $(cores "$(cpu_s $((c1 - c0)))" "$WALL") cores, loadgen $(get "$B" loadgen_cpu_seconds) s in the ${SECONDS_MEASURED} s"
+echo "  server threads: $(thread_report "$TMP/threads0" "$TMP/threads1" "$WALL")"
+phase_end batches
 check_answers "$B" batches
-check_archive "$TMP/batches" "$(get "$B" answer_stored)" batches
-stop_server "$SERVER_PID"
+# (+1: the probe request before the run)
+check_archive "$TMP/batches" $(( $(get "$B" answer_stored) + $(get "$B" outside_window_stored) + 1 )) batches
+stop_server "$SERVER_PID" batches
 check_log "$TMP/batches.out.err" batches
 rm -rf "$TMP/batches"
 say "ingest-batches (50-event batches, $BATCH_CONNECTIONS connections): hooklog serve $B_EPS events/s ($(get "$B" req_per_s) req/s, p50 $(get "$B" latency_p50_ms) ms, p99 $(get "$B" latency_p99_ms) ms) vs in-process durable append $A_EPS events/s ($A_MBPS MB/s) = $(pct "$B_EPS" "$A_EPS") % (target ≥ 50 %, $(verdict "$(pct "$B_EPS" "$A_EPS")" ">=" 50))"
@@ -196,31 +256,34 @@ echo
 
 # --- 3. 1-event requests: no-op server, then hooklog serve --------------------------------------------
 singles() {  # singles URL TAG OUTPUT
-    "$LOADGEN" singles --url "$1" --connections "$SINGLE_CONNECTIONS" --threads "$THREADS" --seed "$SEED" \
+    "$LOADGEN" singles --url "$1" --connections "$SINGLE_CONNECTIONS" --threads "$THREADS" --client "$CLIENT" --seed "$SEED" \
         --tag "$2" --warmup "$WARMUP" --seconds "$SECONDS_MEASURED" > "$3"
 }
 echo "3. 1-event O2VEND requests, $SINGLE_CONNECTIONS connections, ${WARMUP} s warm-up + ${SECONDS_MEASURED} s: no-op server ..."
 start_noop noop
-c0=$(cpu_ticks "$SERVER_PID")
+c0=$(cpu_ticks "$SERVER_PID"); thread_ticks "$SERVER_PID" > "$TMP/threads0"; phase_begin "$SERVER_PID"
 singles "$O2VEND_URL" 3 "$TMP/noop.txt"
-c1=$(cpu_ticks "$SERVER_PID")
+c1=$(cpu_ticks "$SERVER_PID"); thread_ticks "$SERVER_PID" > "$TMP/threads1"
 N=$TMP/noop.txt
 N_RPS=$(get "$N" req_per_s)
-N_WALL=$(awk -v a="$WARMUP" -v b="$SECONDS_MEASURED" 'BEGIN { print a + b }')
 echo "  no-op: $N_RPS req/s; latency p50 $(get "$N" latency_p50_ms) ms p99 $(get "$N" latency_p99_ms) ms;" \
-    "CPU: server ≈ $(cores "$(cpu_s $((c1 - c0)))" "$N_WALL") cores, loadgen $(get "$N" loadgen_cpu_seconds) s in the ${SECONDS_MEASURED} s"
+    "CPU: server ≈ $(cores "$(cpu_s $((c1 - c0)))" "$WALL") cores, loadgen $(get "$N" loadgen_cpu_seconds) s in the ${SECONDS_MEASURED} s"
+echo "  server threads: $(thread_report "$TMP/threads0" "$TMP/threads1" "$WALL")"
+phase_end noop
 check_answers "$N" noop
-stop_server "$SERVER_PID"
+stop_server "$SERVER_PID" noop
 
 echo "   ... hooklog serve"
 start_hooklog singles
-c0=$(cpu_ticks "$SERVER_PID")
+c0=$(cpu_ticks "$SERVER_PID"); thread_ticks "$SERVER_PID" > "$TMP/threads0"; phase_begin "$SERVER_PID"
 singles "$O2VEND_URL" 3 "$TMP/singles.txt"
-c1=$(cpu_ticks "$SERVER_PID")
+c1=$(cpu_ticks "$SERVER_PID"); thread_ticks "$SERVER_PID" > "$TMP/threads1"
 S=$TMP/singles.txt
 S_RPS=$(get "$S" req_per_s)
 echo "  hooklog: $S_RPS req/s; latency p50 $(get "$S" latency_p50_ms) ms p99 $(get "$S" latency_p99_ms) ms;" \
-    "CPU: server ≈ $(cores "$(cpu_s $((c1 - c0)))" "$N_WALL") cores, loadgen $(get "$S" loadgen_cpu_seconds) s in the ${SECONDS_MEASURED} s"
+    "CPU: server ≈ $(cores "$(cpu_s $((c1 - c0)))" "$WALL") cores, loadgen $(get "$S" loadgen_cpu_seconds) s in the ${SECONDS_MEASURED} s"
+echo "  server threads: $(thread_report "$TMP/threads0" "$TMP/threads1" "$WALL")"
+phase_end singles
 check_answers "$S" singles
 S_STORED=$(( $(get "$S" answer_stored) + $(get "$S" outside_window_stored) ))
 say "ingest-singles (1-event requests, $SINGLE_CONNECTIONS connections): hooklog serve $S_RPS req/s (p50 $(get "$S" latency_p50_ms) ms, p99 $(get "$S" latency_p99_ms) ms) vs no-op Hummingbird POST route $N_RPS req/s (p50 $(get "$N" latency_p50_ms) ms, p99 $(get "$N" latency_p99_ms) ms) = $(pct "$S_RPS" "$N_RPS") % (target ≥ 40 %, $(verdict "$(pct "$S_RPS" "$N_RPS")" ">=" 40))"
@@ -229,21 +292,23 @@ echo
 # --- 4. paced at half the peak --------------------------------------------------------------------------
 RATE=$(( S_RPS / 2 ))
 echo "4. hooklog serve (the server of 3), 1-event O2VEND requests paced at $RATE req/s (half of 3), open loop, ${WARMUP} s warm-up + ${SECONDS_MEASURED} s ..."
-c0=$(cpu_ticks "$SERVER_PID")
-"$LOADGEN" paced --url "$O2VEND_URL" --rate "$RATE" --connections "$SINGLE_CONNECTIONS" --threads "$THREADS" \
+c0=$(cpu_ticks "$SERVER_PID"); thread_ticks "$SERVER_PID" > "$TMP/threads0"; phase_begin "$SERVER_PID"
+"$LOADGEN" paced --url "$O2VEND_URL" --rate "$RATE" --connections "$SINGLE_CONNECTIONS" --threads "$THREADS" --client "$CLIENT" \
     --seed "$SEED" --tag 4 --warmup "$WARMUP" --seconds "$SECONDS_MEASURED" > "$TMP/paced.txt"
-c1=$(cpu_ticks "$SERVER_PID")
+c1=$(cpu_ticks "$SERVER_PID"); thread_ticks "$SERVER_PID" > "$TMP/threads1"
 P=$TMP/paced.txt
-echo "  sent $(get "$P" achieved_rate) req/s (target $(get "$P" target_rate), $(get "$P" skipped) skipped);" \
+echo "  sent $(get "$P" achieved_rate) req/s (target $(get "$P" target_rate); at most $(get "$P" max_waiting_for_a_connection) requests waited for a free connection);" \
     "ack latency p50 $(get "$P" latency_p50_ms) ms p90 $(get "$P" latency_p90_ms) ms p99 $(get "$P" latency_p99_ms) ms p99.9 $(get "$P" latency_p999_ms) ms max $(get "$P" latency_max_ms) ms"
 echo "  from the scheduled time: p50 $(get "$P" from_schedule_p50_ms) ms p99 $(get "$P" from_schedule_p99_ms) ms p99.9 $(get "$P" from_schedule_p999_ms) ms;" \
-    "sender lag p99 $(get "$P" send_lag_p99_ms) ms"
-echo "  CPU: server ≈ $(cores "$(cpu_s $((c1 - c0)))" "$N_WALL") cores, loadgen $(get "$P" loadgen_cpu_seconds) s in the ${SECONDS_MEASURED} s"
+    "queued before sending (no free connection, or the timer late) p99 $(get "$P" send_lag_p99_ms) ms"
+echo "  CPU: server ≈ $(cores "$(cpu_s $((c1 - c0)))" "$WALL") cores, loadgen $(get "$P" loadgen_cpu_seconds) s in the ${SECONDS_MEASURED} s"
+echo "  server threads: $(thread_report "$TMP/threads0" "$TMP/threads1" "$WALL")"
+phase_end paced
 check_answers "$P" paced
 P_STORED=$(( $(get "$P" answer_stored) + $(get "$P" outside_window_stored) ))
 # Each 1-event request stores one event (plus the loadgen's probe request before each run).
 check_archive "$TMP/singles" $(( S_STORED + P_STORED + 2 )) "singles+paced"
-stop_server "$SERVER_PID"
+stop_server "$SERVER_PID" "singles+paced"
 check_log "$TMP/singles.out.err" "singles+paced"
 say "ingest-latency (1-event requests at $RATE req/s = half of hooklog's peak, open loop): hooklog serve ack p50 $(get "$P" latency_p50_ms) ms, p99 $(get "$P" latency_p99_ms) ms, p99.9 $(get "$P" latency_p999_ms) ms (from the scheduled time: p99 $(get "$P" from_schedule_p99_ms) ms) (target p99 ≤ 5 ms, $(verdict "$(get "$P" latency_p99_ms)" "<=" 5))"
 echo

@@ -14,6 +14,10 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @main
 struct Loadgen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -41,6 +45,50 @@ struct ClientOptions: ParsableArguments {
     var connections = 32
     @Option(help: "Event-loop threads of the client.")
     var threads = 1
+    @Option(help: "The HTTP client: nio (a lean driver on SwiftNIO channels) or ahc (AsyncHTTPClient).")
+    var client: ClientKind = .nio
+
+    enum ClientKind: String, ExpressibleByArgument, Sendable {
+        case nio, ahc
+    }
+
+    func withGroup<R>(_ body: (MultiThreadedEventLoopGroup) async throws -> R) async throws -> R {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let result: Result<R, any Error>
+        do { result = .success(try await body(group)) } catch { result = .failure(error) }
+        try await group.shutdownGracefully()
+        return try result.get()
+    }
+
+    /// One request first (with AsyncHTTPClient), so that a run on a server that cannot be reached stops
+    /// at once with the reason.
+    func probe(body: ByteBuffer) async throws {
+        var once = self
+        once.connections = 1
+        try await once.withClient { http in try await hooklog_loadgen.probe(http, url: url, body: body) }
+    }
+
+    /// A closed-loop run with the chosen client.
+    func closedLoop(timing: TimingOptions, request: @escaping @Sendable (Int) -> (body: ByteBuffer, payloadBytes: Int)) async throws -> ClosedLoopRun {
+        switch client {
+        case .ahc:
+            return try await withClient { http in
+                await hooklog_loadgen.closedLoop(http, url: url, connections: connections, timing: timing, request: request)
+            }
+        case .nio:
+            let target = try Target(url)
+            return try await withGroup { group in
+                let start = nowNanos()
+                let measureFrom = start + Int(timing.warmup * 1e9)
+                let plan = ClosedLoopPlan(
+                    target: target, measureFrom: measureFrom, end: measureFrom + Int(timing.seconds * 1e9), request: request)
+                let cpu0 = group.next().scheduleTask(deadline: .uptimeNanoseconds(UInt64(measureFrom))) { cpuNanos() }
+                let (measured, outside) = try await runClosedLoop(group: group, connections: connections, plan: plan)
+                let cpu = cpuNanos() - ((try? await cpu0.futureResult.get()) ?? cpuNanos())
+                return ClosedLoopRun(measured: measured, outside: outside, requests: plan.counter.value, loadgenCPUNanos: cpu)
+            }
+        }
+    }
 
     func withClient<R>(_ body: (HTTPClient) async throws -> R) async throws -> R {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
@@ -56,6 +104,36 @@ struct ClientOptions: ParsableArguments {
         try await group.shutdownGracefully()
         return try result.get()
     }
+}
+
+/// VmHWM of this process in MB (Linux; 0 elsewhere).
+func peakRSSMegabytes() -> Int {
+    guard let fd = fopen("/proc/self/status", "r") else { return 0 }
+    defer { fclose(fd) }
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, Int32(line.count), fd) != nil {
+        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if text.hasPrefix("VmHWM:") {
+            return (Int(text.dropFirst(6).filter(\.isNumber)) ?? 0) / 1024
+        }
+    }
+    return 0
+}
+
+/// A shared counter (a class, so that concurrent tasks can capture it).
+final class Counter: Sendable {
+    private let atomic = Atomic<Int>(0)
+    /// Adds one and returns the value before.
+    func next() -> Int { atomic.add(1, ordering: .relaxed).oldValue }
+    func decrement() { atomic.subtract(1, ordering: .relaxed) }
+    var value: Int { atomic.load(ordering: .relaxed) }
+}
+
+/// A value behind a lock, capturable by concurrent tasks.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<R: Sendable>(_ body: (inout sending Value) throws -> sending R) rethrows -> R { try mutex.withLock(body) }
 }
 
 /// Ends a run early (with an error line) if the server cannot be reached at all.
@@ -79,13 +157,19 @@ struct Append: AsyncParsableCommand {
     var tasks = 32
     @Option(help: "Repeat the whole set of batches until at least this many seconds have passed.")
     var minSeconds = 5.0
+    @Flag(inversion: .prefixedNo, help: "Recompress sealed segments with LZ4HC in the background (the store's default).")
+    var recompress = true
 
     func run() async throws {
         let t0 = nowNanos()
         let work = OrderspaceBatches(seed: corpus.seed, batches: batchOptions.batches, size: batchOptions.batchSize)
         note("append: generated \(work.events.count) batches of \(batchOptions.batchSize) events in \(fixed(Double(nowNanos() - t0) / 1e9, 1)) s")
-        let store = try ArchiveStore.open(directory: data)
-        let counter = Atomic<Int>(0)
+        let opening = nowNanos()
+        var options = StoreOptions()
+        options.recompressSealed = recompress
+        let store = try ArchiveStore.open(directory: data, options: options)
+        out("open_seconds", fixed(Double(nowNanos() - opening) / 1e9, 3))
+        let counter = Counter()
         let n = work.events.count
         let minNanos = Int(minSeconds * 1e9)
         let cpu0 = cpuNanos()
@@ -98,7 +182,7 @@ struct Append: AsyncParsableCommand {
                     var bytes = 0
                     var latencies: [Int] = []
                     while true {
-                        let i = counter.add(1, ordering: .relaxed).oldValue
+                        let i = counter.next()
                         if i >= n && nowNanos() - start >= minNanos { break }
                         let batch = work.events[i % n]
                         let t = nowNanos()
@@ -120,7 +204,11 @@ struct Append: AsyncParsableCommand {
         }
         let elapsed = nowNanos() - start
         let cpu = cpuNanos() - cpu0
+        let closing = nowNanos()
         store.close()
+        let closed = nowNanos()
+        out("close_seconds", fixed(Double(closed - closing) / 1e9, 3))
+        out("peak_rss_mb", peakRSSMegabytes())
         let events = results.reduce(0) { $0 + $1.0 }
         let bytes = results.reduce(0) { $0 + $1.1 }
         if let problem = results.compactMap(\.3).first { out("first_problem", problem.replacingNewlines) }
@@ -129,6 +217,8 @@ struct Append: AsyncParsableCommand {
         out("payload_bytes", bytes)
         out("seconds", fixed(Double(elapsed) / 1e9, 3))
         out("events_per_s", Int(Double(events) / (Double(elapsed) / 1e9)))
+        // close waits for the background work the appends left behind (indexing, LZ4HC of sealed segments).
+        out("events_per_s_with_close", Int(Double(events) / (Double(closed - start) / 1e9)))
         out("payload_mb_per_s", fixed(Double(bytes) / 1e6 / (Double(elapsed) / 1e9), 1))
         out("batch_body_bytes_avg", work.bodyBytes / max(1, work.bodies.count))
         out("cpu_seconds", fixed(Double(cpu) / 1e9, 2))
@@ -140,69 +230,43 @@ struct Append: AsyncParsableCommand {
 
 struct Batches: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "POSTs every batch once (distinct bodies) to an Orderspace URL over N connections, closed loop.")
+        abstract: "Orderspace batches POSTed over N connections, closed loop, for a fixed time; every body distinct.")
 
     @OptionGroup var corpus: CorpusOptions
     @OptionGroup var batchOptions: BatchOptions
     @OptionGroup var client: ClientOptions
+    @OptionGroup var timing: TimingOptions
 
     func run() async throws {
         let t0 = nowNanos()
         let work = OrderspaceBatches(seed: corpus.seed, batches: batchOptions.batches, size: batchOptions.batchSize)
         note("batches: generated \(work.bodies.count) request bodies (\(work.bodyBytes / max(1, work.bodies.count)) bytes on average) in \(fixed(Double(nowNanos() - t0) / 1e9, 1)) s")
-        let url = client.url
-        let connections = client.connections
-        try await client.withClient { http in
-            let counter = Atomic<Int>(0)
-            let n = work.bodies.count
-            let cpu0 = cpuNanos()
-            let start = nowNanos()
-            let tally = await withTaskGroup(of: Tally.self) { group in
-                for _ in 0..<connections {
-                    group.addTask {
-                        var tally = Tally()
-                        tally.latencies.reserveCapacity(n / connections + 16)
-                        while true {
-                            let i = counter.add(1, ordering: .relaxed).oldValue
-                            if i >= n { break }
-                            let t = nowNanos()
-                            let answer = await post(http, url: url, body: work.bodies[i])
-                            tally.latencies.append(nowNanos() - t)
-                            tally.count(answer)
-                            tally.bytesSent += work.bodies[i].readableBytes
-                        }
-                        return tally
-                    }
-                }
-                var all = Tally()
-                for await t in group { all.merge(t) }
-                return all
-            }
-            let elapsed = nowNanos() - start
-            let cpu = cpuNanos() - cpu0
-            let seconds = Double(elapsed) / 1e9
-            tally.printOutcome()
-            out("seconds", fixed(seconds, 3))
-            out("req_per_s", Int(Double(tally.ok) / seconds))
-            out("events_per_s", Int(Double(tally.ok * batchOptions.batchSize) / seconds))
-            out("payload_mb_per_s", fixed(Double(work.payloadBytes) * Double(tally.ok) / Double(n) / 1e6 / seconds, 1))
-            out("loadgen_cpu_seconds", fixed(Double(cpu) / 1e9, 2))
-            printLatencies("latency", tally.latencies)
-        }
+        let size = batchOptions.batchSize
+        // The probe is a batch of its own (not one of the set), so the set stays as appended in process.
+        try await client.probe(body: OrderspaceBatches(seed: corpus.seed &+ 1, batches: 1, size: 1).bodies[0])
+        let run = try await client.closedLoop(timing: timing) { i in (work.body(i), work.payloadBytes(i)) }
+        run.print(timing: timing)
+        let seconds = timing.seconds
+        out("events_per_s", Int(Double(run.measured.ok * size) / seconds))
+        out("payload_mb_per_s", fixed(Double(run.measured.okPayloadBytes) / 1e6 / seconds, 1))
+        out("passes", fixed(Double(run.requests) / Double(work.bodies.count), 2))
     }
 }
 
 // MARK: - singles
+
+struct TimingOptions: ParsableArguments {
+    @Option(help: "Seconds of load before the measurement starts (not counted).")
+    var warmup = 2.0
+    @Option(help: "Seconds measured.")
+    var seconds = 15.0
+}
 
 struct SinglesOptions: ParsableArguments {
     @Option(help: "Distinct corpus O2VEND events to draw bodies from (each request gets a new Id).")
     var pool = 20_000
     @Option(help: "Tag in the first 8 hex digits of every Id (make it different for every run on one archive).")
     var tag: UInt32 = 1
-    @Option(help: "Seconds of load before the measurement starts (not counted).")
-    var warmup = 2.0
-    @Option(help: "Seconds measured.")
-    var seconds = 15.0
 }
 
 struct Singles: AsyncParsableCommand {
@@ -212,68 +276,88 @@ struct Singles: AsyncParsableCommand {
     @OptionGroup var corpus: CorpusOptions
     @OptionGroup var client: ClientOptions
     @OptionGroup var singles: SinglesOptions
+    @OptionGroup var timing: TimingOptions
 
     func run() async throws {
         let work = O2VendSingles(seed: corpus.seed, poolSize: singles.pool, tag: singles.tag)
         note("singles: \(work.pool.count) O2VEND events in the pool, \(work.averageBytes) bytes on average")
-        let url = client.url
-        let connections = client.connections
-        let warmupNanos = Int(singles.warmup * 1e9)
-        let measureNanos = Int(singles.seconds * 1e9)
-        try await client.withClient { http in
-            try await probe(http, url: url, body: work.body(Int(Int32.max)))
-            let counter = Atomic<Int>(0)
-            let start = nowNanos()
-            let measureFrom = start + warmupNanos
-            let end = measureFrom + measureNanos
-            let cpu0 = Mutex<Int?>(nil)
-            // A request counts if it was sent and answered inside the measured window.
-            let (tally, warm) = await withTaskGroup(of: (Tally, Tally).self) { group in
-                for _ in 0..<connections {
-                    group.addTask {
-                        var tally = Tally()
-                        var warm = Tally()
-                        while true {
-                            let t = nowNanos()
-                            if t >= end { break }
-                            if t >= measureFrom { cpu0.withLock { if $0 == nil { $0 = cpuNanos() } } }
-                            let i = counter.add(1, ordering: .relaxed).oldValue
-                            let body = work.body(i)
-                            let answer = await post(http, url: url, body: body)
-                            let done = nowNanos()
-                            if t >= measureFrom && done <= end {
-                                tally.latencies.append(done - t)
-                                tally.count(answer)
-                                tally.bytesSent += body.readableBytes
-                            } else {
-                                warm.count(answer)
-                            }
-                        }
-                        return (tally, warm)
+        try await client.probe(body: work.body(Int(Int32.max)))
+        let run = try await client.closedLoop(timing: timing) { i in
+            let body = work.body(i)
+            return (body, body.readableBytes)
+        }
+        run.print(timing: timing)
+    }
+}
+
+/// What a closed-loop run came to.
+struct ClosedLoopRun: Sendable {
+    /// Requests sent and answered inside the measured window.
+    var measured: Tally
+    /// The others (warm-up, and those answered after the window closed).
+    var outside: Tally
+    var requests: Int
+    var loadgenCPUNanos: Int
+
+    func print(timing: TimingOptions) {
+        measured.printOutcome()
+        out("outside_window_requests", outside.total)
+        out("outside_window_not_ok", outside.total - outside.ok)
+        out("outside_window_stored", outside.stored)
+        out("outside_window_duplicates", outside.duplicates)
+        out("seconds", fixed(timing.seconds, 3))
+        out("req_per_s", Int(Double(measured.ok) / timing.seconds))
+        out("body_bytes_avg", measured.total == 0 ? 0 : measured.bytesSent / measured.total)
+        out("loadgen_cpu_seconds", fixed(Double(loadgenCPUNanos) / 1e9, 2))
+        printLatencies("latency", measured.latencies)
+    }
+}
+
+/// `connections` tasks, each sending request `i` (a shared counter) as soon as its previous one was
+/// answered, for `warmup + seconds`. A request counts if it was sent and answered inside the measured window.
+func closedLoop(
+    _ http: HTTPClient, url: String, connections: Int, timing: TimingOptions,
+    request: @escaping @Sendable (Int) -> (body: ByteBuffer, payloadBytes: Int)
+) async -> ClosedLoopRun {
+    let counter = Counter()
+    let start = nowNanos()
+    let measureFrom = start + Int(timing.warmup * 1e9)
+    let end = measureFrom + Int(timing.seconds * 1e9)
+    let cpu0 = Locked<Int?>(nil)
+    let (measured, outside) = await withTaskGroup(of: (Tally, Tally).self) { group in
+        for _ in 0..<connections {
+            group.addTask {
+                var tally = Tally()
+                var warm = Tally()
+                while true {
+                    let t = nowNanos()
+                    if t >= end { break }
+                    if t >= measureFrom { cpu0.withLock { if $0 == nil { $0 = cpuNanos() } } }
+                    let (body, payloadBytes) = request(counter.next())
+                    let answer = await post(http, url: url, body: body)
+                    let done = nowNanos()
+                    if t >= measureFrom && done <= end {
+                        tally.latencies.append(done - t)
+                        tally.count(answer)
+                        tally.bytesSent += body.readableBytes
+                        if case .ok = answer { tally.okPayloadBytes += payloadBytes }
+                    } else {
+                        warm.count(answer)
                     }
                 }
-                var all = Tally()
-                var allWarm = Tally()
-                for await (t, w) in group {
-                    all.merge(t)
-                    allWarm.merge(w)
-                }
-                return (all, allWarm)
+                return (tally, warm)
             }
-            let cpu = cpuNanos() - (cpu0.withLock { $0 } ?? cpuNanos())
-            let seconds = Double(measureNanos) / 1e9
-            tally.printOutcome()
-            out("outside_window_requests", warm.total)
-            out("outside_window_not_ok", warm.total - warm.ok)
-            out("outside_window_stored", warm.stored)
-            out("outside_window_duplicates", warm.duplicates)
-            out("seconds", fixed(seconds, 3))
-            out("req_per_s", Int(Double(tally.ok) / seconds))
-            out("body_bytes_avg", tally.total == 0 ? 0 : tally.bytesSent / tally.total)
-            out("loadgen_cpu_seconds", fixed(Double(cpu) / 1e9, 2))
-            printLatencies("latency", tally.latencies)
         }
+        var all = Tally()
+        var allWarm = Tally()
+        for await (t, w) in group {
+            all.merge(t)
+            allWarm.merge(w)
+        }
+        return (all, allWarm)
     }
+    let cpu = cpuNanos() - (cpu0.withLock { $0 } ?? cpuNanos())
+    return ClosedLoopRun(measured: measured, outside: outside, requests: counter.value, loadgenCPUNanos: cpu)
 }
 
 // MARK: - paced
@@ -285,6 +369,7 @@ struct Paced: AsyncParsableCommand {
     @OptionGroup var corpus: CorpusOptions
     @OptionGroup var client: ClientOptions
     @OptionGroup var singles: SinglesOptions
+    @OptionGroup var timing: TimingOptions
     @Option(help: "Requests per second.")
     var rate: Double
     @Option(help: "Requests in flight beyond which scheduled sends are skipped (and counted).")
@@ -294,12 +379,16 @@ struct Paced: AsyncParsableCommand {
         let work = O2VendSingles(seed: corpus.seed, poolSize: singles.pool, tag: singles.tag)
         note("paced: \(work.pool.count) O2VEND events in the pool, \(fixed(rate, 0)) requests/s")
         let url = client.url
-        let warmupNanos = Int(singles.warmup * 1e9)
-        let measureNanos = Int(singles.seconds * 1e9)
+        let warmupNanos = Int(timing.warmup * 1e9)
+        let measureNanos = Int(timing.seconds * 1e9)
         let rate = self.rate
         let maxInFlight = self.maxInFlight
+        try await client.probe(body: work.body(Int(Int32.max)))
+        if client.client == .nio {
+            try await runNIO(work)
+            return
+        }
         try await client.withClient { http in
-            try await probe(http, url: url, body: work.body(Int(Int32.max)))
             struct Shared {
                 var tally = Tally()
                 var warm = Tally()
@@ -308,8 +397,8 @@ struct Paced: AsyncParsableCommand {
                 /// How late the sender was on its schedule.
                 var lag: [Int] = []
             }
-            let shared = Mutex(Shared())
-            let inFlight = Atomic<Int>(0)
+            let shared = Locked(Shared())
+            let inFlight = Counter()
             var skipped = 0
             let start = nowNanos() + 50_000_000
             let measureFrom = start + warmupNanos
@@ -330,18 +419,18 @@ struct Paced: AsyncParsableCommand {
                     if cpu0 == nil && due >= measureFrom { cpu0 = cpuNanos() }
                     let index = i
                     i += 1
-                    if inFlight.load(ordering: .relaxed) >= maxInFlight {
+                    if inFlight.value >= maxInFlight {
                         if due >= measureFrom { skipped += 1 }
                         continue
                     }
-                    inFlight.add(1, ordering: .relaxed)
+                    _ = inFlight.next()
                     sent += 1
                     group.addTask {
                         let body = work.body(index)
                         let t = nowNanos()
                         let answer = await post(http, url: url, body: body)
                         let done = nowNanos()
-                        inFlight.subtract(1, ordering: .relaxed)
+                        inFlight.decrement()
                         shared.withLock { s in
                             if due >= measureFrom {
                                 s.tally.latencies.append(done - t)
@@ -367,11 +456,55 @@ struct Paced: AsyncParsableCommand {
             out("target_rate", fixed(rate, 1))
             out("achieved_rate", fixed(Double(s.tally.total) / seconds, 1))
             out("skipped", skipped)
+            out("max_waiting_for_a_connection", "n/a (AsyncHTTPClient queues them)")
             out("seconds", fixed(seconds, 3))
             out("loadgen_cpu_seconds", fixed(Double(cpu) / 1e9, 2))
             printLatencies("latency", s.tally.latencies)
             printLatencies("from_schedule", s.fromSchedule)
             printLatencies("send_lag", s.lag)
         }
+    }
+
+    /// The open loop on the NIO driver: one event loop, `connections` connections opened first.
+    func runNIO(_ work: O2VendSingles) async throws {
+        let target = try Target(client.url)
+        let (records, measureFrom, maxWaiting, cpu) = try await client.withGroup { group in
+            let cpuStart = Locked<Int?>(nil)
+            let (records, measureFrom, maxWaiting) = try await runPaced(
+                group: group, connections: client.connections, target: target, rate: rate, warmup: timing.warmup,
+                seconds: timing.seconds, cpuAt: { cpuStart.withLock { $0 = cpuNanos() } }
+            ) { i in work.body(i) }
+            return (records, measureFrom, maxWaiting, cpuNanos() - (cpuStart.withLock { $0 } ?? cpuNanos()))
+        }
+        var measured = Tally()
+        var outside = Tally()
+        var fromSchedule: [Int] = []
+        var lag: [Int] = []
+        for r in records {
+            if r.due >= measureFrom {
+                measured.latencies.append(r.done - r.sent)
+                measured.count(r.answer)
+                measured.bytesSent += r.bytes
+                fromSchedule.append(r.done - r.due)
+                lag.append(r.sent - r.due)
+            } else {
+                outside.count(r.answer)
+            }
+        }
+        let seconds = timing.seconds
+        measured.printOutcome()
+        out("outside_window_requests", outside.total)
+        out("outside_window_not_ok", outside.total - outside.ok)
+        out("outside_window_stored", outside.stored)
+        out("outside_window_duplicates", outside.duplicates)
+        out("target_rate", fixed(rate, 1))
+        out("achieved_rate", fixed(Double(measured.total) / seconds, 1))
+        out("skipped", 0)
+        out("max_waiting_for_a_connection", maxWaiting)
+        out("seconds", fixed(seconds, 3))
+        out("loadgen_cpu_seconds", fixed(Double(cpu) / 1e9, 2))
+        printLatencies("latency", measured.latencies)
+        printLatencies("from_schedule", fromSchedule)
+        printLatencies("send_lag", lag)
     }
 }

@@ -13,6 +13,8 @@ struct OrderspaceBatches: Sendable {
     let bodies: [ByteBuffer]
     /// Sum of the payload bytes of all events.
     let payloadBytes: Int
+    /// The payload bytes of each batch.
+    let batchPayloadBytes: [Int]
     /// Sum of the body bytes.
     let bodyBytes: Int
 
@@ -24,6 +26,8 @@ struct OrderspaceBatches: Sendable {
         bodies.reserveCapacity(batches)
         var payloadBytes = 0
         var bodyBytes = 0
+        var batchPayloadBytes: [Int] = []
+        var batchPayload = 0
         var current: [NewEvent] = []
         var body: [UInt8] = []
         while events.count < batches {
@@ -36,7 +40,10 @@ struct OrderspaceBatches: Sendable {
             body.append(current.count == 1 ? UInt8(ascii: "[") : UInt8(ascii: ","))
             body.append(contentsOf: e.payload)
             payloadBytes += e.payload.count
+            batchPayload += e.payload.count
             if current.count == size {
+                batchPayloadBytes.append(batchPayload)
+                batchPayload = 0
                 body.append(UInt8(ascii: "]"))
                 bodyBytes += body.count
                 events.append(current)
@@ -49,7 +56,25 @@ struct OrderspaceBatches: Sendable {
         self.bodies = bodies
         self.payloadBytes = payloadBytes
         self.bodyBytes = bodyBytes
+        self.batchPayloadBytes = batchPayloadBytes
     }
+
+    /// The body of request `i`: batch `i % count`; on the set's pass `p = i / count` > 0, with `p` spaces
+    /// after the opening `[`. The body differs (so it is not a retry for body dedupe) while every event's
+    /// bytes, and so what the archive stores, stay those of the batch.
+    func body(_ i: Int) -> ByteBuffer {
+        let base = bodies[i % bodies.count]
+        let pass = i / bodies.count
+        if pass == 0 { return base }
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(base.readableBytes + pass)
+        buffer.writeInteger(UInt8(ascii: "["))
+        buffer.writeRepeatingByte(UInt8(ascii: " "), count: pass)
+        buffer.writeImmutableBuffer(base.getSlice(at: base.readerIndex + 1, length: base.readableBytes - 1)!)
+        return buffer
+    }
+
+    func payloadBytes(_ i: Int) -> Int { batchPayloadBytes[i % batchPayloadBytes.count] }
 }
 
 /// Single O2VEND events: a pool of corpus events whose `Id` is rewritten per request, so that every request
@@ -88,6 +113,10 @@ struct O2VendSingles: Sendable {
         return nil
     }
 
+    static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+    static let uuidTemplate: [UInt8] = Array("00000000-0000-4000-8000-000000000000".utf8)
+    static let counterPositions = [9, 10, 11, 12, 15, 16, 17, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35]
+
     var averageBytes: Int { pool.isEmpty ? 0 : pool.reduce(0) { $0 + $1.count } / pool.count }
 
     /// The body of request `i`: pool event `i % count` with `Id` = a UUID made of the tag and `i`.
@@ -99,17 +128,15 @@ struct O2VendSingles: Sendable {
         buffer.reserveCapacity(payload.count)
         buffer.writeBytes(payload[0..<offset])
         // tttttttt-iiii-4iii-8iii-iiiiiiiiiiii: 8 hex digits of the tag, 22 of i (version 4, variant 8).
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        var uuid = [UInt8](repeating: UInt8(ascii: "-"), count: 36)
+        let hex = Self.hex
+        var uuid = Self.uuidTemplate
         let t = UInt64(tag)
         for j in 0..<8 { uuid[j] = hex[Int((t >> UInt64(28 - 4 * j)) & 15)] }
         var n = UInt64(i)
-        for p in [9, 10, 11, 12, 15, 16, 17, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35].reversed() {
+        for p in Self.counterPositions.reversed() {
             uuid[p] = hex[Int(n & 15)]
             n >>= 4
         }
-        uuid[14] = UInt8(ascii: "4")
-        uuid[19] = UInt8(ascii: "8")
         buffer.writeBytes(uuid)
         buffer.writeBytes(payload[(offset + 36)...])
         return buffer

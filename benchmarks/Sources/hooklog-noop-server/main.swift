@@ -46,11 +46,12 @@ router.post("/v1/orderspace/:token", use: noop)
 router.post("/v1/o2vend/:token", use: noop)
 router.post("/v1/hooks/:source/:token", use: noop)
 
+let listenHost = host
 let app = Application(
     router: router,
     server: .http1(configuration: .init(idleTimeout: .seconds(60))),
     configuration: .init(address: .hostname(host, port: port), serverName: "hooklog-noop"),
     onServerRunning: { channel in
-        FileHandleless.stdout("noop: listening on http://\(host):\(channel.localAddress?.port ?? 0)\n")
+        FileHandleless.stdout("noop: listening on http://\(listenHost):\(channel.localAddress?.port ?? 0)\n")
     })
 try await app.runService()
