@@ -32,10 +32,12 @@ let package = Package(
         // CRC32C (Castagnoli) with the SSE4.2 instruction where the CPU has it: hand-written because
         // a table-driven software CRC is several times slower and every frame and index is checksummed.
         .target(name: "CCRC32C"),
+        // Thread names and per-thread priority (pthread_setname_np, gettid need _GNU_SOURCE).
+        .target(name: "CThread"),
         // The archive store: log format, segments, indexes, group commit. No HTTP in here.
         .target(
             name: "HooklogStore",
-            dependencies: ["CLZ4", "CCRC32C", .product(name: "Metrics", package: "swift-metrics")]
+            dependencies: ["CLZ4", "CCRC32C", "CThread", .product(name: "Metrics", package: "swift-metrics")]
         ),
         // HMAC signatures (Orderspace, Standard Webhooks, Stripe, plain HMAC), token hashing and
         // constant-time comparison: shared by ingest (verifying) and replay (signing).

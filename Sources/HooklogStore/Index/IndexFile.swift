@@ -96,8 +96,8 @@ final class IndexFile: SegmentIndex {
         let file = try MappedFile(path: path)
         let raw = file.bytes
         let header = try FileHeader.decode(Array(raw.prefix(FileHeader.size)), kind: .index, path: path)
-        let bodyLength = Int(header.extra[2])
-        guard raw.count == FileHeader.size + bodyLength, bodyLength >= Self.directorySize + 4 else {
+        let bodyLength = raw.count - FileHeader.size
+        guard header.extra[2] == UInt64(bodyLength), bodyLength >= Self.directorySize + 4 else {
             throw StoreError(.corrupt, "\(path): length does not match its header", path: path)
         }
         let body = UnsafeRawBufferPointer(rebasing: raw[FileHeader.size..<(raw.count - 4)])
@@ -105,20 +105,26 @@ final class IndexFile: SegmentIndex {
         guard CRC32C.checksum(mapped: body) == stored else {
             throw StoreError(.corrupt, "\(path): checksum mismatch", path: path)
         }
-        func dir(_ i: Int) -> Int { Int(file.u64(at: FileHeader.size + i * 8)) }
+        // A checksum proves the bytes are as written, not that they make sense: every directory slot (an
+        // offset into the body or a count of entries) must fit the body before any arithmetic is done on it.
+        func dir(_ i: Int) throws(StoreError) -> Int {
+            let v = file.u64(at: FileHeader.size + i * 8)
+            guard v <= UInt64(bodyLength) else { throw StoreError(.corrupt, "\(path): sections out of bounds", path: path) }
+            return Int(v)
+        }
         let b = FileHeader.size
-        let (framesOffset, frameCount) = (b + dir(0), dir(1))
-        keysOffset = b + dir(2)
-        keyCount = dir(3)
-        postingsOffset = b + dir(4)
-        postingsLength = dir(5)
-        bloomOffset = b + dir(6)
-        bloomWords = dir(7)
-        let (namesOffset, nameCount, damageOffset, damageCount) = (b + dir(8), dir(9), b + dir(10), dir(11))
+        let (framesOffset, frameCount) = (b + (try dir(0)), try dir(1))
+        keysOffset = b + (try dir(2))
+        keyCount = try dir(3)
+        postingsOffset = b + (try dir(4))
+        postingsLength = try dir(5)
+        bloomOffset = b + (try dir(6))
+        bloomWords = try dir(7)
+        let (namesOffset, nameCount, damageOffset, damageCount) = (b + (try dir(8)), try dir(9), b + (try dir(10)), try dir(11))
         let end = raw.count - 4
         guard framesOffset + frameCount * Self.frameEntrySize <= end, keysOffset + keyCount * Self.keyEntrySize <= end,
             postingsOffset + postingsLength <= end, bloomOffset + bloomWords * 8 <= end, namesOffset <= end,
-            damageOffset <= end
+            damageOffset <= end, damageOffset >= namesOffset
         else { throw StoreError(.corrupt, "\(path): sections out of bounds", path: path) }
         var frames: [FrameInfo] = []
         frames.reserveCapacity(frameCount)
@@ -151,6 +157,9 @@ final class IndexFile: SegmentIndex {
         } catch {
             throw StoreError(.corrupt, "\(path): names section is malformed", path: path)
         }
+        guard Self.framesFit(frames, baseSeq: header.baseSeq, endSeq: header.extra[0], logLength: header.extra[1]) else {
+            throw StoreError(.corrupt, "\(path): its frame table does not fit its log", path: path)
+        }
         baseSeq = header.baseSeq
         endSeq = header.extra[0]
         logLength = header.extra[1]
@@ -158,6 +167,32 @@ final class IndexFile: SegmentIndex {
         self.damage = damage
         self.file = file
         nameList = names
+    }
+
+    /// Whether a frame table can be that of a log of `logLength` bytes holding seqs `baseSeq..<endSeq`:
+    /// frames in file order inside the log, none overlapping, seqs ascending within the range (ordinals
+    /// fit a `UInt32`), and a frame that continues a block right after the frame before it in that block.
+    /// Readers compute read lengths and seq ranges from these numbers, so a table that breaks them is
+    /// refused like a damaged one, and the index is rebuilt from the log.
+    static func framesFit(_ frames: [FrameInfo], baseSeq: UInt64, endSeq: UInt64, logLength: UInt64) -> Bool {
+        guard baseSeq <= endSeq, endSeq - baseSeq <= UInt64(UInt32.max) else { return false }
+        var end = UInt64(FileHeader.size)
+        var seq = baseSeq
+        var previous: FrameInfo? = nil
+        for f in frames {
+            guard f.offset >= end, f.offset <= logLength, UInt64(f.header.totalLength) <= logLength - f.offset,
+                f.header.count > 0, f.firstSeq >= seq, f.firstSeq <= endSeq, UInt64(f.header.count) <= endSeq - f.firstSeq
+            else { return false }
+            if f.header.startsBlock {
+                guard f.blockStart == f.offset else { return false }
+            } else {
+                guard let previous, previous.end == f.offset, previous.blockStart == f.blockStart else { return false }
+            }
+            end = f.end
+            seq = f.endSeq
+            previous = f
+        }
+        return true
     }
 
     func names(_ kind: IndexKey.Kind) -> [(name: String, count: Int)] {

@@ -29,18 +29,28 @@ final class IndexBuilder: Sendable {
         var index: MemoryIndex?
     }
 
-    private final class Published: Sendable {
+    final class Published: Sendable {
         let files = Mutex<[UInt64: (IndexFile, RawFile)]>([:])
     }
 
     private let worker: WorkerThread<Job>
+    private let recompressor: WorkerThread<Recompression>?
     private let published = Published()
 
     /// - Parameters:
     ///   - recompressLevel: LZ4HC level for sealed segments, or nil to keep them as written.
-    init(logDirectory: String, blockSize: Int, recompressLevel: Int32?) {
+    ///   - recompressionBacklog: how many sealed segments may wait for recompression.
+    init(logDirectory: String, blockSize: Int, recompressLevel: Int32?, recompressionBacklog: Int) {
         let confined = Confined()
         let published = self.published
+        let recompressor = recompressLevel.map { _ in
+            WorkerThread<Recompression>(name: "hooklog-recomp", niceness: 10) { jobs in
+                for job in jobs {
+                    Self.recompress(job, blockSize: blockSize, logDirectory: logDirectory, published: published)
+                }
+            }
+        }
+        self.recompressor = recompressor
         worker = WorkerThread(name: "hooklog-index") { jobs in
             for job in jobs {
                 switch job {
@@ -57,32 +67,58 @@ final class IndexBuilder: Sendable {
                     try? FileSystem.writeAtomically(
                         bytes, to: logDirectory + "/" + SegmentName.index(index.baseSeq), directory: logDirectory)
                 case .seal(let logLength, let logPath, let nextBase):
-                    guard var index = confined.index else { continue }
+                    guard let index = confined.index else { continue }
                     confined.index = MemoryIndex(baseSeq: nextBase)
-                    // A checkpoint from an earlier clean close describes the log before recompression:
-                    // it must not outlive the rename below, even across a crash.
-                    let path = logDirectory + "/" + SegmentName.index(index.baseSeq)
-                    guard (try? FileSystem.remove(path)) != nil, (try? FileSystem.syncDirectory(logDirectory)) != nil else {
-                        continue
-                    }
-                    var length = logLength
-                    if let level = recompressLevel,
-                        let (rewritten, newLength) = try? SegmentRecompressor.recompress(
-                            path: logPath, index: index, blockSize: blockSize, level: level)
-                    {
-                        (index, length) = (rewritten, newLength)
-                    }
-                    let bytes = IndexFile.encode(index, logLength: length, createdMicros: currentMicros())
-                    // On failure (disk full) the segment simply has no index file yet: the writer
-                    // rebuilds it on the next open, readers in memory meanwhile.
-                    if (try? FileSystem.writeAtomically(bytes, to: path, directory: logDirectory)) != nil,
-                        let file = try? IndexFile(path: path, segmentPath: logPath),
-                        let log = try? RawFile(path: logPath, flags: O_RDONLY)
-                    {
-                        published.files.withLock { $0[index.baseSeq] = (file, log) }
+                    // The index of the segment as written, at once: readers and the writer get it now.
+                    Self.writeIndex(index, logLength: logLength, logPath: logPath, logDirectory: logDirectory, published: published)
+                    // LZ4HC on a thread of its own, at low priority, so indexing never waits behind it
+                    // (its records would pile up in memory). Under a backlog a segment stays fast LZ4.
+                    if let level = recompressLevel, let recompressor, recompressor.backlog < recompressionBacklog {
+                        recompressor.enqueue(Recompression(index: index, logPath: logPath, level: level))
                     }
                 }
             }
+        }
+    }
+
+    /// A sealed segment to rewrite with LZ4HC.
+    struct Recompression: Sendable {
+        var index: MemoryIndex
+        var logPath: String
+        var level: Int32
+    }
+
+    /// Rewrites a sealed segment with LZ4HC and replaces its index file.
+    private static func recompress(
+        _ job: Recompression, blockSize: Int, logDirectory: String, published: Published
+    ) {
+        // The index written at seal describes the log before recompression: it must not outlive the
+        // rename below, even across a crash (a missing index is rebuilt on open).
+        let path = logDirectory + "/" + SegmentName.index(job.index.baseSeq)
+        guard (try? FileSystem.remove(path)) != nil, (try? FileSystem.syncDirectory(logDirectory)) != nil else { return }
+        var index = job.index
+        var length = job.index.frames.last?.end ?? UInt64(FileHeader.size)
+        if let (rewritten, newLength) = try? SegmentRecompressor.recompress(
+            path: job.logPath, index: index, blockSize: blockSize, level: job.level)
+        {
+            (index, length) = (rewritten, newLength)
+        }
+        writeIndex(index, logLength: length, logPath: job.logPath, logDirectory: logDirectory, published: published)
+    }
+
+    /// Writes a sealed segment's index file and publishes it with its log for the writer to adopt.
+    private static func writeIndex(
+        _ index: MemoryIndex, logLength: UInt64, logPath: String, logDirectory: String, published: Published
+    ) {
+        let path = logDirectory + "/" + SegmentName.index(index.baseSeq)
+        let bytes = IndexFile.encode(index, logLength: logLength, createdMicros: currentMicros())
+        // On failure (disk full) the segment simply has no index file yet: the writer rebuilds it on
+        // the next open, readers in memory meanwhile.
+        if (try? FileSystem.writeAtomically(bytes, to: path, directory: logDirectory)) != nil,
+            let file = try? IndexFile(path: path, segmentPath: logPath),
+            let log = try? RawFile(path: logPath, flags: O_RDONLY)
+        {
+            published.files.withLock { $0[index.baseSeq] = (file, log) }
         }
     }
 
@@ -96,5 +132,9 @@ final class IndexBuilder: Sendable {
         }
     }
 
-    func close() { worker.close() }
+    /// Finishes indexing, then the recompressions waiting (at most the backlog: a clean close stays quick).
+    func close() {
+        worker.close()
+        recompressor?.close()
+    }
 }

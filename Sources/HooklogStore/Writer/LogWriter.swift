@@ -60,7 +60,8 @@ final class LogWriter {
         syncer = Syncer(markFile: markFile, durable: options.durable, health: health)
         builder = IndexBuilder(
             logDirectory: logDirectory, blockSize: options.blockSize,
-            recompressLevel: options.recompressSealed ? Int32(options.recompressionLevel) : nil)
+            recompressLevel: options.recompressSealed ? Int32(options.recompressionLevel) : nil,
+            recompressionBacklog: options.recompressionBacklog)
 
         let names = try FileSystem.list(logDirectory)
         for name in names where name.hasSuffix(".tmp") || name.hasSuffix(SegmentRecompressor.suffix)

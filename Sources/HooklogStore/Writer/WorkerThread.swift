@@ -1,3 +1,4 @@
+import CThread
 import Foundation
 import Synchronization
 
@@ -21,8 +22,18 @@ final class WorkerThread<Job: Sendable>: Sendable {
     private let shared = Shared()
 
     /// Starts the thread; `handle` gets each batch of jobs in order, then `finish` runs once after close.
-    init(name: String, handle: @escaping @Sendable ([Job]) -> Void, finish: @escaping @Sendable () -> Void = {}) {
+    ///
+    /// - Parameters:
+    ///   - name: the thread's name as `top -H` and `perf` show it (at most 15 bytes on Linux).
+    ///   - niceness: above 0 for background work that must yield the CPU to ingest and queries.
+    init(
+        name: String, niceness: Int32 = 0, handle: @escaping @Sendable ([Job]) -> Void,
+        finish: @escaping @Sendable () -> Void = {}
+    ) {
         let thread = Thread { [shared] in
+            // Foundation's `Thread.name` does not reach the kernel here: name it from inside.
+            hooklog_thread_set_name(name)
+            if niceness != 0 { _ = hooklog_thread_set_niceness(niceness) }
             while true {
                 let (jobs, closed) = shared.state.withLock { s in
                     let jobs = s.jobs
@@ -55,10 +66,15 @@ final class WorkerThread<Job: Sendable>: Sendable {
         return accepted
     }
 
-    /// Lets the queued jobs finish, then stops the thread and waits for it.
-    func close() {
+    /// How many jobs wait (not counting the batch being handled).
+    var backlog: Int { shared.state.withLock { $0.jobs.count } }
+
+    /// Lets the queued jobs finish (or drops them, with `discardingPending`), then stops the thread and
+    /// waits for it.
+    func close(discardingPending: Bool = false) {
         let first = shared.state.withLock { s in
             defer { s.closed = true }
+            if discardingPending { s.jobs.removeAll() }
             return !s.closed
         }
         guard first else { return }
