@@ -16,9 +16,11 @@ public struct StoreOptions: Sendable {
     /// The LZ4HC level for sealed segments (1–12; 4 measured as the best size per CPU second here).
     public var recompressionLevel: Int = 4
     /// Sealed segments that may wait for recompression; one sealed while as many wait stays fast LZ4
-    /// (as valid, 28 % larger), so a sustained burst never queues unbounded work. A clean close finishes
-    /// those waiting.
+    /// (as valid, 28 % larger), so a sustained burst never queues unbounded work.
     public var recompressionBacklog: Int = 2
+    /// Whether a clean close waits for the recompressions still queued (tests), rather than leaving those
+    /// segments fast LZ4 so that SIGTERM stops the server at once (the default).
+    public var finishesRecompressionOnClose: Bool = false
     /// Whether appends wait for `fdatasync`. Only tests and benchmarks of the non-durable path turn it off.
     public var durable: Bool = true
 

@@ -35,12 +35,18 @@ final class IndexBuilder: Sendable {
 
     private let worker: WorkerThread<Job>
     private let recompressor: WorkerThread<Recompression>?
+    private let finishesRecompressionOnClose: Bool
     private let published = Published()
 
     /// - Parameters:
     ///   - recompressLevel: LZ4HC level for sealed segments, or nil to keep them as written.
     ///   - recompressionBacklog: how many sealed segments may wait for recompression.
-    init(logDirectory: String, blockSize: Int, recompressLevel: Int32?, recompressionBacklog: Int) {
+    ///   - finishesRecompressionOnClose: whether `close` waits for queued recompressions or drops them.
+    init(
+        logDirectory: String, blockSize: Int, recompressLevel: Int32?, recompressionBacklog: Int,
+        finishesRecompressionOnClose: Bool
+    ) {
+        self.finishesRecompressionOnClose = finishesRecompressionOnClose
         let confined = Confined()
         let published = self.published
         let recompressor = recompressLevel.map { _ in
@@ -132,9 +138,10 @@ final class IndexBuilder: Sendable {
         }
     }
 
-    /// Finishes indexing, then the recompressions waiting (at most the backlog: a clean close stays quick).
+    /// Finishes indexing; a recompression under way completes; queued ones are dropped (those segments
+    /// stay fast LZ4, as valid) unless the options ask to finish them.
     func close() {
         worker.close()
-        recompressor?.close()
+        recompressor?.close(discardingPending: !finishesRecompressionOnClose)
     }
 }

@@ -61,7 +61,8 @@ final class LogWriter {
         builder = IndexBuilder(
             logDirectory: logDirectory, blockSize: options.blockSize,
             recompressLevel: options.recompressSealed ? Int32(options.recompressionLevel) : nil,
-            recompressionBacklog: options.recompressionBacklog)
+            recompressionBacklog: options.recompressionBacklog,
+            finishesRecompressionOnClose: options.finishesRecompressionOnClose)
 
         let names = try FileSystem.list(logDirectory)
         for name in names where name.hasSuffix(".tmp") || name.hasSuffix(SegmentRecompressor.suffix)
