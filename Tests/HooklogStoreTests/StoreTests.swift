@@ -303,3 +303,25 @@ import Testing
         store.close()
     }
 }
+
+@Suite struct SeqWindowTests {
+    @Test("afterSeq and beforeSeq with index filters give exactly the unwindowed matches inside the window")
+    func windowsAgreeWithFiltering() async throws {
+        let dir = TempDirectory()
+        let store = try ArchiveStore.open(directory: dir.path, options: smallOptions(segmentSize: 16 << 10, blockSize: 4 << 10))
+        for i in 0..<120 { _ = try await store.append(orderEvents(order: i % 7, count: 3, padding: 30)) }
+        store.close()
+        let snapshot = try ArchiveReader(directory: dir.path).snapshot()
+        let base = EventFilter(entity: "or_3")
+        let all = try snapshot.events(matching: base).map(\.seq)
+        #expect(all.count > 20)
+        for _ in 0..<50 {
+            let a = UInt64.random(in: 0...380), b = UInt64.random(in: 0...380)
+            var windowed = base
+            windowed.afterSeq = min(a, b)
+            windowed.beforeSeq = max(a, b)
+            let got = try snapshot.events(matching: windowed).map(\.seq)
+            #expect(got == all.filter { $0 > min(a, b) && $0 < max(a, b) })
+        }
+    }
+}

@@ -4,7 +4,7 @@
 # the same concurrency, measured in the same run, with the ratio and the target. Ends with one summary
 # line per comparison.
 #
-#   benchmarks/replay/run.sh          # about 2 minutes after the builds, on 2 cores
+#   benchmarks/replay/run.sh          # about 1.5 minutes after the builds, on 2 cores
 #
 # What it measures (one sink for the whole run; `GET /stats` deltas check every phase):
 #   1. 1-event requests: `hooklog replay --shape o2vend --concurrency 16` of the ONE subset (default
@@ -109,7 +109,7 @@ start_server() {
     SERVER_PIDS+=($!)
     LAST_SERVER_PID=$!
     for ((i = 0; i < 100; i++)); do
-        _url=$(grep -o 'http://[0-9.]*:[0-9]*' "$log.out" | head -1 || true)
+        _url=$(grep -o 'http://[0-9.]*:[0-9]*' "$log.out" 2>/dev/null | head -1 || true)
         [[ -n $_url ]] && return 0
         kill -0 "$LAST_SERVER_PID" 2>/dev/null || break
         sleep 0.1
@@ -142,9 +142,9 @@ measure() {
 }
 # cpu_line N WHAT: where the cores went in the last measure, N requests
 cpu_line() {
-    awk -v n="$1" -v w="$M_WALL" -v c="$M_CLIENT_CPU" -v s="$M_SERVER_CPU" -v o="$M_OTHER" -v who="$2" -v l="$M_LOAD" \
-        'BEGIN { printf "%s %.2f cores (%.0f µs CPU/request), sink %.2f cores (%.0f µs/request), other processes %.2f cores; loadavg %s",
-                 who, c / w, 1e6 * c / n, s / w, 1e6 * s / n, o, l }'
+    awk -v n="$1" -v w="$M_WALL" -v c="$M_CLIENT_CPU" -v s="$M_SERVER_CPU" -v o="$M_OTHER" -v who="$2" -v l="$M_LOAD" -v srv="$SERVER_LABEL" \
+        'BEGIN { printf "%s %.2f cores (%.0f µs CPU/request), %s %.2f cores (%.0f µs/request), other processes %.2f cores; loadavg %s",
+                 who, c / w, 1e6 * c / n, srv, s / w, 1e6 * s / n, o, l }'
 }
 check_other() { awk -v o="$M_OTHER" 'BEGIN { exit !(o > 0.25) }' && problem "$1: other processes used $M_OTHER cores meanwhile (figures skewed)"; return 0; }
 check_alive() { kill -0 "$MEASURED_SERVER" 2>/dev/null || { problem "$1: the server is gone (killed by someone?); the run is void"; exit 1; }; }
@@ -187,7 +187,7 @@ replay_run() {
     local err=$TMP/replay-$label.err pre=()
     [[ -z $PERF_DIR ]] || pre=(perf record -q -g -F 499 -o "$PERF_DIR/replay-$label.perf" --)
     local s0; s0=$(stats)
-    measure timeout -k 10 "$REPLAY_TIMEOUT" "${pre[@]}" "$HOOKLOG" replay --data "$DATA" --to "$url" "$@" 2> "$err"
+    measure timeout -k 10 "$REPLAY_TIMEOUT" "${pre[@]}" "$HOOKLOG" replay --data "$DATA" --to "$url" "$@" > "$err" 2>&1
     local s1; s1=$(stats)
     local line; line=$(grep '^replay: delivered' "$err" | tail -1 || true)
     R_DELIVERED=$(sed -n 's/^replay: delivered \([0-9]*\) of.*/\1/p' <<< "$line")
@@ -231,13 +231,14 @@ bodies() {
 echo "archive: $ARCHIVE ($(sed -n 's/^events=//p' "$ARCHIVE/manifest") events)"
 echo "hooklog: $HOOKLOG; sink: $SINK; $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
 echo "machine: $NCPU cores, shared by the client (wrk or hooklog replay) and the sink; loadavg $(load1) at the start"
-echo "  busiest other processes now: $(ps -eo pcpu=,comm= --sort=-pcpu | head -4 | awk '{ printf "%s%s %s%%", sep, $2, $1; sep = ", " }') (lifetime %CPU)"
+echo "  busiest processes over the last second: $(top -b -n 2 -d 1 -w 200 2>/dev/null | awk '/^ *PID/ { block++; next } block == 2 && NF >= 12 && n < 4 { printf "%s%s %s%%", sep, $12, $9; sep = ", "; n++ }')"
 echo
 cat "$DATA"/log/* > /dev/null    # the archive warm in the page cache, as for the other benchmarks
 
 start_server SINK_BASE "$SINK" --port 0
 SINK_PID=$LAST_SERVER_PID
 MEASURED_SERVER=$SINK_PID
+SERVER_LABEL=sink
 URL=$SINK_BASE/replay-bench
 
 # --- 1. 1-event requests ----------------------------------------------------------------------------------
@@ -281,6 +282,7 @@ echo
 if [[ ${HOOKLOG_REPLAY_BENCH_NOOP:-1} == 1 && -x $NOOP ]]; then
     start_server NOOP_BASE "$NOOP" --port 0
     MEASURED_SERVER=$LAST_SERVER_PID
+    SERVER_LABEL="noop server"
     NURL=$NOOP_BASE/v1/orderspace/replay-bench
     echo "diagnostic (not a target): (2) against hooklog-noop-server (reads the body, answers {}; no JSON parsing)"
     wrk_run noop-batch "$BATCH_LUA" "$NURL"; nw=$W_RPS

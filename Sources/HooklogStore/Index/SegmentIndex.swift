@@ -75,6 +75,9 @@ struct MemoryIndex: SegmentIndex {
     /// `start` in it. With `dedupeOnly`, only event IDs and body digests are indexed (the writer's own
     /// index; the `IndexBuilder` indexes the rest).
     mutating func add(frame: FrameInfo, block: [UInt8], start: Int, dedupeOnly: Bool = false) throws(ByteReader.Overrun) {
+        // Ordinals are `UInt32`s: a frame whose seqs lie beyond them (a far seq in a frame found after damage)
+        // cannot be indexed, and is refused like one whose records do not parse.
+        guard frame.firstSeq >= baseSeq, frame.endSeq - baseSeq <= UInt64(UInt32.max) + 1 else { throw ByteReader.Overrun() }
         var p = start
         let end = start + Int(frame.header.uncompressedLength)
         for i in 0..<UInt64(frame.header.count) {

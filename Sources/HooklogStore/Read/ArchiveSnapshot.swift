@@ -84,7 +84,7 @@ public struct ArchiveSnapshot: Sendable {
             if let before = filter.beforeSeq, index.baseSeq >= before { continue }
             if let since = filter.since, let maxTime = index.maxTime, maxTime < since { continue }
             if let until = filter.until, let minTime = index.minTime, minTime >= until { continue }
-            let candidates = Self.candidates(index, filter)
+            let candidates = Self.candidates(index, filter).map { Self.trim($0, index.baseSeq, filter) }
             if let c = candidates, c.isEmpty { continue }
             // Which frames to visit, grouped by block.
             let frames = index.frames
@@ -195,6 +195,27 @@ public struct ArchiveSnapshot: Sendable {
         guard !lists.isEmpty else { return nil }
         lists.sort { $0.count < $1.count }
         return lists.dropFirst().reduce(lists[0], intersect)
+    }
+
+    /// Drops the candidate ordinals outside `afterSeq`/`beforeSeq` (both lists are sorted), so a scan
+    /// that resumes after a seq (replay's chunks, `--follow`, `GET /v1/events` paging) decodes only the
+    /// blocks still ahead, not the whole segment again.
+    static func trim(_ ordinals: [UInt32], _ baseSeq: UInt64, _ filter: EventFilter) -> [UInt32] {
+        func firstIndex(atLeast seq: UInt64) -> Int {
+            guard seq > baseSeq else { return 0 }
+            let ordinal = seq - baseSeq
+            var lo = 0, hi = ordinals.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if UInt64(ordinals[mid]) < ordinal { lo = mid + 1 } else { hi = mid }
+            }
+            return lo
+        }
+        var lower = 0, upper = ordinals.count
+        if let after = filter.afterSeq { lower = firstIndex(atLeast: after + 1) }
+        if let before = filter.beforeSeq { upper = firstIndex(atLeast: before) }
+        if lower == 0 && upper == ordinals.count { return ordinals }
+        return lower < upper ? Array(ordinals[lower..<upper]) : []
     }
 
     static func intersect(_ a: [UInt32], _ b: [UInt32]) -> [UInt32] {
