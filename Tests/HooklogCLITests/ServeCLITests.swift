@@ -161,7 +161,7 @@ final class Locked<Value: Sendable>: Sendable {
                 serve.process.terminate()
                 let t0 = ContinuousClock.now
                 await Task.detached { serve.process.waitUntilExit() }.value
-                #expect(ContinuousClock.now - t0 < .seconds(10), "SIGTERM drains and exits promptly")
+                #expect(ContinuousClock.now - t0 < .seconds(30), "SIGTERM drains and exits (well before any client timeout)")
             }
             try await group.waitForAll()
         }
