@@ -18,7 +18,10 @@ let package = Package(
         .target(name: "CLibFuzzer"),
         .executableTarget(
             name: "fuzz-json",
-            dependencies: ["CLibFuzzer", .product(name: "HooklogIngest", package: "hooklog")]
+            dependencies: [
+                "CLibFuzzer", .product(name: "HooklogIngest", package: "hooklog"),
+                .product(name: "HooklogStore", package: "hooklog"),
+            ]
         ),
         .executableTarget(
             name: "fuzz-segment",

@@ -66,7 +66,7 @@ struct FrameHeader: Equatable, Sendable {
                 minTime: try r.i64(), maxTime: try r.i64())
             guard header.count > 0, header.uncompressedLength <= maxUncompressed,
                 header.uncompressedLength >= header.count, header.minTime <= header.maxTime,
-                header.firstSeq > 0
+                header.firstSeq > 0, header.firstSeq <= UInt64.max - UInt64(header.count)  // endSeq fits
             else { return .failure(.badHeader) }
             guard bytes.count - offset - size >= Int(header.compressedLength) else { return .failure(.short) }
             let actual = CRC32C.checksum(bytes, range: (offset + 8)..<(offset + header.totalLength))

@@ -82,7 +82,9 @@ public enum ArchiveCheck {
             try indexer.advance(file: file, limit: limit)
             let index = indexer.index
             if let expected, expected != base {
-                out.report.problems.append("\(path): starts at seq \(base) but the segment before ends at \(expected - 1)")
+                // (`expected` is 0 after an empty segment named 0: there is no seq before it.)
+                let before = expected > 0 ? "ends at \(expected - 1)" : "holds no event"
+                out.report.problems.append("\(path): starts at seq \(base) but the segment before \(before)")
             }
             expected = index.endSeq
             out.report.frames += index.frames.count

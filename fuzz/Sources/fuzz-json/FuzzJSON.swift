@@ -12,6 +12,9 @@
 //  4. Extraction: any refusal is a 400 (and a body the tape refuses is always refused); every extracted
 //     event's payload is exactly the bytes of its event value in the body (`body[range]`), a JSON object
 //     that parses on its own; its type is non-empty; Orderspace batches hold 1...50 events.
+//  5. Export's byte-level JSON writers (`JSONText`, HooklogStore): `appendMinified` (memchr and pointers)
+//     never reads out of bounds, whatever the bytes, and on JSON equals `appendMinifiedReference` and
+//     parses to the same tape shape; `appendString` of any decoded string parses back to that string.
 //
 // Foundation limits (not defects of the tape; RFC 8259 allows both documents, and hooklog stores them):
 //  - a number whose magnitude overflows a Double (`1e400`): Foundation says "not representable in Swift";
@@ -20,6 +23,7 @@
 import CLibFuzzer
 import Foundation
 import HooklogIngest
+import HooklogStore
 
 private let generic: [(GenericSource, [String: String])] = [
     // generic/standard-webhooks.json and generic/stripe-style.json, as their `# source:` lines say.
@@ -57,9 +61,12 @@ enum FuzzJSON {
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let body = Array(UnsafeBufferPointer(start: data, count: size))
     let tape = try? JSONTape(parsing: body)
+    var minified: [UInt8] = []
+    JSONText.appendMinified(body, 0..<body.count, to: &minified)
     if let tape {
         walk(tape, tape.root, path: "", parent: nil)
         differential(tape, body)
+        exportWriters(tape, minified)
     }
 
     check("orderspace", body, tape, { () throws(IngestError) in try OrderspaceSource.extract(body: body) }) { tape in
@@ -186,6 +193,44 @@ private func walk(_ tape: JSONTape, _ i: Int, path: String?, parent: Range<Int>?
             }
             walk(tape, v, path: childPath, parent: r)
         }
+    }
+}
+
+// MARK: Export's writers
+
+private func exportWriters(_ tape: JSONTape, _ minified: [UInt8]) {
+    let body = tape.bytes
+    var reference: [UInt8] = []
+    JSONText.appendMinifiedReference(body, 0..<body.count, to: &reference)
+    if minified != reference { fail("appendMinified differs from appendMinifiedReference", body) }
+    guard let small = try? JSONTape(parsing: minified) else { fail("the minified document is not JSON", body) }
+    if kinds(tape, tape.root) != kinds(small, small.root) { fail("the minified document has another shape", body) }
+    var strings = 0
+    func visit(_ i: Int) {
+        guard strings < 16 else { return }
+        switch tape.kind(i) {
+        case .string:
+            strings += 1
+            let text = tape.string(i)!
+            var out: [UInt8] = []
+            JSONText.appendString(text, to: &out)
+            guard let back = try? JSONTape(parsing: out), back.string(back.root) == text else {
+                fail("appendString(\(text.debugDescription)) does not parse back to it", body)
+            }
+        case .array: tape.elements(i).forEach(visit)
+        case .object: tape.members(i).forEach { visit($0.key); visit($0.value) }
+        default: break
+        }
+    }
+    visit(tape.root)
+}
+
+/// The kinds of a value's tokens in document order (keys included).
+private func kinds(_ tape: JSONTape, _ i: Int) -> [JSONTape.Kind] {
+    switch tape.kind(i) {
+    case .array: return [.array] + tape.elements(i).flatMap { kinds(tape, $0) }
+    case .object: return [.object] + tape.members(i).flatMap { [tape.kind($0.key)] + kinds(tape, $0.value) }
+    case let k: return [k]
     }
 }
 

@@ -65,11 +65,11 @@ import Testing
         Self.expectRefused(dir, index: "00000000000000000001.idx", log: "00000000000000000001.log", "sections out of bounds")
     }
 
-    // Frame tables that do not describe any log: offsets out of order, past the log, past `Int.max`.
-    // `BlockReader.decode` computed the read length as `Int(end - start)`: an overflow (first input) or a
-    // value past `Int.max` (second). Fixed: `IndexFile.init` checks the table against its log length and
-    // seq range (`framesFit`), and a table that does not fit is refused like a damaged one (the reader
-    // then indexes the log itself).
+    // Checkpoint indexes whose frame tables describe no log (offsets out of order, past `Int.max`), with
+    // a damage section that starts before the names section. `IndexFile.init` accepted them, and
+    // `BlockReader.decode` computed the read length `Int(end - start)`: an overflow (first input), a value
+    // past `Int.max` (second). Fixed by the same checks: the sections must be in order (these two are now
+    // refused there), and the frame table must fit the log (`framesFit`, next test).
     @Test func indexFrameTableOutsideItsLog() throws {
         let cases: [(String, [String: String])] = [
             (
@@ -92,8 +92,38 @@ import Testing
         for (stem, files) in cases {
             let dir = Self.directory(files)
             try Self.readAsTheFuzzerDoes(dir)
-            Self.expectRefused(dir, index: stem + ".idx", log: stem + ".log", "frame table does not fit its log")
+            Self.expectRefused(dir, index: stem + ".idx", log: stem + ".log", "sections out of bounds")
         }
+    }
+
+    // The frame table check on its own: a real sealed segment's index with its second frame moved past the
+    // end of the log (checksum made right again). Before `framesFit`, a reader trapped computing that
+    // frame's end (`offset + length`); now the index is refused, readers index the log themselves, and
+    // repair rewrites it.
+    @Test func indexFrameTablePastItsLog() async throws {
+        let dir = TempDirectory()
+        var options = smallOptions(segmentSize: 4 << 10, blockSize: 1 << 10)
+        options.recompressSealed = false
+        options.durable = false
+        let store = try ArchiveStore.open(directory: dir.path, options: options)
+        for order in 0..<30 { _ = try await store.append(orderEvents(order: order, count: 2, padding: 40)) }
+        store.close()
+        let events = try ArchiveReader(directory: dir.path).snapshot().eventCount
+        let index = try #require(dir.indexFiles().first)
+        var bytes = read(index)
+        let frames = FileHeader.size + Int(bytes.loadU64(at: FileHeader.size))
+        let second = frames + IndexFile.frameEntrySize
+        for i in 0..<8 { bytes[second + i] = i == 0 ? 0xF0 : 0xFF }  // its offset: 2^64 - 16 (its end overflows)
+        let crc = CRC32C.checksum(bytes[FileHeader.size..<(bytes.count - 4)])
+        for i in 0..<4 { bytes[bytes.count - 4 + i] = UInt8(truncatingIfNeeded: crc >> UInt32(8 * i)) }
+        write(bytes, to: index)
+
+        let name = String(index.split(separator: "/").last!)
+        Self.expectRefused(dir, index: name, log: String(name.dropLast(4)) + ".log", "frame table does not fit its log")
+        #expect(try ArchiveReader(directory: dir.path).snapshot().eventCount == events)
+        let (check, repaired) = try Self.readAsTheFuzzerDoes(dir)
+        #expect(check.problems == [index + ": its frame table does not fit its log"])
+        #expect(repaired.isClean && repaired.events == events, "\(repaired.problems)")
     }
 
     // A segment (base 7) whose first bytes after the header are not a frame, then a valid block-starting
