@@ -48,6 +48,7 @@ let package = Package(
             dependencies: [
                 "Corpus",
                 .product(name: "HooklogStore", package: "hooklog"),
+                .product(name: "HooklogIngest", package: "hooklog"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

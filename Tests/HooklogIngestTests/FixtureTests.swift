@@ -151,6 +151,38 @@ extension String {
         }
     }
 
+    /// The string scanner skips 8 bytes at a time (SWAR) and must stop at exactly the right byte wherever
+    /// it falls in a word: each byte that needs attention, at every offset of strings of every length
+    /// around a word or two, is found and handled as the byte-by-byte rules say.
+    @Test func stringScanStopsAtEveryByteThatNeedsAttentionAtAnyOffset() throws {
+        let plain = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        // (bytes to insert, accepted, what they decode to)
+        let specials: [([UInt8], Bool, String)] = [
+            (Array("é".utf8), true, "é"), (Array("😀".utf8), true, "😀"), (Array(#"\n"#.utf8), true, "\n"),
+            (Array(#"\u00e9"#.utf8), true, "é"), (Array(#"\""#.utf8), true, "\""), ([0x7F], true, "\u{7F}"),
+            ([0x20], true, " "), ([0x22], false, ""), ([0x01], false, ""), ([0x1F], false, ""), ([0xFF], false, ""),
+            ([0xC3], false, ""), (Array(#"\x"#.utf8), false, ""),
+        ]
+        for (special, accepted, decoded) in specials {
+            for length in 0..<20 {
+                for at in 0...length {
+                    let inner = Array(plain[0..<at]) + special + Array(plain[at..<length])
+                    let body = Array(#"[1,""#.utf8) + inner + Array(#"",true]"#.utf8)
+                    let label = "\(special) at \(at) of \(length)"
+                    guard accepted else {
+                        #expect(throws: JSONTape.Failure.self, "\(label)") { try JSONTape(parsing: body) }
+                        continue
+                    }
+                    let tape = try JSONTape(parsing: body)
+                    let expected = String(decoding: plain[0..<at], as: UTF8.self) + decoded
+                        + String(decoding: plain[at..<length], as: UTF8.self)
+                    #expect(tape.pointer("/1").flatMap(tape.string) == expected, "\(label)")
+                    #expect(tape.pointer("/2").map(tape.kind) == .true, "\(label)")
+                }
+            }
+        }
+    }
+
     @Test func mutatedFixturesNeverCrashAndAgreeWithFoundation() throws {
         var state: UInt64 = 42
         func next() -> UInt64 {

@@ -44,12 +44,21 @@ public struct JSONTape: Sendable {
     ///   classic way to exhaust a parser's stack).
     public init(parsing bytes: [UInt8], maxDepth: Int = 128) throws(Failure) {
         self.bytes = bytes
-        var p = JSONParser(bytes: bytes, maxDepth: maxDepth)
+        var tokens: [Token] = []
         tokens.reserveCapacity(bytes.count / 8)
-        try p.skipSpace()
-        try p.value(depth: 0, into: &tokens)
-        try p.skipSpace()
-        guard p.i == bytes.count else { throw Failure(reason: "unexpected data after the JSON value", offset: p.i) }
+        let outcome = bytes.withUnsafeBufferPointer { buffer -> Failure? in
+            var p = JSONParser(bytes: buffer, maxDepth: maxDepth)
+            do throws(Failure) {
+                try p.skipSpace()
+                try p.value(depth: 0, into: &tokens)
+                try p.skipSpace()
+            } catch {
+                return error
+            }
+            return p.i == buffer.count ? nil : Failure(reason: "unexpected data after the JSON value", offset: p.i)
+        }
+        if let outcome { throw outcome }
+        self.tokens = tokens
     }
 
     // MARK: Navigation
@@ -82,6 +91,12 @@ public struct JSONTape: Sendable {
             j = Int(tokens[j + 1].next)
         }
         return out
+    }
+
+    /// The first (key index, value index) pair of the object at `i`: `members(i).first` without the array.
+    func firstMember(_ i: Int) -> (key: Int, value: Int)? {
+        guard tokens[i].kind == .object, i + 1 < Int(tokens[i].next) else { return nil }
+        return (i + 1, i + 2)
     }
 
     /// The value of member `key` of the object at `i`.

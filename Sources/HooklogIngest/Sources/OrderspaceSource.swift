@@ -30,7 +30,7 @@ public enum OrderspaceSource {
             }
             var entity: String? = nil
             var refs = IDSet()
-            if let data = tape.member(e, "data"), let (kindKey, object) = tape.members(data).first,
+            if let data = tape.member(e, "data"), let (kindKey, object) = tape.firstMember(data),
                 let kind = tape.string(kindKey), tape.kind(object) == .object
             {
                 func field(_ name: String) -> String? { tape.member(object, name).flatMap(tape.idText) }

@@ -23,7 +23,7 @@ struct Loadgen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hooklog-loadgen",
         abstract: "Ingest load for benchmarks/ingest/run.sh: in-process append, and HTTP load on hooklog serve.",
-        subcommands: [Append.self, Batches.self, Singles.self, Paced.self])
+        subcommands: [Append.self, Batches.self, Singles.self, Paced.self, Extract.self])
 }
 
 struct CorpusOptions: ParsableArguments {
