@@ -203,6 +203,94 @@ func makeArchive(_ dir: String) async throws -> [NewEvent] {
     }
 }
 
+extension CheckCLITests {
+    /// Issue 7's damage list at once, in one archive: a sealed segment cut to zero length, a bit flipped
+    /// in another sealed segment's block, a bit flipped in an index file, a deleted index file and a torn
+    /// tail at a random offset of the active segment. `check` names each with its file (and offset where
+    /// there is one), `query` serves every event the damage did not touch, and `check --repair` leaves
+    /// an archive whose only remaining report is the data that is gone, readable without a warning and
+    /// writable again.
+    @Test func everyKindOfDamageAtOnceIsReportedServedAroundAndRepaired() async throws {
+        let dir = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var options = StoreOptions()
+        options.segmentSize = 4 << 10
+        options.blockSize = 1 << 10
+        options.recompressSealed = false
+        let store = try ArchiveStore.open(directory: dir, options: options)
+        for i in 0..<120 {
+            _ = try await store.append([NewEvent(account: "a", source: "s", type: "t", entity: "e\(i)", refs: [], id: "id\(i)", payload: Array("{\"k\":\(i),\"r\":\"\((0..<6).map { _ in UUID().uuidString }.joined())\"}".utf8))])
+        }
+        store.close()
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir + "/log").sorted()
+        let logs = names.filter { $0.hasSuffix(".log") }.map { dir + "/log/" + $0 }
+        let indexes = names.filter { $0.hasSuffix(".idx") }.map { dir + "/log/" + $0 }
+        try #require(logs.count >= 6 && indexes.count >= 4)
+        func seqs(_ out: String) throws -> Set<Int> {
+            Set(try out.split(separator: "\n").map { (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["seq"] as! Int })
+        }
+        let before = try seqs(try CLI.run(["query", "--data", dir]).stdout)
+        #expect(before.count == 120)
+        func seqsOf(_ segment: String) throws -> Set<Int> {
+            let base = Int(URL(fileURLWithPath: segment).deletingPathExtension().lastPathComponent)!
+            let next = logs.firstIndex(of: segment).map { $0 + 1 < logs.count ? Int(URL(fileURLWithPath: logs[$0 + 1]).deletingPathExtension().lastPathComponent)! : 121 }!
+            return Set(base..<next)
+        }
+        // 1. A sealed segment cut to zero length (its index goes with it: a stale index is not trusted).
+        let emptied = logs[1]
+        let emptiedSeqs = try seqsOf(emptied)
+        FileManager.default.createFile(atPath: emptied, contents: Data())
+        // 2. A bit flipped in the middle of another sealed segment.
+        let flipped = logs[3]
+        var bytes = Array(FileManager.default.contents(atPath: flipped)!)
+        bytes[bytes.count / 2] ^= 0x08
+        FileManager.default.createFile(atPath: flipped, contents: Data(bytes))
+        // 3. A bit flipped in an index file; 4. another index file deleted.
+        let badIndex = indexes[0]
+        var index = Array(FileManager.default.contents(atPath: badIndex)!)
+        index[index.count / 2] ^= 0x01
+        FileManager.default.createFile(atPath: badIndex, contents: Data(index))
+        let deletedIndex = indexes[2]
+        try FileManager.default.removeItem(atPath: deletedIndex)
+        // 5. A torn tail: garbage after the active segment's last frame, at a random length.
+        let active = logs.last!
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: active))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data((0..<Int.random(in: 1...300)).map { _ in UInt8.random(in: 1...255) }))
+        try handle.close()
+
+        let found = try CLI.run(["check", "--data", dir])
+        #expect(found.status == 1)
+        for path in [emptied, flipped, badIndex, deletedIndex, active] {
+            #expect(found.stdout.contains(path), "check does not name \(path): \(found.stdout)")
+        }
+        #expect(found.stdout.contains("offset"), "\(found.stdout)")
+        let query = try CLI.run(["query", "--data", dir])
+        #expect(query.status == 0)
+        #expect(query.stderr.contains("warning:"))
+        let served = try seqs(query.stdout)
+        // Every event outside the emptied segment and the flipped block is served.
+        let lostToFlip = before.subtracting(emptiedSeqs).subtracting(served)
+        #expect(served.isSubset(of: before) && served.isDisjoint(with: emptiedSeqs))
+        let flippedSeqs = try seqsOf(flipped)
+        #expect(!lostToFlip.isEmpty && lostToFlip.isSubset(of: flippedSeqs) && lostToFlip.count <= 20, "\(lostToFlip.sorted())")
+
+        let repaired = try CLI.run(["check", "--data", dir, "--repair"])
+        #expect(repaired.stdout.contains("repaired:"), "\(repaired.stdout)")
+        let after = try CLI.run(["check", "--data", dir])
+        // What is gone stays reported (exit 1); nothing else does.
+        #expect(!after.stdout.contains(badIndex) && !after.stdout.contains(deletedIndex) && !after.stdout.contains("torn"), "\(after.stdout)")
+        #expect(after.stdout.contains(flipped))
+        let reread = try CLI.run(["query", "--data", dir])
+        let reserved = try seqs(reread.stdout)
+        #expect(reread.status == 0 && reserved == served)
+        let reopened = try ArchiveStore.open(directory: dir, options: options)
+        let next = try await reopened.append([NewEvent(account: "a", source: "s", type: "t", entity: "new", refs: [], id: "new", payload: Array("{}".utf8))])
+        reopened.close()
+        #expect(next.storedSeqs == [121])
+    }
+}
+
 @Suite(.serialized) struct ExportCLITests {
     @Test func exportToStandardOutputOrADeviceWritesStraightThrough() async throws {
         let dir = tempPath()

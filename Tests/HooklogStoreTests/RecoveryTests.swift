@@ -92,6 +92,47 @@ import Testing
         store.close()
     }
 
+    /// A sealed segment's 64-byte file header only names the file: damage there (a flipped bit, or the
+    /// file cut to nothing) is reported at offset 0, and every frame after it is still served; the archive
+    /// stays open for reading and writing either way.
+    @Test func aDamagedOrEmptiedSealedSegmentHeaderIsReportedAndTheRestIsServed() async throws {
+        let dir = TempDirectory()
+        let options = smallOptions(segmentSize: 4 << 10, blockSize: 2 << 10)
+        let store = try ArchiveStore.open(directory: dir.path, options: options)
+        var all: [[UInt8]] = []
+        for i in 0..<120 {
+            let events = orderEvents(order: i, count: 2, padding: 60)
+            _ = try await store.append(events)
+            all += events.map(\.payload)
+        }
+        store.close()
+        let segments = dir.segmentFiles()
+        try #require(segments.count >= 4)
+        // Segments are named by their first seq.
+        let bases = segments.map { Int(SegmentName.baseSeq(ofLog: URL(fileURLWithPath: $0).lastPathComponent)!) }
+        let (firstCount, emptiedCount) = (bases[1] - bases[0], bases[2] - bases[1])
+        try #require(firstCount > 0 && emptiedCount > 0)
+        for f in dir.indexFiles() { try FileManager.default.removeItem(atPath: f) }
+        // A bit flipped in the first segment's header: nothing lost.
+        var bytes = read(segments[0])
+        bytes[20] ^= 0x04
+        write(bytes, to: segments[0])
+        // The second segment cut to nothing: its events are lost, no others.
+        write([], to: segments[1])
+
+        let reopened = try ArchiveStore.open(directory: dir.path, options: options)
+        for path in [segments[0], segments[1]] {
+            #expect(reopened.recoveryNotes.contains { $0.contains(path) && $0.contains("offset 0") && $0.contains("header") })
+        }
+        let events = try reopened.reader().snapshot().events()
+        let expected = Array(all[..<firstCount]) + Array(all[(firstCount + emptiedCount)...])
+        #expect(events.count == expected.count && events.map(\.payload) == expected, "\(events.count) events; \(reopened.recoveryNotes)")
+        #expect(try await reopened.append(orderEvents(order: 1000, count: 1)).storedSeqs == [UInt64(all.count + 1)])
+        reopened.close()
+        // Another process reads the same, through the index files the writer wrote.
+        #expect(try ArchiveReader(directory: dir.path).snapshot().events().count == all.count - emptiedCount + 1)
+    }
+
     @Test func aFlippedBitInASealedSegmentCostsAtMostOneBlockAndIsReportedWithItsPosition() async throws {
         let dir = TempDirectory()
         let options = smallOptions(segmentSize: 4 << 10, blockSize: 2 << 10)

@@ -75,7 +75,9 @@ public enum ArchiveCheck {
                 _ = try FileHeader.decode(try file.read(at: 0, count: FileHeader.size), kind: .segment, path: path)
             } catch {
                 out.report.problems.append(error.message)
-                continue
+                // A damaged header does not stop the frames after it being read (each has its own
+                // checksum), as the store reads them; another format version does.
+                if error.code != .corrupt { continue }
             }
             var indexer = SegmentIndexer(baseSeq: base, path: path)
             let limit = mark.map { $0.segmentBase == base ? min($0.offset, size) : size } ?? size

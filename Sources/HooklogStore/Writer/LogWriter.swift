@@ -146,11 +146,25 @@ final class LogWriter {
     }
 
     /// Scans a whole sealed log into a `MemoryIndex`; bytes after its last frame count as damage.
+    ///
+    /// A damaged file header (cut short, bad magic, bad checksum) is damage like any other, not a reason
+    /// to refuse the archive: the header only names the file (its base seq is also the file's name), and
+    /// every frame after it carries its own checksum, so they are still read. A file version this build
+    /// does not know is still refused (its frames may not be ours to read).
     static func rebuildIndex(file: RawFile, base: UInt64, length: UInt64) throws(StoreError) -> MemoryIndex {
-        _ = try FileHeader.decode(try file.read(at: 0, count: FileHeader.size), kind: .segment, path: file.path)
+        var headerDamage: DamagedRange? = nil
+        do {
+            _ = try FileHeader.decode(try file.read(at: 0, count: FileHeader.size), kind: .segment, path: file.path)
+        } catch where error.code == .corrupt {
+            let lost = length < UInt64(FileHeader.size) ? "; the segment's events are lost" : ""
+            headerDamage = DamagedRange(
+                path: file.path, offset: 0, length: min(length, UInt64(FileHeader.size)),
+                reason: "damaged file header: \(error.message)\(lost)", lostSeqs: nil)
+        }
         var indexer = SegmentIndexer(baseSeq: base, path: file.path)
         try indexer.advance(file: file, limit: length)
         var index = indexer.index
+        if let headerDamage { index.damage.insert(headerDamage, at: 0) }
         if indexer.tailLength > 0 && !indexer.tailIsZero {
             index.damage.append(
                 DamagedRange(
