@@ -21,6 +21,48 @@ import Testing
         ).frames
     }
 
+    /// The zeros ahead of the active segment's last frame are written in the background, a chunk ahead
+    /// (`Preallocator`): across several chunks and a segment roll, every acknowledged event is durable and
+    /// readable after a crash (a copy taken while the writer runs), the bytes past the last frame are all
+    /// zeros, and a clean close cuts them off.
+    @Test func zerosAheadOfTheLogAreWrittenInTheBackgroundAndCutOnClose() async throws {
+        let dir = TempDirectory()
+        var options = smallOptions(segmentSize: 9 << 20, blockSize: 64 << 10)
+        options.recompressSealed = false
+        let store = try ArchiveStore.open(directory: dir.path, options: options)
+        var rng = SystemRandomNumberGenerator()
+        var count = 0
+        var sizes: Set<UInt64> = []
+        // Random base64 does not compress under LZ4: ~14 MB of log, so three 4 MB chunks and a roll.
+        for batch in 0..<300 {
+            let events = (0..<20).map { i in
+                let noise = Data((0..<225).flatMap { _ in withUnsafeBytes(of: rng.next()) { Array($0) } }).base64EncodedString()
+                return NewEvent(account: "a", source: "s", type: "t", entity: "e\(batch)-\(i)", refs: [], id: "\(batch)-\(i)", payload: Array("{\"x\":\"\(noise)\"}".utf8))
+            }
+            _ = try await store.append(events)
+            count += events.count
+            if let active = dir.segmentFiles().last { sizes.insert(UInt64(read(active).count)) }
+        }
+        #expect(dir.segmentFiles().count >= 2)
+        #expect(sizes.count >= 2, "the active file grew by chunks")
+        let crashed = crashCopy(of: dir)
+        store.close()
+        // After a clean close the active segment ends at its last frame.
+        let active = dir.segmentFiles().last!
+        let closedFrames = frames(of: active)
+        #expect(UInt64(read(active).count) == closedFrames.last!.end)
+        #expect(try ArchiveReader(directory: dir.path).snapshot().events().count == count)
+        // The crash copy: whatever lies past the last frame is zeros, and every event is there.
+        let crashedActive = crashed.segmentFiles().last!
+        let bytes = read(crashedActive)
+        let end = Int(frames(of: crashedActive).last!.end)
+        #expect(bytes.count >= end && !bytes[end...].contains { $0 != 0 })
+        let reopened = try ArchiveStore.open(directory: crashed.path, options: options)
+        #expect(try reopened.reader().snapshot().events().count == count)
+        #expect(reopened.recoveryNotes.isEmpty, "\(reopened.recoveryNotes)")
+        reopened.close()
+    }
+
     @Test func aTornTailAtEveryByteOfTheLastBlockIsCutAndNothingBeforeTheCutIsLost() async throws {
         let dir = TempDirectory()
         // Small blocks so the last block holds several frames (one per commit).

@@ -28,6 +28,8 @@ final class LogWriter {
     /// extents still need converting, measured 0.65 ms).
     private var allocatedLength: UInt64
     static let preallocationChunk: UInt64 = 4 << 20
+    /// Writes the next chunk of zeros in the background.
+    private let zeros = Preallocator()
     private var activeIndex: MemoryIndex
     private let compressor: BlockCompressor
     /// The next frame must start a new block: after open, after a failed write, after a roll.
@@ -302,25 +304,35 @@ final class LogWriter {
         return pending(planned.map { .success(AppendResult(outcomes: $0.outcomes)) })
     }
 
-    /// Makes sure the file is written (with zeros) at least through `end`, a chunk at a time, synced once
-    /// per chunk. A full disk shows up here, before any event is written, and is undone.
+    /// Makes sure the file is written (with zeros) at least through `end`. Normally the background chunk
+    /// (`Preallocator`) is already there; only when the log outruns it are zeros written here, in the
+    /// commit. A full disk shows up then, before any event is written, and is undone.
     private func preallocate(through end: UInt64) throws(StoreError) {
-        guard end > allocatedLength else { return }
-        let target = max(end, allocatedLength + Self.preallocationChunk)
-        let zeros = [UInt8](repeating: 0, count: 1 << 20)
-        var at = allocatedLength
-        do {
-            while at < target {
-                let n = Int(min(UInt64(zeros.count), target - at))
-                try activeFile.write(n == zeros.count ? zeros : Array(zeros[..<n]), at: at)
-                at += UInt64(n)
-            }
-            try activeFile.syncData()
-        } catch {
-            try? activeFile.truncate(to: allocatedLength)
-            throw error
+        if let through = zeros.take(for: activeFile) { allocatedLength = max(allocatedLength, through) }
+        if end > allocatedLength && zeros.isBusy {
+            zeros.wait()  // the chunk being written may be what this commit needs
+            if let through = zeros.take(for: activeFile) { allocatedLength = max(allocatedLength, through) }
         }
-        allocatedLength = target
+        if end > allocatedLength {
+            let target = max(end, allocatedLength + Self.preallocationChunk)
+            do {
+                try Preallocator.zeros(activeFile, from: allocatedLength, to: target)
+            } catch {
+                try? activeFile.truncate(to: allocatedLength)
+                throw error
+            }
+            allocatedLength = target
+        }
+        // Less than half a chunk left: the next one is written meanwhile.
+        if allocatedLength - end < Self.preallocationChunk / 2 {
+            zeros.start(activeFile, from: allocatedLength, to: allocatedLength + Self.preallocationChunk)
+        }
+    }
+
+    /// Waits for zeros being written ahead of the active file and forgets them: before the file is cut.
+    private func settleZeros() {
+        zeros.wait()
+        _ = zeros.take(for: activeFile)
     }
 
     private func pending(_ results: [Result<AppendResult, StoreError>]) -> Pending {
@@ -341,6 +353,7 @@ final class LogWriter {
     /// Undoes a failed write: cuts the file back and makes the next frame start a fresh block (the LZ4
     /// history now holds bytes that never reached the file).
     private func rollBack(to length: UInt64, blockStart start: UInt64) {
+        settleZeros()
         do {
             try activeFile.truncate(to: length)
             allocatedLength = length
@@ -416,6 +429,7 @@ final class LogWriter {
         }
         // A sealed segment ends at its last frame: cut the zeros written ahead (the syncer's next
         // fdatasync of this file makes the new size durable).
+        settleZeros()
         guard (try? activeFile.truncate(to: activeLength)) != nil else {
             try? FileSystem.remove(newPath)
             return
@@ -457,6 +471,7 @@ final class LogWriter {
     /// Lets the syncer answer and the builder seal what is queued, then releases the directory.
     func close() {
         // After a clean stop the active segment ends at its last frame: readers need not skip zeros.
+        zeros.close()
         if (try? activeFile.truncate(to: activeLength)) != nil { try? activeFile.syncData() }
         builder.enqueue(.checkpoint(logLength: activeLength))
         syncer.close()
