@@ -151,11 +151,6 @@ enum CRC32C {
         bytes.withUnsafeBytes { hooklog_crc32c_extend(seed, $0.baseAddress, $0.count) }
     }
 
-    /// Over mapped memory, without copying it.
-    static func checksum(mapped bytes: UnsafeRawBufferPointer) -> UInt32 {
-        hooklog_crc32c_extend(0, bytes.baseAddress, bytes.count)
-    }
-
     static func checksum(_ bytes: [UInt8], range: Range<Int>, seed: UInt32 = 0) -> UInt32 {
         bytes.withUnsafeBytes { raw in
             hooklog_crc32c_extend(seed, raw.baseAddress.map { $0 + range.lowerBound }, range.count)

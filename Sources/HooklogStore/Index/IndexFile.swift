@@ -93,16 +93,18 @@ final class IndexFile: SegmentIndex {
     /// - Throws: `StoreError` (`corrupt`, `notFound`, `unsupportedVersion`) when it cannot be used; the
     ///   caller rebuilds from the log.
     init(path: String, segmentPath: String) throws(StoreError) {
-        let file = try MappedFile(path: path)
+        // The body's checksum is computed from the file as it is mapped (see `MappedFile`: not through the map).
+        let file = try MappedFile(path: path) { size in
+            size >= FileHeader.size + Self.directorySize + 4 ? FileHeader.size..<(size - 4) : nil
+        }
         let raw = file.bytes
         let header = try FileHeader.decode(Array(raw.prefix(FileHeader.size)), kind: .index, path: path)
         let bodyLength = raw.count - FileHeader.size
         guard header.extra[2] == UInt64(bodyLength), bodyLength >= Self.directorySize + 4 else {
             throw StoreError(.corrupt, "\(path): length does not match its header", path: path)
         }
-        let body = UnsafeRawBufferPointer(rebasing: raw[FileHeader.size..<(raw.count - 4)])
         let stored = file.u32(at: raw.count - 4)
-        guard CRC32C.checksum(mapped: body) == stored else {
+        guard file.checksum == stored else {
             throw StoreError(.corrupt, "\(path): checksum mismatch", path: path)
         }
         // A checksum proves the bytes are as written, not that they make sense: every directory slot (an

@@ -16,8 +16,16 @@ final class MappedFile: @unchecked Sendable {
     let base: UnsafeRawPointer?
     let count: Int
     let path: String
+    /// The CRC32C of `checksummed` (see `init`), read from the file rather than through the map.
+    let checksum: UInt32?
 
-    init(path: String) throws(StoreError) {
+    /// Maps the file; with `checksummed`, also computes the CRC32C of those bytes (a range given the
+    /// file's size) by reading them from the same open file.
+    ///
+    /// Reading rather than going over the map matters for memory: a pass over a mapped index makes every
+    /// one of its pages resident in this process (264 MB of RSS for the indexes of a 10 M-event archive),
+    /// while lookups touch a few pages of each. Read, the pages stay in the page cache, not in our RSS.
+    init(path: String, checksummed: ((Int) -> Range<Int>?)? = nil) throws(StoreError) {
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw StoreError.system("open", path: path) }
@@ -25,6 +33,11 @@ final class MappedFile: @unchecked Sendable {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw StoreError.system("stat", path: path) }
         count = Int(st.st_size)
+        if let range = checksummed?(count) {
+            checksum = try Self.checksum(fd: fd, range, path: path)
+        } else {
+            checksum = nil
+        }
         if count == 0 {
             base = nil
             return
@@ -32,6 +45,21 @@ final class MappedFile: @unchecked Sendable {
         let p = mmap(nil, count, PROT_READ, MAP_SHARED, fd, 0)
         guard let p, p != MAP_FAILED else { throw StoreError.system("map", path: path) }
         base = UnsafeRawPointer(p)
+    }
+
+    private static func checksum(fd: Int32, _ range: Range<Int>, path: String) throws(StoreError) -> UInt32 {
+        var crc: UInt32 = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var at = range.lowerBound
+        while at < range.upperBound {
+            let want = min(buffer.count, range.upperBound - at)
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(at)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw n < 0 ? StoreError.system("read", path: path) : StoreError(.corrupt, "\(path) changed while read", path: path) }
+            crc = CRC32C.checksum(buffer[..<n], seed: crc)
+            at += n
+        }
+        return crc
     }
 
     deinit {
