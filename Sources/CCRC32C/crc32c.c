@@ -80,3 +80,7 @@ uint32_t hooklog_crc32c_extend(uint32_t crc, const void *bytes, size_t length) {
 #endif
     return ~crc_software(c, p, length);
 }
+
+uint32_t hooklog_crc32c_extend_software(uint32_t crc, const void *bytes, size_t length) {
+    return ~crc_software(~crc, (const unsigned char *)bytes, length);
+}

@@ -9,6 +9,9 @@
 /// crc32c_extend(crc32c_extend(0, a, n), b, m) == crc32c of a followed by b.
 uint32_t hooklog_crc32c_extend(uint32_t crc, const void *bytes, size_t length);
 
+/// The table-driven path whatever the CPU (tests compare the hardware path with it).
+uint32_t hooklog_crc32c_extend_software(uint32_t crc, const void *bytes, size_t length);
+
 /// 1 when the hardware (SSE4.2) path is in use, 0 for the table-driven fallback.
 int hooklog_crc32c_is_hardware(void);
 
