@@ -32,6 +32,30 @@ import Testing
         #expect(hooklog_crc32c_is_hardware() == 1, "this machine has SSE4.2: the hardware path was compared")
     }
 
+    /// `--contains` (memmem over a payload's range) agrees with a plain search: needles at the edges of
+    /// the range, just outside it, overlapping its end, repeated prefixes, empty needles and ranges.
+    @Test func payloadSubstringSearchAgreesWithAPlainSearch() {
+        var rng = SeededRandom(seed: 11)
+        func naive(_ hay: [UInt8], _ needle: [UInt8], _ range: Range<Int>) -> Bool {
+            if needle.isEmpty { return true }
+            guard needle.count <= range.count else { return false }
+            return (range.lowerBound...(range.upperBound - needle.count)).contains { Array(hay[$0..<($0 + needle.count)]) == needle }
+        }
+        for _ in 0..<20000 {
+            // A small alphabet makes partial matches (and so the tricky cases) common.
+            // Up to 200 bytes: past the 16-position vectors, their tails and the scalar end.
+            let hay = (0..<Int(rng.next() % 200)).map { _ in UInt8(97 + rng.next() % 3) }
+            let lower = hay.isEmpty ? 0 : Int(rng.next() % UInt64(hay.count + 1))
+            let upper = lower + Int(rng.next() % UInt64(hay.count - lower + 1))
+            var needle = (0..<Int(rng.next() % 24)).map { _ in UInt8(97 + rng.next() % (rng.next() % 2 == 0 ? 2 : 3)) }
+            if rng.next() % 3 == 0, upper > lower {  // a needle cut from the haystack, sometimes across the range's ends
+                let a = max(0, lower - 2 + Int(rng.next() % UInt64(upper - lower + 2)))
+                needle = Array(hay[a..<min(hay.count, a + 1 + Int(rng.next() % 5))])
+            }
+            #expect(hay.contains(needle, in: lower..<upper) == naive(hay, needle, lower..<upper), "\(hay) \(needle) \(lower)..<\(upper)")
+        }
+    }
+
     @Test func varintsRoundTrip() throws {
         var rng = SeededRandom(seed: 1)
         var values: [UInt64] = [0, 1, 127, 128, 255, 16383, 16384, UInt64.max, UInt64(UInt32.max)]
