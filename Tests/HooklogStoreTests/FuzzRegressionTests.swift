@@ -54,6 +54,21 @@ import Testing
         Self.expectRefused(dir, index: "00000000000000000001.idx", log: "00000000000000000001.log", "sections out of bounds")
     }
 
+    // A checkpoint index (checksums valid) whose names section gives a name an event count past `Int.max`
+    // (a 10-byte varint): `Int(UInt64)` trapped in `IndexFile.init` on the first snapshot. Found in this
+    // session's long fuzz-segment run. Fixed: a count past what a segment can hold (`UInt32.max`) makes
+    // the names section malformed, and the index is refused and rebuilt.
+    @Test func indexNameCountBeyondInt() throws {
+        let dir = Self.directory([
+            "00000000000000000001.log":
+                "SEtMT0dTRUcBAED/////AAEAAAAAAAAA5/vo1vBgBgQAAP//////////AAAAAAAAAAAAAAAAAAAAAAAAERg94iJnSAAjLWtIAPACU3RvY2tUcmFja2luZ0lzRW7RAQV/AEFWYXJpAgEAsgBTXX2iAQpyARIiyAAfInEBDlBhNjYifQ==",
+            "00000000000000000001.idx":
+                "SEtMT0dJRFgBAEAAAAAAAAEAAAAAAAAAQrPp1vBgBgAHAAAAAAAAAIIAAAAAAAAAzwIAAAAAAAAAAAAA2g70s2AAAAAAAAAAAwAAAAAAAAAIAQAAAAAAABoAAAAAAAAAQAIAAAAAAAAmAAAAAAAAAGgCAAAAAAAAAQAAAAAAAABwAgAAAAAAAAYAAAAAAAAAyAIAAAAAAAAAAAAAAAAAAEAAAAAAAAAAQAAAAAAAAAABAAAAAAAAAAEAAAB/AwAA1AUAAAEAAACyA+nW8GAGALID6dbwYAYA7wMAAAAAAADvAwAAAAAAAAIAAAAAAAAAAwAAAO0AAACoAgAAAQAAADc36dbwYAYAogAAAgAAAAYCAACoAgAAAQAAABE46dbwYAYAETjp1vBgBgDb4pPeLKozAgAAAAAguMvKk290AgEAAABW/JOkv9oyBgIAAAA4b+gZnNL2DwMAAACnVg3IIbTsKgQAAABYvNPBqKkzOgUAAAAbilTzurvLPAYAAACWSFv3FixjPQcAAAC+v9M4ThwUQAgAAAB3CKtsR7Y1VAkAAAAIGYtzDeSGVg4AAAApNlQCwEviYBIAAACDzQOwhZ61hxMAAAAjEBHv6b3KixQAAAAr8o+B/NFmlxUAAAA1QOuM/p0HnxYAAAAfiHsKGQUoqRcAAAD1OJQxgoSlrRgAAAArUwVxOZI2rxkAAAAoxLlY0ny4rwEAAAAAAAAsrINNsBsAAADNlvgLe6jWyiEAAACAxRyd/FX+2yIAAABCO3eTKIId5yMAAABrfrWliqvJ7yQAAABN2WCbmu0N/SUAAAAFBAMCAAUAAQIAAQEBAQEBAQEDAQMEBQQFBQAAAQEBAQECBQAAAQAAzDPGGwP+P+QBBGFjbWUGAgZvMnZlbmQBAgpvcmRlcnNwYWNlBQMOUHJvZObm5ubm5ubm5ubm5ubm5ubm5uZ1Y3Quc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3NVbml0ZWQgS2luZ2RvbSIAAAAAAABf+DC/",
+        ])
+        try Self.readAsTheFuzzerDoes(dir)
+        Self.expectRefused(dir, index: "00000000000000000001.idx", log: "00000000000000000001.log", "names section is malformed")
+    }
+
     // Directory slots below `Int.max` whose sum overflowed (`framesOffset + frameCount * 56`).
     @Test func indexSectionBoundsOverflow() throws {
         let dir = Self.directory([

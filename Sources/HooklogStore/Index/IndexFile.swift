@@ -146,7 +146,10 @@ final class IndexFile: SegmentIndex {
         do {
             for _ in 0..<nameCount {
                 guard let kind = IndexKey.Kind(rawValue: try r.u8()) else { throw ByteReader.Overrun() }
-                names.append((kind, try r.string(), Int(try r.varint())))
+                let name = try r.string()
+                // A count past what a segment can hold (its ordinals are `UInt32`s) is no count.
+                guard let count = Int(exactly: try r.varint()), count <= Int(UInt32.max) else { throw ByteReader.Overrun() }
+                names.append((kind, name, count))
             }
             r = ByteReader(tail, from: damageOffset - namesOffset)
             for _ in 0..<damageCount {
