@@ -65,36 +65,16 @@ if [[ ${HOOKLOG_INGEST_BENCH_NO_BUILD:-0} != 1 ]]; then
     (cd "$BENCH" && swift build -c release --product hooklog-loadgen && swift build -c release --product hooklog-noop-server) >&2
 fi
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/hooklog-ingest-bench.XXXXXX")
-SERVER_PIDS=()
-cleanup() {
-    local pid
-    for pid in "${SERVER_PIDS[@]}"; do
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
-        fi
-    done
-    if [[ ${HOOKLOG_INGEST_BENCH_KEEP:-0} == 1 ]]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=../lib.sh
+source "$HERE/../lib.sh"
+bench_tmp hooklog-ingest-bench "${HOOKLOG_INGEST_BENCH_KEEP:-0}"
 
 # --- helpers ------------------------------------------------------------------------------------------
-CLK_TCK=$(getconf CLK_TCK)
 # get FILE KEY: the value of a `key=value` line of a loadgen output
 get() { sed -n "s/^$2=//p" "$1" | head -1; }
-# cpu_ticks PID: user + system clock ticks of a process so far
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# cpu_s TICKS: in seconds; cores SECONDS WALL: CPU seconds as cores over WALL seconds
 cpu_s() { awk -v t="$1" -v k="$CLK_TCK" 'BEGIN { printf "%.2f", t / k }'; }
 cores() { awk -v c="$1" -v s="$2" 'BEGIN { printf "%.2f", (s > 0) ? c / s : 0 }'; }
-pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b > 0) ? 100 * a / b : 0 }'; }
-# verdict VALUE OP LIMIT: "✓ met" / "✗ NOT met"
-verdict() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN { ok = (op == ">=") ? (v >= l) : (v <= l); print ok ? "✓ met" : "✗ NOT met" }'; }
-SUMMARY=()
-say() { echo "$*"; SUMMARY+=("$*"); }
-PROBLEMS=()
-problem() { echo "  !! $*"; PROBLEMS+=("$*"); }
 
 # thread_ticks PID: "tid ticks name" for every thread of PID (name with spaces squeezed out)
 thread_ticks() {
@@ -122,7 +102,6 @@ thread_report() {
 }
 # What else ran on the machine during a phase: CPU time of the whole machine (user + system, from
 # /proc/stat) less that of the server and of this script's children (the load generator), per second.
-machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 }' /proc/stat; }
 # (children's CPU: `times` in this shell, not in a subshell, which would count its own children only)
 phase_begin() {  # phase_begin [SERVER_PID]
     PHASE_PID=${1:-}; PHASE_T0=$EPOCHREALTIME; PHASE_M0=$(machine_ticks)

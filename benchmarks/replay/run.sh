@@ -72,33 +72,15 @@ if [[ ! -f $ARCHIVE/manifest ]]; then
         && .build/release/hooklog-bench-prepare) >&2
 fi
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/hooklog-replay-bench.XXXXXX")
-SERVER_PIDS=()
-cleanup() {
-    local pid
-    for pid in "${SERVER_PIDS[@]}"; do
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
-        fi
-    done
-    if [[ ${HOOKLOG_REPLAY_BENCH_KEEP:-0} == 1 ]]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=../lib.sh
+source "$HERE/../lib.sh"
+bench_tmp hooklog-replay-bench "${HOOKLOG_REPLAY_BENCH_KEEP:-0}"
 
 # --- helpers ------------------------------------------------------------------------------------------
-CLK_TCK=$(getconf CLK_TCK)
 NCPU=$(nproc)
-SUMMARY=()
-say() { echo "$*"; SUMMARY+=("$*"); }
-PROBLEMS=()
-problem() { echo "  !! $*"; PROBLEMS+=("$*"); }
 f0() { awk -v x="$1" 'BEGIN { printf "%.0f", x }'; }
 f1() { awk -v x="$1" 'BEGIN { printf "%.1f", x }'; }
 f2() { awk -v x="$1" 'BEGIN { printf "%.2f", x }'; }
-pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b > 0) ? 100 * a / b : 0 }'; }
-verdict() { awk -v p="$1" -v t="$2" 'BEGIN { print (p >= t) ? "✓ met" : "✗ NOT met" }'; }
 load1() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # start_server VAR_URL CMD...: starts a server that prints `... listening on http://HOST:PORT`
@@ -123,8 +105,6 @@ stat_of() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" <<< "$1"; }
 # measure CMD...: runs CMD in this shell's foreground (its CPU shows in `times`) and sets
 #   M_WALL (s), M_RC, M_CLIENT_CPU (s, the command and its children), M_SERVER_CPU (s, $MEASURED_SERVER),
 #   M_OTHER (cores used by other processes of the machine meanwhile), M_LOAD (loadavg after)
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 }' /proc/stat; }
 # (`times` in this shell, not in a $(...) subshell, which would count its own children only)
 children_s() { times > "$TMP/times"; tail -1 "$TMP/times" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] } printf "%.3f", t }'; }
 measure() {
@@ -254,7 +234,7 @@ one_rps=$(awk -v r="$R_REQUESTS" -v w="$M_WALL" 'BEGIN { print r / w }')
 wrk_run one-after "$ONE_LUA" "$URL"; w2=$W_RPS
 ref=$(awk -v a="$w1" -v b="$w2" 'BEGIN { print (a + b) / 2 }')
 p=$(pct "$one_rps" "$ref")
-say "replay 1-event (o2vend, ${ONE_ARGS[*]}, $P_EVENTS events, concurrency $CONC): hooklog replay $(f0 "$one_rps") req/s vs wrk $(f0 "$ref") req/s (same sink, -c $CONC -t $WRK_THREADS, $one_bytes-byte body; $(f0 "$w1") before, $(f0 "$w2") after) = $p % (target ≥ 50 %, $(verdict "$p" 50))"
+say "replay 1-event (o2vend, ${ONE_ARGS[*]}, $P_EVENTS events, concurrency $CONC): hooklog replay $(f0 "$one_rps") req/s vs wrk $(f0 "$ref") req/s (same sink, -c $CONC -t $WRK_THREADS, $one_bytes-byte body; $(f0 "$w1") before, $(f0 "$w2") after) = $p % (target ≥ 50 %, $(verdict "$p" ">=" 50))"
 echo
 
 # --- 2. 50-event batches ------------------------------------------------------------------------------------
@@ -272,7 +252,7 @@ batch_sink_cores=$(awk -v s="$M_SERVER_CPU" -v w="$M_WALL" 'BEGIN { print s / w 
 wrk_run batch-after "$BATCH_LUA" "$URL"; w2=$W_RPS
 ref=$(awk -v a="$w1" -v b="$w2" -v k="$BATCH" 'BEGIN { print k * (a + b) / 2 }')
 p=$(pct "$batch_eps" "$ref")
-say "replay batches (orderspace --batch $BATCH, ${BATCH_ARGS[*]}, $P_EVENTS events, concurrency $CONC): hooklog replay $(f0 "$batch_eps") events/s ($(f0 "$batch_rps") req/s) vs wrk $(f0 "$ref") events/s ($(f0 "$(awk -v r="$ref" -v k="$BATCH" 'BEGIN { print r / k }')") req/s × $BATCH, same sink, $batch_bytes-byte body; $(f0 "$w1") / $(f0 "$w2") req/s before / after) = $p % (target ≥ 50 %, $(verdict "$p" 50))"
+say "replay batches (orderspace --batch $BATCH, ${BATCH_ARGS[*]}, $P_EVENTS events, concurrency $CONC): hooklog replay $(f0 "$batch_eps") events/s ($(f0 "$batch_rps") req/s) vs wrk $(f0 "$ref") events/s ($(f0 "$(awk -v r="$ref" -v k="$BATCH" 'BEGIN { print r / k }')") req/s × $BATCH, same sink, $batch_bytes-byte body; $(f0 "$w1") / $(f0 "$w2") req/s before / after) = $p % (target ≥ 50 %, $(verdict "$p" ">=" 50))"
 # The sink counts a list's events with JSONSerialization: when that is what limits both sides, say so.
 awk -v c="$batch_sink_cores" 'BEGIN { exit !(c > 0.8) }' \
     && echo "  note: the sink used $(f2 "$batch_sink_cores") cores ($(f0 "$batch_sink_us") µs a $BATCH-event request, mostly JSONSerialization counting the list's events): both sides are bound by the sink here; see the diagnostic below"
