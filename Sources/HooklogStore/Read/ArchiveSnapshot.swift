@@ -90,11 +90,14 @@ public struct ArchiveSnapshot: Sendable {
             let frames = index.frames
             var wanted: [Int] = []
             if let candidates {
-                var last = -1
+                // Both ascend: one walk over the frames, not a binary search per candidate.
+                var fi = 0
                 for ordinal in candidates {
-                    guard let fi = index.frameIndex(containing: index.baseSeq + UInt64(ordinal)) else { continue }
-                    if fi != last { wanted.append(fi) }
-                    last = fi
+                    let seq = index.baseSeq + UInt64(ordinal)
+                    while fi < frames.count && frames[fi].endSeq <= seq { fi += 1 }
+                    guard fi < frames.count else { break }
+                    guard frames[fi].firstSeq <= seq else { continue }
+                    if wanted.last != fi { wanted.append(fi) }
                 }
             } else {
                 for (i, f) in frames.enumerated() {
