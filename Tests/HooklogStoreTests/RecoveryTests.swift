@@ -134,10 +134,8 @@ import Testing
         store.close()
     }
 
-    /// A sealed segment's 64-byte file header only names the file: damage there (a flipped bit, or the
-    /// file cut to nothing) is reported at offset 0, and every frame after it is still served; the archive
-    /// stays open for reading and writing either way.
-    @Test func aDamagedOrEmptiedSealedSegmentHeaderIsReportedAndTheRestIsServed() async throws {
+    /// 240 events in 4 KB segments of 2 KB blocks, closed: the directory, its options and the payloads.
+    func sealedArchive() async throws -> (TempDirectory, StoreOptions, [[UInt8]]) {
         let dir = TempDirectory()
         let options = smallOptions(segmentSize: 4 << 10, blockSize: 2 << 10)
         let store = try ArchiveStore.open(directory: dir.path, options: options)
@@ -148,6 +146,14 @@ import Testing
             all += events.map(\.payload)
         }
         store.close()
+        return (dir, options, all)
+    }
+
+    /// A sealed segment's 64-byte file header only names the file: damage there (a flipped bit, or the
+    /// file cut to nothing) is reported at offset 0, and every frame after it is still served; the archive
+    /// stays open for reading and writing either way.
+    @Test func aDamagedOrEmptiedSealedSegmentHeaderIsReportedAndTheRestIsServed() async throws {
+        let (dir, options, all) = try await sealedArchive()
         let segments = dir.segmentFiles()
         try #require(segments.count >= 4)
         // Segments are named by their first seq.
@@ -176,16 +182,7 @@ import Testing
     }
 
     @Test func aFlippedBitInASealedSegmentCostsAtMostOneBlockAndIsReportedWithItsPosition() async throws {
-        let dir = TempDirectory()
-        let options = smallOptions(segmentSize: 4 << 10, blockSize: 2 << 10)
-        let store = try ArchiveStore.open(directory: dir.path, options: options)
-        var all: [[UInt8]] = []
-        for i in 0..<120 {
-            let events = orderEvents(order: i, count: 2, padding: 60)
-            _ = try await store.append(events)
-            all += events.map(\.payload)
-        }
-        store.close()
+        let (dir, options, all) = try await sealedArchive()
         try #require(dir.indexFiles().count >= 1)
         let sealedPath = dir.segmentFiles()[0]
         let sealedFrames = frames(of: sealedPath)
