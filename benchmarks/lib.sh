@@ -1,6 +1,18 @@
-# Shell helpers shared by the HTTP benchmarks (benchmarks/ingest/run.sh, benchmarks/replay/run.sh):
-# a temporary directory with the servers they start cleaned up on exit, the CPU accounting from /proc,
-# and the summary lines. Source it after `set -euo pipefail`.
+# Shell helpers shared by the benchmark scripts (benchmarks/{ingest,replay,cli}/run.sh): the big
+# benchmark archive, a temporary directory with the servers they start cleaned up on exit, the CPU
+# accounting from /proc, and the summary lines. Source it after `set -euo pipefail`, with ROOT set.
+
+# bench_archive: sets ARCHIVE and DATA (its hooklog data directory) for HOOKLOG_BENCH_EVENTS /
+# HOOKLOG_BENCH_SEED (default 1000000 / 42), building the archive once if it is missing.
+bench_archive() {
+    ARCHIVE=$ROOT/benchmarks/.data/archive-${HOOKLOG_BENCH_EVENTS:-1000000}-seed${HOOKLOG_BENCH_SEED:-42}-corpus1
+    DATA=$ARCHIVE/hooklog
+    if [[ ! -f $ARCHIVE/manifest ]]; then
+        echo "building the benchmark archive (once) ..." >&2
+        (cd "$ROOT/benchmarks" && swift build -c release --product hooklog-bench-prepare >&2 \
+            && .build/release/hooklog-bench-prepare) >&2
+    fi
+}
 
 # bench_tmp NAME KEEP: makes $TMP (mktemp, in $TMPDIR) and the exit trap that stops every pid in
 # SERVER_PIDS (SIGTERM, then waits) and removes $TMP, unless KEEP is 1.

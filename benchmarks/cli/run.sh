@@ -37,9 +37,8 @@ export LC_ALL=C
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-EVENTS=${HOOKLOG_BENCH_EVENTS:-1000000}
-SEED=${HOOKLOG_BENCH_SEED:-42}
-ARCHIVE=$ROOT/benchmarks/.data/archive-$EVENTS-seed$SEED-corpus1
+# shellcheck source=../lib.sh
+source "$HERE/../lib.sh"
 N_ENTITIES=${HOOKLOG_CLI_BENCH_ENTITIES:-30}
 RUNS=${HOOKLOG_CLI_BENCH_RUNS:-10}
 WARMUP=${HOOKLOG_CLI_BENCH_WARMUP:-3}
@@ -54,19 +53,13 @@ HOOKLOG=$ROOT/.build/release/hooklog
 if [[ ${HOOKLOG_CLI_BENCH_NO_BUILD:-0} != 1 ]]; then
     (cd "$ROOT" && swift build -c release --product hooklog) >&2
 fi
-if [[ ! -f $ARCHIVE/manifest ]]; then
-    echo "building the benchmark archive (once) ..." >&2
-    (cd "$ROOT/benchmarks" && swift build -c release --product hooklog-bench-prepare >&2 \
-        && .build/release/hooklog-bench-prepare) >&2
-fi
-DATA=$ARCHIVE/hooklog
+bench_archive
 DB=$ARCHIVE/sqlite/events.db
 manifest() { sed -n "s/^$1=//p" "$ARCHIVE/manifest"; }
 PAYLOAD_BYTES=$(manifest payloadBytes)
 ARCHIVE_EVENTS=$(manifest events)
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/hooklog-cli-bench.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+bench_tmp hooklog-cli-bench 0
 
 # --- helpers ------------------------------------------------------------------------------------------
 # time_us VAR cmd...: runs cmd (stdout to /dev/null unless redirected by the caller), stores µs in VAR.
@@ -85,8 +78,6 @@ mean_p95() {
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 mbps() { awk -v b="$1" -v us="$2" 'BEGIN { printf "%.0f", b / (us / 1e6) / 1e6 }'; }
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
-SUMMARY=()
-say() { echo "$*"; SUMMARY+=("$*"); }
 
 echo "archive: $ARCHIVE ($ARCHIVE_EVENTS events, payloadBytes $PAYLOAD_BYTES)"
 echo "hooklog: $HOOKLOG; $(sqlite3 --version | cut -d' ' -f1-2 | sed 's/^/sqlite3 /'); $(lz4 --version 2>&1 | grep -o 'v[0-9.]*' | head -1 | sed 's/^/lz4 /'); $(gzip --version | head -1)"

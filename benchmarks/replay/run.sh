@@ -40,10 +40,8 @@ export LC_ALL=C
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-EVENTS=${HOOKLOG_BENCH_EVENTS:-1000000}
-SEED=${HOOKLOG_BENCH_SEED:-42}
-ARCHIVE=$ROOT/benchmarks/.data/archive-$EVENTS-seed$SEED-corpus1
-DATA=$ARCHIVE/hooklog
+# shellcheck source=../lib.sh
+source "$HERE/../lib.sh"
 read -r -a ONE_ARGS <<< "${HOOKLOG_REPLAY_BENCH_ONE:---account saanjh-retail}"
 read -r -a BATCH_ARGS <<< "${HOOKLOG_REPLAY_BENCH_BATCH:---account northwind-trade}"
 CONC=${HOOKLOG_REPLAY_BENCH_CONCURRENCY:-16}
@@ -66,14 +64,8 @@ if [[ ${HOOKLOG_REPLAY_BENCH_NO_BUILD:-0} != 1 ]]; then
     # (one product per invocation: given several --product, SwiftPM builds only the last)
     (cd "$ROOT" && swift build -c release --product hooklog && swift build -c release --product hooklog-sink) >&2
 fi
-if [[ ! -f $ARCHIVE/manifest ]]; then
-    echo "building the benchmark archive (once) ..." >&2
-    (cd "$ROOT/benchmarks" && swift build -c release --product hooklog-bench-prepare >&2 \
-        && .build/release/hooklog-bench-prepare) >&2
-fi
+bench_archive
 
-# shellcheck source=../lib.sh
-source "$HERE/../lib.sh"
 bench_tmp hooklog-replay-bench "${HOOKLOG_REPLAY_BENCH_KEEP:-0}"
 
 # --- helpers ------------------------------------------------------------------------------------------
