@@ -32,12 +32,15 @@ let package = Package(
         // CRC32C (Castagnoli) with the SSE4.2 instruction where the CPU has it: hand-written because
         // a table-driven software CRC is several times slower and every frame and index is checksummed.
         .target(name: "CCRC32C"),
+        // JSON minification for export's NDJSON lines, 64 bytes at a time with SSE2: hand-written because
+        // it is export's hot loop and several times faster than the byte-at-a-time or memchr version.
+        .target(name: "CJSONMinify"),
         // Thread names and per-thread priority (pthread_setname_np, gettid need _GNU_SOURCE).
         .target(name: "CThread"),
         // The archive store: log format, segments, indexes, group commit. No HTTP in here.
         .target(
             name: "HooklogStore",
-            dependencies: ["CLZ4", "CCRC32C", "CThread", .product(name: "Metrics", package: "swift-metrics")]
+            dependencies: ["CLZ4", "CCRC32C", "CJSONMinify", "CThread", .product(name: "Metrics", package: "swift-metrics")]
         ),
         // HMAC signatures (Orderspace, Standard Webhooks, Stripe, plain HMAC), token hashing and
         // constant-time comparison: shared by ingest (verifying) and replay (signing).
@@ -84,7 +87,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             path: "tools/sink"),
-        .testTarget(name: "HooklogStoreTests", dependencies: ["HooklogStore"]),
+        .testTarget(name: "HooklogStoreTests", dependencies: ["HooklogStore", "CJSONMinify"]),
         .testTarget(
             name: "HooklogIngestTests",
             dependencies: ["HooklogIngest", .product(name: "HummingbirdTesting", package: "hummingbird")]),

@@ -24,8 +24,23 @@ extension Hooklog {
         @OptionGroup var options: DataOptions
         @OptionGroup var filters: FilterOptions
 
-        @Option(name: .shortAndLong, help: ArgumentHelp("The file to write; .gz compresses.", valueName: "FILE"))
+        @Option(name: .shortAndLong, help: ArgumentHelp("The file to write; .gz compresses; - is standard output.", valueName: "FILE"))
         var output: String
+
+        @Option(help: ArgumentHelp("Threads that decode and format (default: one per CPU, at most 4). Output is the same for any N.", valueName: "N"))
+        var threads: Int?
+
+        /// Seqs a formatting thread takes at a time (tests set it small to cut small archives in many chunks).
+        @Option(help: .hidden)
+        var chunkEvents: UInt64 = 16_384
+
+        /// One per CPU, at most 4 (past that, writing and gzip are the limit).
+        static var defaultThreads: Int { min(4, max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))) }
+
+        func validate() throws {
+            if let threads, threads < 1 || threads > 64 { throw ValidationError("--threads must be from 1 to 64") }
+            if chunkEvents < 1 { throw ValidationError("--chunk-events must be at least 1") }
+        }
 
         func run() async throws {
             let filter = try filters.filter(now: RFC3339.nowMicros())
@@ -43,27 +58,23 @@ extension Hooklog {
             let start = RFC3339.nowMicros()
             var lastReport = start
             var count = 0
-            var line: [UInt8] = []
             let span = Double(max(1, snapshot.endSeq - snapshot.firstSeq))
+            let pipeline = ExportPipeline(snapshot: snapshot, filter: filter, threads: threads ?? Self.defaultThreads, chunkEvents: chunkEvents)
             do {
-                try snapshot.forEachView(matching: filter, onDamage: { warn($0.message) }) { e in
-                    line.removeAll(keepingCapacity: true)
-                    e.appendNDJSON(to: &line)
-                    line.append(0x0A)
-                    try file.write(line)
-                    count += 1
-                    if onTerminal, count % 4096 == 0 {
-                        let now = RFC3339.nowMicros()
-                        if now - lastReport > 250_000 {
-                            lastReport = now
-                            let done = Double(e.seq - snapshot.firstSeq) / span
-                            let seconds = Double(now - start) / 1e6
-                            let eta = done > 0 ? seconds / done - seconds : 0
-                            let text = "\r\(count) events, \(Int(Double(count) / max(seconds, 0.001)))/s, \(Int(done * 100))%, ETA \(Int(eta))s  "
-                            _ = text.withCString { write(2, $0, strlen($0)) }
-                        }
+                try pipeline.run { chunk, upTo in
+                    for message in chunk.damage { warn(message) }
+                    if let error = chunk.error { throw error }
+                    try file.write(chunk.buffer)
+                    count += chunk.events
+                    let now = RFC3339.nowMicros()
+                    if onTerminal, now - lastReport > 250_000 {
+                        lastReport = now
+                        let done = Double(upTo - snapshot.firstSeq) / span
+                        let seconds = Double(now - start) / 1e6
+                        let eta = done > 0 ? seconds / done - seconds : 0
+                        let text = "\r\(count) events, \(Int(Double(count) / max(seconds, 0.001)))/s, \(Int(done * 100))%, ETA \(Int(eta))s  "
+                        _ = text.withCString { write(2, $0, strlen($0)) }
                     }
-                    return true
                 }
                 try file.commit()
             } catch {

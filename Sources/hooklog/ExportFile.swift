@@ -15,7 +15,10 @@ final class ExportFile {
     let temporaryPath: String?
     private let fd: Int32
     private var stream: UnsafeMutablePointer<z_stream>?
-    private var pending: [UInt8] = []
+    /// Bytes not yet written (or compressed): lines are formatted straight into it.
+    private var pending: UnsafeMutablePointer<UInt8>
+    private var pendingCapacity = 1 << 20
+    private var pendingCount = 0
     private var output = [UInt8](repeating: 0, count: 1 << 16)
     private(set) var bytesWritten: UInt64 = 0
 
@@ -25,6 +28,7 @@ final class ExportFile {
 
     init(path: String) throws {
         self.path = path
+        pending = .allocate(capacity: pendingCapacity)
         var st = stat()
         if path == "-" {
             temporaryPath = nil
@@ -40,6 +44,7 @@ final class ExportFile {
             temporaryPath = temporary
             fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         }
+        // (On a throw below, every property is set: deinit runs and frees `pending`, closes `fd`.)
         guard fd >= 0 else {
             throw Failure(description: "cannot write \(path): \(String(cString: strerror(errno))); check that its directory exists and is writable")
         }
@@ -60,13 +65,46 @@ final class ExportFile {
             deflateEnd(stream)
             stream.deallocate()
         }
-        close(fd)
+        if fd >= 0 { close(fd) }
+        pending.deallocate()
     }
 
     /// Appends bytes (buffered).
     func write(_ bytes: [UInt8]) throws {
-        pending.append(contentsOf: bytes)
-        if pending.count >= 1 << 18 { try drain(finish: false) }
+        try write(capacity: bytes.count) { dst in
+            bytes.withUnsafeBufferPointer { dst.update(from: $0.baseAddress!, count: $0.count) }
+            return bytes.count
+        }
+    }
+
+    /// Writes (or compresses) `buffer` as it is, after what is buffered.
+    func write(_ buffer: UnsafeRawBufferPointer) throws {
+        guard buffer.count > 0 else { return }
+        if buffer.count < 1 << 16 {
+            try write(capacity: buffer.count) { dst in
+                dst.update(from: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: buffer.count)
+                return buffer.count
+            }
+            return
+        }
+        try drain(finish: false)
+        try consume(buffer, finish: false)
+    }
+
+    /// Lets `body` write up to `capacity` bytes straight into the buffer; it returns how many it wrote.
+    func write(capacity: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) throws {
+        if pendingCount + capacity > pendingCapacity {
+            try drain(finish: false)
+            if capacity > pendingCapacity {
+                pending.deallocate()
+                pendingCapacity = capacity
+                pending = .allocate(capacity: capacity)
+            }
+        }
+        let n = body(pending + pendingCount)
+        precondition(n <= capacity, "wrote past the room it asked for")
+        pendingCount += n
+        if pendingCount >= 1 << 19 { try drain(finish: false) }
     }
 
     private func writeAll(_ buffer: UnsafeRawBufferPointer) throws {
@@ -83,13 +121,25 @@ final class ExportFile {
     }
 
     private func drain(finish: Bool) throws {
+        try consume(UnsafeRawBufferPointer(start: pending, count: pendingCount), finish: finish)
+        pendingCount = 0
+    }
+
+    /// Writes `input`, through the gzip stream if there is one (`finish`: and ends the stream).
+    private func consume(_ input: UnsafeRawBufferPointer, finish: Bool) throws {
         guard let stream else {
-            try pending.withUnsafeBytes { try writeAll($0) }
-            pending.removeAll(keepingCapacity: true)
+            try writeAll(input)
             return
         }
-        try pending.withUnsafeMutableBytes { input in
-            stream.pointee.next_in = input.baseAddress?.assumingMemoryBound(to: Bytef.self)
+        // zlib counts input in 32 bits: feed a very large buffer in slices.
+        let slice = 1 << 30
+        if input.count > slice {
+            try consume(UnsafeRawBufferPointer(rebasing: input[..<slice]), finish: false)
+            try consume(UnsafeRawBufferPointer(rebasing: input[slice...]), finish: finish)
+            return
+        }
+        do {
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
             stream.pointee.avail_in = uInt(input.count)
             var status: Int32 = Z_OK
             repeat {
@@ -102,7 +152,6 @@ final class ExportFile {
                 }
             } while stream.pointee.avail_out == 0 || (finish && status != Z_STREAM_END)
         }
-        pending.removeAll(keepingCapacity: true)
     }
 
     /// Flushes, syncs and renames the file into place.

@@ -307,6 +307,35 @@ extension CheckCLITests {
         #expect(!FileManager.default.fileExists(atPath: "/dev/.null.hooklog-partial"))
     }
 
+    /// Several formatting threads, chunks smaller than the archive's blocks, with and without filters:
+    /// the file is byte for byte what `query` prints (in seq order, nothing twice, nothing missed).
+    @Test func exportOnSeveralThreadsWritesExactlyWhatQueryPrints() async throws {
+        let dir = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try ArchiveStore.open(directory: dir)
+        for batch in 0..<20 {
+            _ = try await store.append((0..<37).map { i in
+                NewEvent(
+                    account: "a\(i % 3)", source: "s", type: ["order.created", "dispatch.created", "invoice.paid"][(batch + i) % 3],
+                    entity: "e\(i % 11)", refs: ["r\(batch)"], id: "\(batch)-\(i)",
+                    payload: Array("{\"batch\": \(batch), \"i\": \(i), \"pad\": \"\(String(repeating: "x", count: i * 7))\"}".utf8))
+            })
+        }
+        store.close()
+        for filters in [[], ["--type", "order.*"], ["--entity", "e3"], ["--account", "a1", "--contains", "\"i\": 4"]] {
+            let query = try CLI.run(["query", "--data", dir] + filters)
+            #expect(query.status == 0 && !query.stdout.isEmpty)
+            for (threads, chunk) in [("1", "16384"), ("3", "7"), ("2", "1"), ("4", "64")] {
+                let out = dir + "/out-\(threads)-\(chunk).ndjson"
+                let run = try CLI.run(["export", "--data", dir, "--output", out, "--threads", threads, "--chunk-events", chunk] + filters)
+                #expect(run.status == 0, "\(run.stderr)")
+                let written = String(decoding: FileManager.default.contents(atPath: out) ?? Data(), as: UTF8.self)
+                #expect(written == query.stdout, "threads \(threads), chunks of \(chunk), filters \(filters)")
+            }
+        }
+        #expect(try CLI.run(["export", "--data", dir, "--output", "-", "--threads", "0"]).status == 2)
+    }
+
     @Test func exportWritesTheQueryLinesPlainOrGzippedAndLeavesNoPartialFile() async throws {
         let dir = tempPath()
         defer { try? FileManager.default.removeItem(atPath: dir) }

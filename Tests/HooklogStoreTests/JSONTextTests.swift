@@ -1,3 +1,4 @@
+import CJSONMinify
 import Foundation
 import HooklogStore
 import Testing
@@ -39,6 +40,64 @@ import Testing
             JSONText.appendMinifiedReference(padded, 2..<(2 + bytes.count), to: &reference)
             #expect(fast == reference, "\(text)")
             #expect(!fast.contains(0x0A))
+        }
+    }
+
+    /// The three C paths (SSSE3 shuffle where the CPU has it, SSE2 store-every-byte, byte at a time) and
+    /// the Swift reference, each into a buffer of exactly the input's size.
+    static func minifyAll(_ bytes: [UInt8]) -> [[UInt8]] {
+        let kernels: [(UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<UInt8>?) -> Int] = [
+            hooklog_json_minify, hooklog_json_minify_sse2, hooklog_json_minify_scalar,
+        ]
+        var outputs: [[UInt8]] = kernels.map { kernel in
+            bytes.withUnsafeBufferPointer { src -> [UInt8] in
+                let dst = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, bytes.count))
+                defer { dst.deallocate() }
+                let n = kernel(src.baseAddress, bytes.count, dst)
+                // A count past the input (impossible) shows up as an extra byte no other path has.
+                let overflow: [UInt8] = n > bytes.count ? [0xEE] : []
+                return Array(UnsafeBufferPointer(start: dst, count: min(n, bytes.count))) + overflow
+            }
+        }
+        var reference: [UInt8] = []
+        JSONText.appendMinifiedReference(bytes, 0..<bytes.count, to: &reference)
+        outputs.append(reference)
+        return outputs
+    }
+
+    @Test("the 64-byte vector minifier equals the byte-at-a-time one on long documents, across chunk boundaries")
+    func vectorMinifierOnLongDocuments() throws {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<400 {
+            // Arrays of many random values: hundreds of bytes, strings and whitespace runs across 64-byte
+            // chunk edges, chunks with and without backslashes; pretty-printed and ", "-separated alike.
+            let items = (0..<Int.random(in: 1...40, using: &rng)).map { _ in Self.randomJSON(&rng) }
+            let separator = [",", ", ", ",\n  ", " , "].randomElement(using: &rng)!
+            let text = "[" + items.joined(separator: separator) + "]"
+            let bytes = Array(text.utf8)
+            let outputs = Self.minifyAll(bytes)
+            #expect(outputs.allSatisfy { $0 == outputs[3] }, "\(text)")
+            #expect(try JSONSerialization.jsonObject(with: Data(outputs[0])) is [Any])
+            // Every prefix too (the partial last chunk, and text cut inside a string or after a backslash).
+            if bytes.count < 300 {
+                for cut in 0..<bytes.count {
+                    let prefix = Array(bytes[..<cut])
+                    let out = Self.minifyAll(prefix)
+                    #expect(out.allSatisfy { $0 == out[3] }, "\(text) cut at \(cut)")
+                }
+            }
+        }
+    }
+
+    @Test("on arbitrary bytes every minifier path agrees and never writes more than it read")
+    func vectorMinifierOnArbitraryBytes() {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = [0x20, 0x0A, 0x09, 0x0D, 0x22, 0x5C, 0x61, 0x7B, 0x3A, 0x2C, 0x00, 0x80, 0xFF]
+        for _ in 0..<3000 {
+            let bytes = (0..<Int.random(in: 0...400, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+            let outputs = Self.minifyAll(bytes)
+            #expect(outputs.allSatisfy { $0 == outputs[3] }, "\(bytes)")
+            #expect(outputs[0].count <= bytes.count)
         }
     }
 

@@ -1,37 +1,160 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import CJSONMinify
 
 /// The contract's `--format ndjson` line for an event: exactly the keys `seq`, `received_at`, `account`,
 /// `source`, `type`, `entity`, `refs`, `id`, `payload`, with the payload embedded as JSON and its
 /// whitespace outside strings dropped so the object fits on one line.
 extension EventView {
+    /// An upper bound of the bytes `writeNDJSON(to:)` writes for this event.
+    ///
+    /// The record's fields from `account` to the refs lie together before the payload; escaped, a byte
+    /// takes at most 6 (`\u00XX`), and each ref adds two quotes and a comma (its length prefix is at
+    /// least one byte of that span, so 9 per byte covers both).
+    public var ndjsonCapacity: Int {
+        160 + 9 * (layout.payload.lowerBound - layout.account.lowerBound) + layout.payload.count
+    }
+
+    /// Writes the event's NDJSON object (without the newline) to `dst`, which must have room for
+    /// `ndjsonCapacity` bytes; returns the bytes written.
+    ///
+    /// Straight into the caller's buffer, because export writes one per event: building each line in an
+    /// array of its own and copying it on cost more than the formatting.
+    public func writeNDJSON(to dst: UnsafeMutablePointer<UInt8>) -> Int {
+        bytes.withUnsafeBufferPointer { src in
+            var w = NDJSONCursor(at: dst)
+            w.put(#"{"seq":"#)
+            w.putDecimal(seq)
+            w.put(#","received_at":""#)
+            w.p += RFC3339.write(micros: layout.receivedAt, to: w.p)
+            w.put(#"","account":"#)
+            w.putString(src, layout.account)
+            w.put(#","source":"#)
+            w.putString(src, layout.source)
+            w.put(#","type":"#)
+            w.putString(src, layout.type)
+            w.put(#","entity":"#)
+            if let e = layout.entity { w.putString(src, e) } else { w.put("null") }
+            w.put(#","refs":["#)
+            var first = true
+            RecordCodec.forEachRef(bytes, layout) { r in
+                if !first { w.put(",") }
+                first = false
+                w.putString(src, r)
+            }
+            w.put(#"],"id":"#)
+            if let i = layout.id { w.putString(src, i) } else { w.put("null") }
+            w.put(#","payload":"#)
+            w.p += hooklog_json_minify(src.baseAddress! + layout.payload.lowerBound, layout.payload.count, w.p)
+            w.put("}")
+            return w.p - dst
+        }
+    }
+
     /// Appends the event's NDJSON object (without the newline) to `out`.
     public func appendNDJSON(to out: inout [UInt8]) {
-        out.append(contentsOf: #"{"seq":"#.utf8)
-        out.append(contentsOf: String(seq).utf8)
-        out.append(contentsOf: #","received_at":""#.utf8)
-        RFC3339.append(micros: receivedAtMicros, to: &out)
-        out.append(contentsOf: #"","account":"#.utf8)
-        JSONText.appendString(bytes, layout.account, to: &out)
-        out.append(contentsOf: #","source":"#.utf8)
-        JSONText.appendString(bytes, layout.source, to: &out)
-        out.append(contentsOf: #","type":"#.utf8)
-        JSONText.appendString(bytes, layout.type, to: &out)
-        out.append(contentsOf: #","entity":"#.utf8)
-        if let e = layout.entity { JSONText.appendString(bytes, e, to: &out) } else { out.append(contentsOf: "null".utf8) }
-        out.append(contentsOf: #","refs":["#.utf8)
-        var first = true
-        RecordCodec.forEachRef(bytes, layout) { r in
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
-            JSONText.appendString(bytes, r, to: &out)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: ndjsonCapacity) { buffer in
+            let n = writeNDJSON(to: buffer.baseAddress!)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<n]))
         }
-        out.append(contentsOf: #"],"id":"#.utf8)
-        if let i = layout.id { JSONText.appendString(bytes, i, to: &out) } else { out.append(contentsOf: "null".utf8) }
-        out.append(contentsOf: #","payload":"#.utf8)
-        JSONText.appendMinified(bytes, layout.payload, to: &out)
-        out.append(UInt8(ascii: "}"))
+    }
+}
+
+/// A write position in a buffer known to be large enough (`EventView.ndjsonCapacity`).
+struct NDJSONCursor {
+    /// The first index from `i` below `end` of a byte a JSON string must escape (a `"`, a `\`, one
+    /// below 0x20), or `end`. Eight bytes at a time (SWAR "has a byte equal to / less than" tests, exact
+    /// for the lowest flagged byte): names and IDs are short but formatted eight times an event.
+    @inline(__always)
+    static func plainEnd(_ src: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let base = UnsafeRawPointer(src.baseAddress!)
+        var i = start
+        while end - i >= 8 {
+            let w = UInt64(littleEndian: (base + i).loadUnaligned(as: UInt64.self))
+            let quote = w ^ (ones &* 0x22)
+            let backslash = w ^ (ones &* 0x5C)
+            let flagged = (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((w &- ones &* 0x20) & ~w)) & highs
+            if flagged != 0 { return i + flagged.trailingZeroBitCount >> 3 }
+            i += 8
+        }
+        while i < end {
+            let b = src[i]
+            if b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { return i }
+            i += 1
+        }
+        return end
+    }
+
+    var p: UnsafeMutablePointer<UInt8>
+
+    init(at p: UnsafeMutablePointer<UInt8>) { self.p = p }
+
+    @inline(__always)
+    mutating func put(_ s: StaticString) {
+        p.update(from: s.utf8Start, count: s.utf8CodeUnitCount)
+        p += s.utf8CodeUnitCount
+    }
+
+    mutating func putDecimal(_ v: UInt64) {
+        var digits = 1
+        var x = v
+        while x >= 10 {
+            x /= 10
+            digits += 1
+        }
+        x = v
+        for k in stride(from: digits - 1, through: 0, by: -1) {
+            p[k] = UInt8(ascii: "0") + UInt8(x % 10)
+            x /= 10
+        }
+        p += digits
+    }
+
+    /// `src[range]` as a JSON string literal: runs that need no escaping are copied whole.
+    mutating func putString(_ src: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) {
+        p.pointee = UInt8(ascii: "\"")
+        p += 1
+        var run = range.lowerBound
+        var i = range.lowerBound
+        while true {
+            i = Self.plainEnd(src, from: i, to: range.upperBound)
+            guard i < range.upperBound else { break }
+            let b = src[i]
+            if run < i {
+                p.update(from: src.baseAddress! + run, count: i - run)
+                p += i - run
+            }
+            i += 1
+            run = i
+            p[0] = 0x5C
+            switch b {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                p[1] = b
+                p += 2
+            case 0x0A:
+                p[1] = UInt8(ascii: "n")
+                p += 2
+            case 0x0D:
+                p[1] = UInt8(ascii: "r")
+                p += 2
+            case 0x09:
+                p[1] = UInt8(ascii: "t")
+                p += 2
+            default:
+                p[1] = UInt8(ascii: "u")
+                p[2] = 0x30
+                p[3] = 0x30
+                p[4] = JSONText.hexDigit(b >> 4)
+                p[5] = JSONText.hexDigit(b & 15)
+                p += 6
+            }
+        }
+        if run < range.upperBound {
+            p.update(from: src.baseAddress! + run, count: range.upperBound - run)
+            p += range.upperBound - run
+        }
+        p.pointee = UInt8(ascii: "\"")
+        p += 1
     }
 }
 
@@ -39,6 +162,9 @@ extension EventView {
 /// path, where going through `JSONSerialization` would re-parse and re-order every payload.
 public enum JSONText {
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    @inline(__always)
+    static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : 0x57 + v }
 
     /// Appends `bytes[range]` (UTF-8) as a JSON string literal.
     ///
@@ -74,69 +200,17 @@ public enum JSONText {
 
     /// Appends the JSON text in `bytes[range]` without the whitespace outside its strings.
     ///
-    /// `bytes[range]` must be valid JSON (every payload was validated on ingest). Hand-written for
-    /// export's hot path: strings are skipped with `memchr` to their closing quote and everything between
-    /// whitespace runs is copied whole, several times faster than a byte-at-a-time state machine
-    /// (`appendMinifiedReference`, which the property tests compare it with).
+    /// `bytes[range]` should be valid JSON (every payload was validated on ingest); any bytes are safe.
+    /// The work is `hooklog_json_minify` (CJSONMinify: SSE2 classification of 64-byte chunks), which
+    /// the property tests compare with `appendMinifiedReference`.
     public static func appendMinified(_ bytes: [UInt8], _ range: Range<Int>, to out: inout [UInt8]) {
         guard !range.isEmpty else { return }
-        // The output is never longer than the input: make room once, write in place, trim the rest
-        // (many short `append(contentsOf:)` calls cost more than the copying itself).
-        let start = out.count
-        out.append(contentsOf: repeatElement(0, count: range.count))
-        let written = bytes.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                minify(src.baseAddress!, range, into: dst.baseAddress! + start)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: range.count) { buffer in
+            let n = bytes.withUnsafeBufferPointer { src in
+                hooklog_json_minify(src.baseAddress! + range.lowerBound, range.count, buffer.baseAddress!)
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<n]))
         }
-        out.removeLast(range.count - written)
-    }
-
-    /// Copies `src[range]` to `dst` without the whitespace outside strings; returns the bytes written.
-    private static func minify(_ base: UnsafePointer<UInt8>, _ range: Range<Int>, into dst: UnsafeMutablePointer<UInt8>) -> Int {
-        let end = range.upperBound
-        var i = range.lowerBound
-        var run = i
-        var o = 0
-        func flush(_ upTo: Int) {
-            let n = upTo - run
-            if n > 0 {
-                (dst + o).update(from: base + run, count: n)
-                o += n
-            }
-        }
-        while i < end {
-            let b = base[i]
-            if b == UInt8(ascii: "\"") {
-                // To the closing quote: the first one not escaped by an odd number of backslashes.
-                var j = i + 1
-                while j < end {
-                    guard let hit = memchr(base + j, Int32(UInt8(ascii: "\"")), end - j) else {
-                        j = end
-                        break
-                    }
-                    let q = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - base
-                    var backslashes = 0
-                    var k = q - 1
-                    while k > i && base[k] == UInt8(ascii: "\\") {
-                        backslashes += 1
-                        k -= 1
-                    }
-                    j = q + 1
-                    if backslashes % 2 == 0 { break }
-                }
-                i = j
-            } else if b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 {
-                flush(i)
-                i += 1
-                while i < end, base[i] == 0x20 || base[i] == 0x0A || base[i] == 0x0D || base[i] == 0x09 { i += 1 }
-                run = i
-            } else {
-                i += 1
-            }
-        }
-        flush(end)
-        return o
     }
 
     /// The plain byte-at-a-time minifier: the specification `appendMinified` is tested against.

@@ -5,9 +5,22 @@ import Glibc
 /// Times as the contract writes and reads them: RFC 3339 UTC with microseconds out; RFC 3339 (any
 /// offset, any fraction) or a duration back from now (`90s`, `15m`, `2h`, `7d`, `2w`) in.
 public enum RFC3339 {
-    /// Appends `2026-10-02T09:14:05.123456Z` to `out`: digits written straight into the bytes, because
-    /// export formats one per event (the string-building version cost ~5 µs an event).
+    /// Appends `2026-10-02T09:14:05.123456Z` to `out`.
     public static func append(micros: Int64, to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: width) { buffer in
+            let n = write(micros: micros, to: buffer.baseAddress!)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<n]))
+        }
+    }
+
+    /// The bytes `write(micros:to:)` writes for a year from 0 to 9999.
+    public static let width = 27
+
+    /// Writes `2026-10-02T09:14:05.123456Z` to `dst` (room for `width` bytes); returns the bytes written.
+    ///
+    /// Digits go straight into the bytes, because export formats one per event (the string-building
+    /// version cost ~5 µs an event). Years outside 0...9999 keep only their last four digits.
+    public static func write(micros: Int64, to dst: UnsafeMutablePointer<UInt8>) -> Int {
         var seconds = micros / 1_000_000
         var fraction = micros % 1_000_000
         if fraction < 0 {
@@ -30,31 +43,28 @@ public enum RFC3339 {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func digits(_ value: Int64, _ width: Int) {
-            var v = value
-            let start = out.count
-            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width))
-            var i = start + width - 1
-            while i >= start && v > 0 {
-                out[i] = UInt8(ascii: "0") + UInt8(v % 10)
+        func digits(_ value: Int64, _ width: Int, at offset: Int) {
+            var v = value < 0 ? 0 : value
+            for k in stride(from: offset + width - 1, through: offset, by: -1) {
+                dst[k] = UInt8(ascii: "0") + UInt8(v % 10)
                 v /= 10
-                i -= 1
             }
         }
-        digits(year, 4)
-        out.append(UInt8(ascii: "-"))
-        digits(month, 2)
-        out.append(UInt8(ascii: "-"))
-        digits(day, 2)
-        out.append(UInt8(ascii: "T"))
-        digits(secondOfDay / 3600, 2)
-        out.append(UInt8(ascii: ":"))
-        digits(secondOfDay / 60 % 60, 2)
-        out.append(UInt8(ascii: ":"))
-        digits(secondOfDay % 60, 2)
-        out.append(UInt8(ascii: "."))
-        digits(fraction, 6)
-        out.append(UInt8(ascii: "Z"))
+        digits(year, 4, at: 0)
+        dst[4] = UInt8(ascii: "-")
+        digits(month, 2, at: 5)
+        dst[7] = UInt8(ascii: "-")
+        digits(day, 2, at: 8)
+        dst[10] = UInt8(ascii: "T")
+        digits(secondOfDay / 3600, 2, at: 11)
+        dst[13] = UInt8(ascii: ":")
+        digits(secondOfDay / 60 % 60, 2, at: 14)
+        dst[16] = UInt8(ascii: ":")
+        digits(secondOfDay % 60, 2, at: 17)
+        dst[19] = UInt8(ascii: ".")
+        digits(fraction, 6, at: 20)
+        dst[26] = UInt8(ascii: "Z")
+        return width
     }
 
     /// `2026-10-02T09:14:05.123456Z`.

@@ -12,9 +12,10 @@
 //  4. Extraction: any refusal is a 400 (and a body the tape refuses is always refused); every extracted
 //     event's payload is exactly the bytes of its event value in the body (`body[range]`), a JSON object
 //     that parses on its own; its type is non-empty; Orderspace batches hold 1...50 events.
-//  5. Export's byte-level JSON writers (`JSONText`, HooklogStore): `appendMinified` (memchr and pointers)
-//     never reads out of bounds, whatever the bytes, and on JSON equals `appendMinifiedReference` and
-//     parses to the same tape shape; `appendString` of any decoded string parses back to that string.
+//  5. Export's byte-level JSON writers (`JSONText`, HooklogStore): `appendMinified` (the SSE2/SSSE3
+//     kernel in CJSONMinify) never reads or writes out of bounds and equals `appendMinifiedReference`,
+//     whatever the bytes; on JSON its output parses to the same tape shape; `appendString` of any decoded
+//     string parses back to that string.
 //
 // Foundation limits (not defects of the tape; RFC 8259 allows both documents, and hooklog stores them):
 //  - a number whose magnitude overflows a Double (`1e400`): Foundation says "not representable in Swift";
@@ -63,6 +64,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let tape = try? JSONTape(parsing: body)
     var minified: [UInt8] = []
     JSONText.appendMinified(body, 0..<body.count, to: &minified)
+    var reference: [UInt8] = []
+    JSONText.appendMinifiedReference(body, 0..<body.count, to: &reference)
+    if minified != reference { fail("appendMinified differs from appendMinifiedReference", body) }
     if let tape {
         walk(tape, tape.root, path: "", parent: nil)
         differential(tape, body)
@@ -200,9 +204,6 @@ private func walk(_ tape: JSONTape, _ i: Int, path: String?, parent: Range<Int>?
 
 private func exportWriters(_ tape: JSONTape, _ minified: [UInt8]) {
     let body = tape.bytes
-    var reference: [UInt8] = []
-    JSONText.appendMinifiedReference(body, 0..<body.count, to: &reference)
-    if minified != reference { fail("appendMinified differs from appendMinifiedReference", body) }
     guard let small = try? JSONTape(parsing: minified) else { fail("the minified document is not JSON", body) }
     if kinds(tape, tape.root) != kinds(small, small.root) { fail("the minified document has another shape", body) }
     var strings = 0
