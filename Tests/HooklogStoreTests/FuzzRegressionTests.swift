@@ -112,9 +112,9 @@ import Testing
     }
 
     // The frame table check on its own: a real sealed segment's index with its second frame moved past the
-    // end of the log (checksum made right again). Before `framesFit`, a reader trapped computing that
-    // frame's end (`offset + length`); now the index is refused, readers index the log themselves, and
-    // repair rewrites it.
+    // end of the log (checksums made right again). Before `framesFit`, a reader trapped computing that
+    // frame's end (`offset + length`); now the frame table is refused when first read (the frames of the
+    // index rebuilt from the log serve), `check` reports it, and repair rewrites it.
     @Test func indexFrameTablePastItsLog() async throws {
         let dir = TempDirectory()
         var options = smallOptions(segmentSize: 4 << 10, blockSize: 1 << 10)
@@ -125,16 +125,16 @@ import Testing
         store.close()
         let events = try ArchiveReader(directory: dir.path).snapshot().eventCount
         let index = try #require(dir.indexFiles().first)
-        var bytes = read(index)
-        let frames = FileHeader.size + Int(bytes.loadU64(at: FileHeader.size))
-        let second = frames + IndexFile.frameEntrySize
-        for i in 0..<8 { bytes[second + i] = i == 0 ? 0xF0 : 0xFF }  // its offset: 2^64 - 16 (its end overflows)
-        let crc = CRC32C.checksum(bytes[FileHeader.size..<(bytes.count - 4)])
-        for i in 0..<4 { bytes[bytes.count - 4 + i] = UInt8(truncatingIfNeeded: crc >> UInt32(8 * i)) }
-        write(bytes, to: index)
+        patchIndexBody(index) { bytes, body in
+            let second = body + Int(bytes.loadU64(at: body)) + IndexFile.frameEntrySize
+            for i in 0..<8 { bytes[second + i] = i == 0 ? 0xF0 : 0xFF }  // its offset: 2^64 - 16 (its end overflows)
+        }
 
-        let name = String(index.split(separator: "/").last!)
-        Self.expectRefused(dir, index: name, log: String(name.dropLast(4)) + ".log", "frame table does not fit its log")
+        // The frame table is read on first use (version 2): the file opens, its frames are refused then,
+        // and the frames of the index rebuilt from the log serve instead.
+        let opened = try IndexFile(path: index, segmentPath: String(index.dropLast(4)) + ".log")
+        #expect(opened.framesProblem() == "its frame table does not fit its log")
+        #expect(IndexFile.framesFit(opened.frames, baseSeq: opened.baseSeq, endSeq: opened.endSeq, logLength: opened.logLength))
         #expect(try ArchiveReader(directory: dir.path).snapshot().eventCount == events)
         let (check, repaired) = try Self.readAsTheFuzzerDoes(dir)
         #expect(check.problems == [index + ": its frame table does not fit its log"])

@@ -89,3 +89,20 @@ func smallOptions(segmentSize: Int = 8 << 10, blockSize: Int = 2 << 10) -> Store
     o.finishesRecompressionOnClose = true
     return o
 }
+
+/// Edits the body of a version 2 index file (`edit` gets the file's bytes and where the body starts),
+/// then makes its page checksums and its page table's checksum right again: for tests of what a reader
+/// does with an index whose checksums hold but whose contents do not make sense.
+func patchIndexBody(_ path: String, _ edit: (inout [UInt8], Int) -> Void) {
+    var bytes = read(path)
+    let t = FileHeader.size
+    let count = Int(bytes.loadU32(at: t))
+    let bodyStart = t + 4 + 4 * count + 4
+    edit(&bytes, bodyStart)
+    let crcs = PageChecksums.checksums(of: Array(bytes[bodyStart...]))
+    precondition(crcs.count == count, "the edit must keep the body's length")
+    func put(_ v: UInt32, at o: Int) { for i in 0..<4 { bytes[o + i] = UInt8(truncatingIfNeeded: v >> UInt32(8 * i)) } }
+    for (i, c) in crcs.enumerated() { put(c, at: t + 4 + 4 * i) }
+    put(CRC32C.checksum(bytes[t..<(bodyStart - 4)]), at: bodyStart - 4)
+    write(bytes, to: path)
+}

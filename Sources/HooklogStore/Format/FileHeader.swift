@@ -3,8 +3,16 @@ struct FileHeader: Equatable, Sendable {
     static let size = 64
     static let segmentMagic: [UInt8] = Array("HKLOGSEG".utf8)
     static let indexMagic: [UInt8] = Array("HKLOGIDX".utf8)
-    /// The format version this build writes and reads.
+    /// The segment format version this build writes and reads.
     static let currentVersion: UInt16 = 1
+    /// The index format version this build writes: 2 (a checksum per 4 KB page of the body). It also
+    /// reads version 1 (one checksum over the whole body), so archives written before stay usable.
+    static let indexVersion: UInt16 = 2
+
+    /// The versions this build reads for a kind of file.
+    static func readable(_ kind: Kind) -> ClosedRange<UInt16> {
+        kind == .segment ? 1...currentVersion : 1...indexVersion
+    }
 
     enum Kind { case segment, index }
 
@@ -45,10 +53,12 @@ struct FileHeader: Equatable, Sendable {
         var r = ByteReader(bytes, from: 8, to: size)
         do {
             let version = try r.u16()
-            guard version == currentVersion else {
+            let readable = readable(kind)
+            guard readable.contains(version) else {
+                let versions = readable.count == 1 ? "version \(readable.lowerBound)" : "versions \(readable.lowerBound) to \(readable.upperBound)"
                 throw StoreError(
                     .unsupportedVersion,
-                    "\(path) has format version \(version); this hooklog reads version \(currentVersion): upgrade hooklog",
+                    "\(path) has format version \(version); this hooklog reads \(versions): upgrade hooklog",
                     path: path)
             }
             _ = try r.u16()

@@ -1,8 +1,18 @@
+import CCRC32C
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A sealed segment's index, written once when the segment is sealed and memory-mapped by readers
 /// (layout: docs/FORMAT.md, "Index file").
 ///
-/// It is derived data: on open its checksum and its agreement with the log (base seq, log length) are
-/// checked, and a missing or failing one is rebuilt from the log rather than trusted.
+/// It is derived data: on open its checksums and its agreement with the log (base seq, log length) are
+/// checked, and a missing or failing one is rebuilt from the log rather than trusted. Version 2 files
+/// (written by this build) carry a checksum per 4 KB page, checked as pages are first read
+/// (`PageChecksums`); a page found bad later makes this index answer from one rebuilt from the log.
+/// Version 1 files (one checksum over the body) are still read, checked whole on open.
 final class IndexFile: SegmentIndex {
     static let directorySize = 12 * 8
     static let frameEntrySize = 56
@@ -11,10 +21,14 @@ final class IndexFile: SegmentIndex {
 
     let baseSeq: UInt64
     let endSeq: UInt64
-    let frames: [FrameInfo]
+    /// The frame table, read on first use (see `frames`).
+    private let framesAt: Range<Int>
+    private let loadedFrames = Mutex<FramesState>(.unread)
     let damage: [DamagedRange]
     /// The log length the index was built from; a different length means the index is stale.
     let logLength: UInt64
+    /// When the file was written, µs since the epoch.
+    let createdMicros: Int64
     private let file: MappedFile
     private let keysOffset: Int
     private let keyCount: Int
@@ -23,6 +37,14 @@ final class IndexFile: SegmentIndex {
     private let bloomOffset: Int
     private let bloomWords: Int
     private let nameList: [(kind: IndexKey.Kind, name: String, count: Int)]
+    /// Version 2: the page checksums (nil for a version 1 file, checked whole on open).
+    private let pages: PageChecksums?
+    private let segmentPath: String
+    /// 0 not yet checked, 1 good, 2 damaged: the Bloom filter is checked whole on first use (dedupe
+    /// probes it for every event with an ID, so it must not cost a lock a probe).
+    private let bloomState = Atomic<UInt8>(0)
+    /// The index rebuilt from the log, once a page of this file was found damaged.
+    private let fallback = Mutex<MemoryIndex?>(nil)
 
     /// Serialises `index` (the complete index of a segment whose log is `logLength` bytes).
     static func encode(_ index: MemoryIndex, logLength: UInt64, createdMicros: Int64) -> [UInt8] {
@@ -81,11 +103,29 @@ final class IndexFile: SegmentIndex {
             bloomOffset, bloom.words.count, namesOffset, names.count, damageOffset, index.damage.count,
         ] { dir.u64(UInt64(v)) }
         body.bytes.replaceSubrange(0..<directorySize, with: dir.bytes)
-        body.u32(CRC32C.checksum(body.bytes))
+        return frame(
+            body: body.bytes, baseSeq: index.baseSeq, endSeq: index.endSeq, logLength: logLength, createdMicros: createdMicros)
+    }
+
+    /// A version 2 file around `body`: header, page checksum table, body.
+    private static func frame(body: [UInt8], baseSeq: UInt64, endSeq: UInt64, logLength: UInt64, createdMicros: Int64) -> [UInt8] {
+        let crcs = PageChecksums.checksums(of: body)
+        var table = ByteWriter(capacity: 8 + 4 * crcs.count)
+        table.u32(UInt32(crcs.count))
+        for c in crcs { table.u32(c) }
+        table.u32(CRC32C.checksum(table.bytes))
         let header = FileHeader(
-            kind: .index, baseSeq: index.baseSeq, createdMicros: createdMicros,
-            extra: [index.endSeq, logLength, UInt64(body.count)])
-        return header.encoded() + body.bytes
+            kind: .index, version: FileHeader.indexVersion, baseSeq: baseSeq, createdMicros: createdMicros,
+            extra: [endSeq, logLength, UInt64(table.count + body.count)])
+        return header.encoded() + table.bytes + body
+    }
+
+    /// For a version 1 file (checked whole when opened): the same index as a version 2 file, so that
+    /// the writer can upgrade an archive's indexes without reading its logs. Nil for a version 2 file.
+    func upgraded() -> [UInt8]? {
+        guard pages == nil else { return nil }
+        let body = file.copy(FileHeader.size..<(file.count - 4))
+        return Self.frame(body: body, baseSeq: baseSeq, endSeq: endSeq, logLength: logLength, createdMicros: createdMicros)
     }
 
     /// Maps and validates an index file.
@@ -93,28 +133,52 @@ final class IndexFile: SegmentIndex {
     /// - Throws: `StoreError` (`corrupt`, `notFound`, `unsupportedVersion`) when it cannot be used; the
     ///   caller rebuilds from the log.
     init(path: String, segmentPath: String) throws(StoreError) {
-        // The body's checksum is computed from the file as it is mapped (see `MappedFile`: not through the map).
-        let file = try MappedFile(path: path) { size in
-            size >= FileHeader.size + Self.directorySize + 4 ? FileHeader.size..<(size - 4) : nil
-        }
+        let file = try MappedFile(path: path)
         let raw = file.bytes
         let header = try FileHeader.decode(Array(raw.prefix(FileHeader.size)), kind: .index, path: path)
-        let bodyLength = raw.count - FileHeader.size
-        guard header.extra[2] == UInt64(bodyLength), bodyLength >= Self.directorySize + 4 else {
+        guard header.extra[2] == UInt64(raw.count - FileHeader.size) else {
             throw StoreError(.corrupt, "\(path): length does not match its header", path: path)
         }
-        let stored = file.u32(at: raw.count - 4)
-        guard file.checksum == stored else {
-            throw StoreError(.corrupt, "\(path): checksum mismatch", path: path)
+        // The body (`b..<end`): after the header in version 1, with its checksum after it; after the
+        // page checksum table in version 2.
+        let b: Int
+        let end: Int
+        if header.version == 1 {
+            guard raw.count >= FileHeader.size + Self.directorySize + 4 else {
+                throw StoreError(.corrupt, "\(path): length does not match its header", path: path)
+            }
+            // Computed from the file (see `MappedFile`: not through the map).
+            guard try MappedFile.checksum(path: path, FileHeader.size..<(raw.count - 4)) == file.u32(at: raw.count - 4) else {
+                throw StoreError(.corrupt, "\(path): checksum mismatch", path: path)
+            }
+            (b, end) = (FileHeader.size, raw.count - 4)
+            pages = nil
+        } else {
+            let t = FileHeader.size
+            guard raw.count >= t + 8 else { throw StoreError(.corrupt, "\(path): length does not match its header", path: path) }
+            let count = Int(file.u32(at: t))
+            let tableEnd = t + 4 + 4 * count + 4
+            guard tableEnd <= raw.count, PageChecksums.pageCount(raw.count - tableEnd) == count,
+                raw.count - tableEnd >= Self.directorySize
+            else { throw StoreError(.corrupt, "\(path): length does not match its page table", path: path) }
+            guard hooklog_crc32c_extend(0, raw.baseAddress! + t, tableEnd - 4 - t) == file.u32(at: tableEnd - 4) else {
+                throw StoreError(.corrupt, "\(path): page table checksum mismatch", path: path)
+            }
+            let checks = PageChecksums(file: file, bodyStart: tableEnd, checksums: (0..<count).map { file.u32(at: t + 4 + 4 * $0) })
+            guard checks.verify(tableEnd..<(tableEnd + Self.directorySize)) else {
+                throw StoreError(.corrupt, "\(path): checksum mismatch", path: path)
+            }
+            (b, end) = (tableEnd, raw.count)
+            pages = checks
         }
+        let bodyLength = end - b
         // A checksum proves the bytes are as written, not that they make sense: every directory slot (an
         // offset into the body or a count of entries) must fit the body before any arithmetic is done on it.
         func dir(_ i: Int) throws(StoreError) -> Int {
-            let v = file.u64(at: FileHeader.size + i * 8)
+            let v = file.u64(at: b + i * 8)
             guard v <= UInt64(bodyLength) else { throw StoreError(.corrupt, "\(path): sections out of bounds", path: path) }
             return Int(v)
         }
-        let b = FileHeader.size
         let (framesOffset, frameCount) = (b + (try dir(0)), try dir(1))
         keysOffset = b + (try dir(2))
         keyCount = try dir(3)
@@ -123,21 +187,13 @@ final class IndexFile: SegmentIndex {
         bloomOffset = b + (try dir(6))
         bloomWords = try dir(7)
         let (namesOffset, nameCount, damageOffset, damageCount) = (b + (try dir(8)), try dir(9), b + (try dir(10)), try dir(11))
-        let end = raw.count - 4
         guard framesOffset + frameCount * Self.frameEntrySize <= end, keysOffset + keyCount * Self.keyEntrySize <= end,
             postingsOffset + postingsLength <= end, bloomOffset + bloomWords * 8 <= end, namesOffset <= end,
             damageOffset <= end, damageOffset >= namesOffset
         else { throw StoreError(.corrupt, "\(path): sections out of bounds", path: path) }
-        var frames: [FrameInfo] = []
-        frames.reserveCapacity(frameCount)
-        for i in 0..<frameCount {
-            let o = framesOffset + i * Self.frameEntrySize
-            let h = FrameHeader(
-                compressedLength: file.u32(at: o + 28), uncompressedLength: file.u32(at: o + 32),
-                firstSeq: file.u64(at: o + 16), count: file.u32(at: o + 24), flags: UInt16(truncatingIfNeeded: file.u32(at: o + 36)),
-                minTime: Int64(bitPattern: file.u64(at: o + 40)), maxTime: Int64(bitPattern: file.u64(at: o + 48)))
-            frames.append(FrameInfo(offset: file.u64(at: o), blockStart: file.u64(at: o + 8), header: h))
-        }
+        // What is read now is checked now; the frame table, key table, postings and Bloom filter as they
+        // are first read.
+        guard pages?.verify(namesOffset..<end) ?? true else { throw StoreError(.corrupt, "\(path): checksum mismatch", path: path) }
         let tail = file.copy(namesOffset..<end)
         var r = ByteReader(tail)
         var names: [(kind: IndexKey.Kind, name: String, count: Int)] = []
@@ -162,16 +218,68 @@ final class IndexFile: SegmentIndex {
         } catch {
             throw StoreError(.corrupt, "\(path): names section is malformed", path: path)
         }
-        guard Self.framesFit(frames, baseSeq: header.baseSeq, endSeq: header.extra[0], logLength: header.extra[1]) else {
-            throw StoreError(.corrupt, "\(path): its frame table does not fit its log", path: path)
-        }
         baseSeq = header.baseSeq
         endSeq = header.extra[0]
         logLength = header.extra[1]
-        self.frames = frames
+        createdMicros = header.createdMicros
+        framesAt = framesOffset..<(framesOffset + frameCount * Self.frameEntrySize)
         self.damage = damage
         self.file = file
+        self.segmentPath = segmentPath
         nameList = names
+        if pages == nil, let problem = framesProblem() {
+            // Version 1: everything was checked on open, and a bad frame table refused the file then.
+            throw StoreError(.corrupt, "\(path): \(problem)", path: path)
+        }
+    }
+
+    private enum FramesState {
+        case unread
+        case read([FrameInfo])
+        /// Damaged (a page's checksum) or impossible (see `framesFit`): why.
+        case bad(String)
+    }
+
+    /// The frame table, read and checked on first use: a query for one entity in a 10 M-event archive
+    /// reads the frames of the few segments holding it, not 9.7 MB of frame tables. If it is damaged or
+    /// does not fit the log, the frames of the index rebuilt from the log.
+    var frames: [FrameInfo] {
+        if case .read(let frames) = readFrames() { return frames }
+        return rebuilt()?.frames ?? []
+    }
+
+    /// Why the frame table cannot be used (reading it if not yet read), or nil if it can.
+    func framesProblem() -> String? {
+        if case .bad(let why) = readFrames() { return why }
+        return nil
+    }
+
+    private func readFrames() -> FramesState {
+        loadedFrames.withLock { state in
+            if case .unread = state { state = loadFrames() }
+            return state
+        }
+    }
+
+    private func loadFrames() -> FramesState {
+        guard pages?.verify(framesAt) ?? true else {
+            return .bad("checksum mismatch in the page at body offset \(firstDamagedOffset() ?? 0)")
+        }
+        let count = framesAt.count / Self.frameEntrySize
+        var frames: [FrameInfo] = []
+        frames.reserveCapacity(count)
+        for i in 0..<count {
+            let o = framesAt.lowerBound + i * Self.frameEntrySize
+            let h = FrameHeader(
+                compressedLength: file.u32(at: o + 28), uncompressedLength: file.u32(at: o + 32),
+                firstSeq: file.u64(at: o + 16), count: file.u32(at: o + 24), flags: UInt16(truncatingIfNeeded: file.u32(at: o + 36)),
+                minTime: Int64(bitPattern: file.u64(at: o + 40)), maxTime: Int64(bitPattern: file.u64(at: o + 48)))
+            frames.append(FrameInfo(offset: file.u64(at: o), blockStart: file.u64(at: o + 8), header: h))
+        }
+        guard Self.framesFit(frames, baseSeq: baseSeq, endSeq: endSeq, logLength: logLength) else {
+            return .bad("its frame table does not fit its log")
+        }
+        return .read(frames)
     }
 
     /// Whether a frame table can be that of a log of `logLength` bytes holding seqs `baseSeq..<endSeq`:
@@ -204,27 +312,59 @@ final class IndexFile: SegmentIndex {
         nameList.filter { $0.kind == kind }.map { ($0.name, $0.count) }
     }
 
-    /// Binary search in the sorted key table; the entry's index, if present.
-    private static func find(_ key: UInt64, in file: MappedFile, keysOffset: Int, keyCount: Int) -> Int? {
+    /// Whether every page of `range` holds its checksum (always, for a version 1 file: checked whole).
+    @inline(__always)
+    private func verified(_ range: Range<Int>) -> Bool { pages?.verify(range) ?? true }
+
+    /// Binary search in the sorted key table: the entry's index, nil if absent; throws if a page it
+    /// read is damaged.
+    private func find(_ key: UInt64) throws(PageDamage) -> Int? {
+        let key = key == 0 ? 1 : key
         var lo = 0
         var hi = keyCount
         while lo < hi {
             let mid = (lo + hi) / 2
-            let k = file.u64(at: keysOffset + mid * Self.keyEntrySize)
+            let at = keysOffset + mid * Self.keyEntrySize
+            guard verified(at..<(at + 8)) else { throw PageDamage() }
+            let k = file.u64(at: at)
             if k < key { lo = mid + 1 } else if k > key { hi = mid } else { return mid }
         }
         return nil
     }
 
-    private func find(_ key: UInt64) -> Int? {
-        Self.find(key == 0 ? 1 : key, in: file, keysOffset: keysOffset, keyCount: keyCount)
-    }
+    /// A page of this file failed its checksum.
+    private struct PageDamage: Error {}
 
     func postings(_ key: UInt64) -> [UInt32] {
-        guard let i = find(key) else { return [] }
-        return Self.decodePostings(
-            file, keysOffset: keysOffset, keyCount: keyCount, postingsOffset: postingsOffset,
-            postingsLength: postingsLength, entry: i)
+        do throws(PageDamage) {
+            guard let i = try find(key) else { return [] }
+            let at = keysOffset + i * Self.keyEntrySize
+            let next = i + 1 < keyCount ? at + 2 * Self.keyEntrySize : at + Self.keyEntrySize
+            guard verified(at..<next) else { throw PageDamage() }
+            let start = postingsOffset + Int(file.u32(at: at + 8))
+            let stop = postingsOffset + (i + 1 < keyCount ? Int(file.u32(at: at + Self.keyEntrySize + 8)) : postingsLength)
+            guard start > stop || verified(start..<min(stop, postingsOffset + postingsLength)) else { throw PageDamage() }
+            return Self.decodePostings(
+                file, keysOffset: keysOffset, keyCount: keyCount, postingsOffset: postingsOffset,
+                postingsLength: postingsLength, entry: i)
+        } catch {
+            return rebuilt()?.postings(key) ?? []
+        }
+    }
+
+    /// The index rebuilt from the log (once), for a file with a damaged page; nil if even that fails.
+    private func rebuilt() -> MemoryIndex? {
+        fallback.withLock { index in
+            if index == nil, let log = try? RawFile(path: segmentPath, flags: O_RDONLY) {
+                index = try? LogWriter.rebuildIndex(file: log, base: baseSeq, length: logLength)
+            }
+            return index
+        }
+    }
+
+    /// Checks every page (for `check`): nil if all hold, else the first bad page's body offset.
+    func firstDamagedOffset() -> Int? {
+        pages?.firstBadPage().map { $0 * PageChecksums.pageSize }
     }
 
     /// Decodes the varint-delta postings of key entry `entry`, which run up to the next entry's.
@@ -256,6 +396,12 @@ final class IndexFile: SegmentIndex {
     }
 
     func mightContain(dedupeKey: UInt64) -> Bool {
-        BloomFilter.mightContain(dedupeKey, wordCount: bloomWords) { file.u64(at: bloomOffset + $0 * 8) }
+        var state = bloomState.load(ordering: .acquiring)
+        if state == 0 {
+            state = verified(bloomOffset..<(bloomOffset + bloomWords * 8)) ? 1 : 2
+            bloomState.store(state, ordering: .releasing)
+        }
+        guard state == 1 else { return rebuilt()?.mightContain(dedupeKey: dedupeKey) ?? true }
+        return BloomFilter.mightContain(dedupeKey, wordCount: bloomWords) { file.u64(at: bloomOffset + $0 * 8) }
     }
 }

@@ -101,7 +101,14 @@ public enum ArchiveCheck {
                 let indexPath = logDirectory + "/" + SegmentName.index(base)
                 do {
                     let stored = try IndexFile(path: indexPath, segmentPath: path)
-                    if let mismatch = compare(stored, index, logLength: size) {
+                    if let offset = stored.firstDamagedOffset() {
+                        // Opening checks only the pages it reads: a check reads them all.
+                        out.report.problems.append("\(indexPath): checksum mismatch in the page at body offset \(offset)")
+                        out.badIndexes.append(base)
+                    } else if let problem = stored.framesProblem() {
+                        out.report.problems.append("\(indexPath): \(problem)")
+                        out.badIndexes.append(base)
+                    } else if let mismatch = compare(stored, index, logLength: size) {
                         out.report.problems.append("\(indexPath): \(mismatch)")
                         out.badIndexes.append(base)
                     }

@@ -16,16 +16,9 @@ final class MappedFile: @unchecked Sendable {
     let base: UnsafeRawPointer?
     let count: Int
     let path: String
-    /// The CRC32C of `checksummed` (see `init`), read from the file rather than through the map.
-    let checksum: UInt32?
 
-    /// Maps the file; with `checksummed`, also computes the CRC32C of those bytes (a range given the
-    /// file's size) by reading them from the same open file.
-    ///
-    /// Reading rather than going over the map matters for memory: a pass over a mapped index makes every
-    /// one of its pages resident in this process (264 MB of RSS for the indexes of a 10 M-event archive),
-    /// while lookups touch a few pages of each. Read, the pages stay in the page cache, not in our RSS.
-    init(path: String, checksummed: ((Int) -> Range<Int>?)? = nil) throws(StoreError) {
+    /// Maps the file.
+    init(path: String) throws(StoreError) {
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw StoreError.system("open", path: path) }
@@ -33,11 +26,6 @@ final class MappedFile: @unchecked Sendable {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw StoreError.system("stat", path: path) }
         count = Int(st.st_size)
-        if let range = checksummed?(count) {
-            checksum = try Self.checksum(fd: fd, range, path: path)
-        } else {
-            checksum = nil
-        }
         if count == 0 {
             base = nil
             return
@@ -47,7 +35,16 @@ final class MappedFile: @unchecked Sendable {
         base = UnsafeRawPointer(p)
     }
 
-    private static func checksum(fd: Int32, _ range: Range<Int>, path: String) throws(StoreError) -> UInt32 {
+    /// The CRC32C of `range` of the file at `path`, read from the file (for version 1 index files, whose
+    /// one checksum covers the whole body).
+    ///
+    /// Reading rather than going over the map matters for memory: a pass over a mapped index makes every
+    /// one of its pages resident in this process (264 MB of RSS for the indexes of a 10 M-event archive),
+    /// while lookups touch a few pages of each. Read, the pages stay in the page cache, not in our RSS.
+    static func checksum(path: String, _ range: Range<Int>) throws(StoreError) -> UInt32 {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw StoreError.system("open", path: path) }
+        defer { close(fd) }
         var crc: UInt32 = 0
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var at = range.lowerBound

@@ -133,6 +133,14 @@ final class LogWriter {
         if let index = try? IndexFile(path: indexPath, segmentPath: path), index.baseSeq == base,
             index.logLength == length
         {
+            // A version 1 index (one checksum, so every reader reads it whole) becomes version 2: the
+            // same body with a checksum a page, no log read. If that fails, the old one serves.
+            if writable, let bytes = index.upgraded(),
+                (try? FileSystem.writeAtomically(bytes, to: indexPath, directory: logDirectory)) != nil,
+                let upgraded = try? IndexFile(path: indexPath, segmentPath: path)
+            {
+                return SealedSegment(baseSeq: base, file: file, index: upgraded, logLength: length)
+            }
             return SealedSegment(baseSeq: base, file: file, index: index, logLength: length)
         }
         let index = try rebuildIndex(file: file, base: base, length: length)

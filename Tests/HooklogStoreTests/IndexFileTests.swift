@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+@testable import HooklogStore
+
+/// Index files of version 2 are checked a page at a time as they are read; version 1 files (one checksum
+/// over the body, written by earlier builds) are still read.
+@Suite struct IndexFileTests {
+    /// A sealed archive of 3000 orders (two events each) in several segments whose index files span
+    /// many pages, and the events of `or_4`.
+    static func archive() async throws -> (TempDirectory, [StoredEvent]) {
+        let dir = TempDirectory()
+        var options = smallOptions(segmentSize: 128 << 10, blockSize: 16 << 10)
+        options.recompressSealed = false
+        options.durable = false
+        let store = try ArchiveStore.open(directory: dir.path, options: options)
+        for i in 0..<3000 { _ = try await store.append(orderEvents(order: i, count: 2, padding: 20)) }
+        store.close()
+        let expected = try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(ref: "or_4"))
+        #expect(expected.count == 2)
+        return (dir, expected)
+    }
+
+    /// The sections of an index file (file offsets): key table and postings.
+    static func sections(_ path: String) -> (keys: Range<Int>, postings: Range<Int>, pages: Int) {
+        let bytes = read(path)
+        let count = Int(bytes.loadU32(at: FileHeader.size))
+        let body = FileHeader.size + 4 + 4 * count + 4
+        let keys = body + Int(bytes.loadU64(at: body + 16))
+        let keyCount = Int(bytes.loadU64(at: body + 24))
+        let postings = body + Int(bytes.loadU64(at: body + 32))
+        let postingsLength = Int(bytes.loadU64(at: body + 40))
+        return (keys..<(keys + keyCount * IndexFile.keyEntrySize), postings..<(postings + postingsLength), count)
+    }
+
+    @Test func aDamagedPageIsFoundWhenReadAndTheLookupAnswersFromTheLog() async throws {
+        let (dir, expected) = try await Self.archive()
+        let indexes = dir.indexFiles()
+        try #require(indexes.count >= 3)
+        try #require(indexes.allSatisfy { Self.sections($0).pages >= 8 })
+        // Flip one bit in the key table of one index and in the postings of another: both still open
+        // (those pages are not read on open), and every lookup still finds every event.
+        for (path, inKeys) in [(indexes[0], true), (indexes[1], false)] {
+            let s = Self.sections(path)
+            let range = inKeys ? s.keys : s.postings
+            try #require(!range.isEmpty)
+            var bytes = read(path)
+            bytes[range.lowerBound + range.count / 2] ^= 0x10
+            write(bytes, to: path)
+            let log = String(path.dropLast(4)) + ".log"
+            let index = try IndexFile(path: path, segmentPath: log)
+            #expect(index.firstDamagedOffset() != nil)
+        }
+        let snapshot = try ArchiveReader(directory: dir.path).snapshot()
+        #expect(try snapshot.events(matching: EventFilter(ref: "or_4")) == expected)
+        var found = 0
+        for order in 0..<3000 { found += try snapshot.events(matching: EventFilter(entity: "or_\(order)")).count }
+        #expect(found == 6000)
+        // check reads every page, reports both, and repair rewrites them.
+        let report = try ArchiveCheck.run(directory: dir.path, repair: false)
+        for path in indexes.prefix(2) {
+            #expect(report.problems.contains { $0.hasPrefix(path) && $0.contains("checksum mismatch in the page") }, "\(report.problems)")
+        }
+        #expect(report.problems.count == 2, "\(report.problems)")
+        _ = try ArchiveCheck.run(directory: dir.path, repair: true)
+        #expect(try ArchiveCheck.run(directory: dir.path, repair: false).isClean)
+        #expect(try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(ref: "or_4")) == expected)
+    }
+
+    /// Each index file of `dir` (version 2, as written) and the same index as version 1: the same body,
+    /// then the CRC32C of the whole body.
+    static func versions2(of dir: TempDirectory) throws -> [(String, (v1: [UInt8], v2: [UInt8]))] {
+        try dir.indexFiles().map { path in
+            let bytes = read(path)
+            var header = try FileHeader.decode(Array(bytes.prefix(FileHeader.size)), kind: .index, path: path)
+            #expect(header.version == 2)
+            let count = Int(bytes.loadU32(at: FileHeader.size))
+            let body = Array(bytes[(FileHeader.size + 4 + 4 * count + 4)...])
+            header.version = 1
+            header.extra[2] = UInt64(body.count + 4)
+            var crc = ByteWriter(capacity: 4)
+            crc.u32(CRC32C.checksum(body))
+            return (path, (header.encoded() + body + crc.bytes, bytes))
+        }
+    }
+
+    @Test func aVersion1IndexIsStillReadAndCheckedWholeOnOpen() async throws {
+        let (dir, expected) = try await Self.archive()
+        let indexes = dir.indexFiles()
+        let versions = try Self.versions2(of: dir)
+        for (path, bytes) in versions { write(bytes.v1, to: path) }
+        for path in indexes {
+            let index = try IndexFile(path: path, segmentPath: String(path.dropLast(4)) + ".log")
+            #expect(index.firstDamagedOffset() == nil)
+        }
+        #expect(try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(ref: "or_4")) == expected)
+        #expect(try ArchiveCheck.run(directory: dir.path, repair: false).isClean)
+        // The writer upgrades them to version 2 on open, from their bodies alone (the logs are not read:
+        // each upgraded file is byte for byte what it was before the test made it version 1).
+        let store = try ArchiveStore.open(directory: dir.path, options: smallOptions(segmentSize: 128 << 10, blockSize: 16 << 10))
+        store.close()
+        // (Closing rewrites the active segment's checkpoint index: only sealed segments' are compared.)
+        let active = String(try #require(dir.segmentFiles().last).dropLast(4)) + ".idx"
+        for (path, bytes) in versions where path != active {
+            let same = read(path) == bytes.v2
+            #expect(same, "\(path) is not the version 2 file it was")
+        }
+        #expect(try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(ref: "or_4")) == expected)
+        for (path, bytes) in versions { write(bytes.v1, to: path) }
+        // A flipped bit anywhere in a version 1 body makes it refused on open (then rebuilt by readers).
+        var bytes = read(indexes[0])
+        bytes[FileHeader.size + (bytes.count - FileHeader.size) / 2] ^= 0x01
+        write(bytes, to: indexes[0])
+        #expect(throws: StoreError.self) { _ = try IndexFile(path: indexes[0], segmentPath: String(indexes[0].dropLast(4)) + ".log") }
+        #expect(try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(ref: "or_4")) == expected)
+    }
+
+    @Test func aVersionPastWhatThisBuildReadsIsRefusedWithAClearError() async throws {
+        let (dir, _) = try await Self.archive()
+        let path = dir.indexFiles()[0]
+        let bytes = read(path)
+        var header = try FileHeader.decode(Array(bytes.prefix(FileHeader.size)), kind: .index, path: path)
+        header.version = 3
+        write(header.encoded() + bytes[FileHeader.size...], to: path)
+        let error = #expect(throws: StoreError.self) { _ = try IndexFile(path: path, segmentPath: "") }
+        #expect(error?.code == .unsupportedVersion && error?.message.contains("reads versions 1 to 2") == true, "\(String(describing: error))")
+    }
+}
