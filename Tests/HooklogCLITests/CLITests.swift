@@ -87,4 +87,17 @@ func tempPath() -> String { NSTemporaryDirectory() + "hooklog-cli-" + UUID().uui
         let help = try CLI.run(["--help"])
         #expect(help.status == 0 && help.stdout.contains("demo") && help.stdout.contains("stats"))
     }
+
+    /// `query` is parsed on its own first (a faster start); help, bad usage and failures must come out
+    /// exactly as through the whole command tree.
+    @Test func queryHelpAndErrorsAreThoseOfTheWholeCommand() throws {
+        let help = try CLI.run(["query", "--help"])
+        #expect(help.status == 0 && help.stdout.contains("USAGE: hooklog query") && help.stdout.contains("--entity"), "\(help.stdout)")
+        let usage = try CLI.run(["query", "--bogus"])
+        #expect(usage.status == 2 && usage.stderr.hasPrefix("hooklog: ") && usage.stderr.contains("--bogus") && usage.stderr.contains("see 'hooklog --help'"), "\(usage.stderr)")
+        let badTime = try CLI.run(["query", "--since", "yesterday-ish", "--data", "/nonexistent/hooklog"])
+        #expect(badTime.status == 2 && badTime.stderr.contains("--since 'yesterday-ish'"), "\(badTime.stderr)")
+        let missing = try CLI.run(["query", "--data", "/nonexistent/hooklog"])
+        #expect(missing.status == 1 && missing.stderr.hasPrefix("hooklog: no archive at /nonexistent/hooklog"), "\(missing.stderr)")
+    }
 }
