@@ -53,7 +53,7 @@ done
 # --- build, archive -----------------------------------------------------------------------------------
 HOOKLOG=$ROOT/.build/release/hooklog
 if [[ ${HOOKLOG_CLI_BENCH_NO_BUILD:-0} != 1 ]]; then
-    (cd "$ROOT" && swift build -c release --product hooklog) >&2
+    "$ROOT/tools/build-release" hooklog >&2
 fi
 bench_archive
 DB=$ARCHIVE/sqlite/events.db

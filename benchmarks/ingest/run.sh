@@ -61,7 +61,7 @@ HOOKLOG=$ROOT/.build/release/hooklog
 LOADGEN=$BENCH/.build/release/hooklog-loadgen
 NOOP=$BENCH/.build/release/hooklog-noop-server
 if [[ ${HOOKLOG_INGEST_BENCH_NO_BUILD:-0} != 1 ]]; then
-    (cd "$ROOT" && swift build -c release --product hooklog) >&2
+    "$ROOT/tools/build-release" hooklog >&2
     (cd "$BENCH" && swift build -c release --product hooklog-loadgen && swift build -c release --product hooklog-noop-server) >&2
 fi
 

@@ -62,7 +62,7 @@ SINK=$ROOT/.build/release/hooklog-sink
 NOOP=$ROOT/benchmarks/.build/release/hooklog-noop-server
 if [[ ${HOOKLOG_REPLAY_BENCH_NO_BUILD:-0} != 1 ]]; then
     # (one product per invocation: given several --product, SwiftPM builds only the last)
-    (cd "$ROOT" && swift build -c release --product hooklog && swift build -c release --product hooklog-sink) >&2
+    "$ROOT/tools/build-release" hooklog hooklog-sink >&2
 fi
 bench_archive
 
