@@ -15,8 +15,10 @@ public struct StoreOptions: Sendable {
     public var recompressSealed: Bool = true
     /// The LZ4HC level for sealed segments (1–12; 4 measured as the best size per CPU second here).
     public var recompressionLevel: Int = 4
-    /// Sealed segments that may wait for recompression; one sealed while as many wait stays fast LZ4
-    /// (as valid, 28 % larger), so a sustained burst never queues unbounded work.
+    /// Sealed segments that may wait for recompression with their index in memory; one sealed while as
+    /// many wait stays fast LZ4 (as valid, 28 % larger) until the recompression thread is idle, and is
+    /// then recompressed from its log, so a sustained burst never holds unbounded memory. Segments left
+    /// fast LZ4 by a stop are recompressed the same way after the next open.
     public var recompressionBacklog: Int = 2
     /// Whether a clean close waits for the recompressions still queued (tests), rather than leaving those
     /// segments fast LZ4 so that SIGTERM stops the server at once (the default).

@@ -212,6 +212,68 @@ import Testing
             == fastEvents.filter { $0.entity == "or_7" || $0.refs.contains("or_7") }.count)
     }
 
+    /// Sealed segments still fast LZ4 (chained frames) after a run that did not recompress them (a
+    /// backlog, a stop, an older build) are recompressed in the background when the store is next opened,
+    /// newest first, every event unchanged; meanwhile retention never brings a deleted segment back.
+    @Test func segmentsLeftFastLZ4AreRecompressedWhenTheStoreIsNextOpened() async throws {
+        let dir = TempDirectory()
+        var options = smallOptions(segmentSize: 8 << 10, blockSize: 2 << 10)
+        options.recompressSealed = false
+        let store = try ArchiveStore.open(directory: dir.path, options: options)
+        for i in 0..<400 { _ = try await store.append(orderEvents(order: i % 40, count: 1, padding: 20 + i % 50)) }
+        store.close()
+        let before = try ArchiveReader(directory: dir.path).snapshot().events()
+        /// Sealed segments with a frame that continues a block (or no index yet: being rewritten).
+        func fastLZ4() -> Int {
+            dir.segmentFiles().dropLast().filter { log in
+                guard let index = try? IndexFile(path: String(log.dropLast(4)) + ".idx", segmentPath: log) else { return true }
+                return index.frames.contains { !$0.header.startsBlock }
+            }.count
+        }
+        func bytes() -> UInt64 { dir.segmentFiles().dropLast().reduce(0) { $0 + (FileSystem.fileSize($1) ?? 0) } }
+        let fastBefore = fastLZ4()
+        let bytesBefore = bytes()
+        try #require(fastBefore >= 4)
+
+        options.recompressSealed = true
+        let reopened = try ArchiveStore.open(directory: dir.path, options: options)
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(60)
+        while fastLZ4() > 0 && clock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(fastLZ4() == 0)
+        #expect(bytes() < bytesBefore)
+        #expect(try reopened.reader().snapshot().events() == before)
+        reopened.close()
+        #expect(try ArchiveCheck.run(directory: dir.path, repair: false).isClean)
+
+        // Catch-up and retention at once: a segment retention removed never comes back.
+        let again = TempDirectory()
+        options.recompressSealed = false
+        let writer = try ArchiveStore.open(directory: again.path, options: options)
+        for i in 0..<400 { _ = try await writer.append(orderEvents(order: i % 40, count: 1, padding: 20 + i % 50)) }
+        writer.close()
+        options.recompressSealed = true
+        options.maxBytes = 16 << 10
+        let trimmed = try ArchiveStore.open(directory: again.path, options: options)
+        var seen = Set(again.segmentFiles())
+        var removed: Set<String> = []
+        for i in 0..<200 {
+            _ = try await trimmed.append(orderEvents(order: 1000 + i, count: 1, padding: 20))
+            let now = Set(again.segmentFiles())
+            removed.formUnion(seen.subtracting(now))
+            seen.formUnion(now)
+            #expect(removed.isDisjoint(with: now), "a removed segment came back")
+        }
+        #expect(!removed.isEmpty)
+        _ = try await trimmed.applyRetention()
+        let snapshot = try trimmed.reader().snapshot()
+        let kept = try snapshot.events()
+        #expect(kept.last?.seq == 600 && kept.first?.seq == snapshot.firstSeq)
+        #expect(zip(kept, kept.dropFirst()).allSatisfy { $0.seq + 1 == $1.seq })
+        trimmed.close()
+        #expect(try ArchiveCheck.run(directory: again.path, repair: false).isClean)
+    }
+
     @Test func aCleanCloseLeavesACheckpointIndexThatReadersExtend() async throws {
         let dir = TempDirectory()
         let options = smallOptions(segmentSize: 1 << 20)

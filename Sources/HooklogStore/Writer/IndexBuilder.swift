@@ -33,8 +33,29 @@ final class IndexBuilder: Sendable {
         let files = Mutex<[UInt64: (IndexFile, RawFile)]>([:])
     }
 
+    /// What the recompression thread is asked to do.
+    enum RecompressionJob: Sendable {
+        /// A segment just sealed, with the index the builder made of it.
+        case sealed(Recompression)
+        /// Take the next segment of `catchUp` (sealed while a backlog kept it fast LZ4, or before a
+        /// restart): queued behind new seals, one segment at a time, so it only runs when idle.
+        case catchUp
+    }
+
+    /// Sealed segments left fast LZ4, and which segment is being rewritten: shared by the recompression
+    /// thread and the writer (whose retention must not delete a segment while it is rewritten, or the
+    /// rename of the rewritten log would bring it back).
+    final class Rewrites: Sendable {
+        struct State {
+            var waiting: [(base: UInt64, logPath: String)] = []
+            var busy: UInt64?
+        }
+        let state = Mutex(State())
+    }
+
     private let worker: WorkerThread<Job>
-    private let recompressor: WorkerThread<Recompression>?
+    private let recompressor: WorkerThread<RecompressionJob>?
+    private let rewrites = Rewrites()
     private let finishesRecompressionOnClose: Bool
     private let published = Published()
 
@@ -49,13 +70,27 @@ final class IndexBuilder: Sendable {
         self.finishesRecompressionOnClose = finishesRecompressionOnClose
         let confined = Confined()
         let published = self.published
-        let recompressor = recompressLevel.map { _ in
-            WorkerThread<Recompression>(name: "hooklog-recomp", niceness: 10) { jobs in
+        let rewrites = self.rewrites
+        // The thread enqueues its own next catch-up step: it is created first, handed its queue after.
+        let catchUpQueue = Mutex<WorkerThread<RecompressionJob>?>(nil)
+        let recompressor = recompressLevel.map { level in
+            WorkerThread<RecompressionJob>(name: "hooklog-recomp", niceness: 10) { jobs in
+                var catchUp = false
                 for job in jobs {
-                    Self.recompress(job, blockSize: blockSize, logDirectory: logDirectory, published: published)
+                    switch job {
+                    case .sealed(let job):
+                        Self.recompress(job, blockSize: blockSize, logDirectory: logDirectory, published: published, rewrites: rewrites)
+                    case .catchUp:
+                        catchUp = true
+                    }
                 }
+                guard catchUp else { return }
+                let more = Self.catchUpOne(
+                    level: level, blockSize: blockSize, logDirectory: logDirectory, published: published, rewrites: rewrites)
+                if more { _ = catchUpQueue.withLock { $0?.enqueue(.catchUp) } }
             }
         }
+        catchUpQueue.withLock { $0 = recompressor }
         self.recompressor = recompressor
         worker = WorkerThread(name: "hooklog-index") { jobs in
             for job in jobs {
@@ -78,9 +113,14 @@ final class IndexBuilder: Sendable {
                     // The index of the segment as written, at once: readers and the writer get it now.
                     Self.writeIndex(index, logLength: logLength, logPath: logPath, logDirectory: logDirectory, published: published)
                     // LZ4HC on a thread of its own, at low priority, so indexing never waits behind it
-                    // (its records would pile up in memory). Under a backlog a segment stays fast LZ4.
+                    // (its records would pile up in memory). Under a backlog a segment stays fast LZ4
+                    // until the thread is idle (then its index is rebuilt from the log: memory stays flat).
                     if let level = recompressLevel, let recompressor, recompressor.backlog < recompressionBacklog {
-                        recompressor.enqueue(Recompression(index: index, logPath: logPath, level: level))
+                        recompressor.enqueue(.sealed(Recompression(index: index, logPath: logPath, level: level)))
+                    } else if recompressLevel != nil {
+                        // Not now: when the thread is idle (`catchUp`).
+                        rewrites.state.withLock { $0.waiting.append((index.baseSeq, logPath)) }
+                        recompressor?.enqueue(.catchUp)
                     }
                 }
             }
@@ -94,10 +134,21 @@ final class IndexBuilder: Sendable {
         var level: Int32
     }
 
-    /// Rewrites a sealed segment with LZ4HC and replaces its index file.
+    /// Rewrites a sealed segment with LZ4HC and replaces its index file; nothing if the segment is
+    /// gone (retention) or being rewritten already.
     private static func recompress(
-        _ job: Recompression, blockSize: Int, logDirectory: String, published: Published
+        _ job: Recompression, blockSize: Int, logDirectory: String, published: Published, rewrites: Rewrites
     ) {
+        let base = job.index.baseSeq
+        // Claimed under the lock retention deletes under (`retire`): from here until it is released,
+        // retention stops at this segment.
+        let claimed = rewrites.state.withLock { state -> Bool in
+            guard state.busy == nil, FileSystem.fileSize(job.logPath) != nil else { return false }
+            state.busy = base
+            return true
+        }
+        guard claimed else { return }
+        defer { rewrites.state.withLock { $0.busy = nil } }
         // The index written at seal describes the log before recompression: it must not outlive the
         // rename below, even across a crash (a missing index is rebuilt on open).
         let path = logDirectory + "/" + SegmentName.index(job.index.baseSeq)
@@ -110,6 +161,41 @@ final class IndexBuilder: Sendable {
             (index, length) = (rewritten, newLength)
         }
         writeIndex(index, logLength: length, logPath: job.logPath, logDirectory: logDirectory, published: published)
+    }
+
+    /// Recompresses the next segment waiting (newest first: retention takes the oldest); returns whether
+    /// more wait. The segment's full index is rebuilt from its log (its index file has no record bytes).
+    private static func catchUpOne(
+        level: Int32, blockSize: Int, logDirectory: String, published: Published, rewrites: Rewrites
+    ) -> Bool {
+        guard let next = rewrites.state.withLock({ $0.waiting.popLast() }) else { return false }
+        if let log = try? RawFile(path: next.logPath, flags: O_RDONLY), let length = try? log.size(),
+            let index = try? LogWriter.rebuildIndex(file: log, base: next.base, length: length), index.damage.isEmpty
+        {
+            recompress(
+                Recompression(index: index, logPath: next.logPath, level: level), blockSize: blockSize,
+                logDirectory: logDirectory, published: published, rewrites: rewrites)
+        }
+        return rewrites.state.withLock { !$0.waiting.isEmpty }
+    }
+
+    /// Queues sealed segments that are still fast LZ4 for recompression when the thread is idle.
+    func catchUp(_ segments: [(base: UInt64, logPath: String)]) {
+        guard let recompressor, !segments.isEmpty else { return }
+        rewrites.state.withLock { $0.waiting.append(contentsOf: segments) }
+        recompressor.enqueue(.catchUp)
+    }
+
+    /// Runs `delete` (retention removing a sealed segment) unless that segment is being rewritten;
+    /// returns whether it ran. Under the lock `recompress` claims a segment under, so a rewrite never
+    /// renames a log back into place after retention removed it.
+    func retire(_ base: UInt64, _ delete: () throws(StoreError) -> Void) throws(StoreError) -> Bool {
+        try rewrites.state.withLock { state throws(StoreError) -> Bool in
+            guard state.busy != base else { return false }
+            state.waiting.removeAll { $0.base == base }
+            try delete()
+            return true
+        }
     }
 
     /// Writes a sealed segment's index file and publishes it with its log for the writer to adopt.
@@ -139,7 +225,7 @@ final class IndexBuilder: Sendable {
     }
 
     /// Finishes indexing; a recompression under way completes; queued ones are dropped (those segments
-    /// stay fast LZ4, as valid) unless the options ask to finish them.
+    /// stay fast LZ4, as valid, until a later run catches them up) unless the options ask to finish them.
     func close() {
         worker.close()
         recompressor?.close(discardingPending: !finishesRecompressionOnClose)

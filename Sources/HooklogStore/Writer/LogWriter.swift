@@ -110,6 +110,13 @@ final class LogWriter {
         allocatedLength = try activeFile.size()
         activeIndex = indexer.index
         builder.enqueue(.adopt(indexer.index))
+        if options.recompressSealed {
+            // Sealed segments still fast LZ4 (a frame that continues a block: recompressed ones have one
+            // frame a block), left so by a backlog or a stop: recompressed in the background when idle.
+            builder.catchUp(
+                sealed.filter { s in s.index.damage.isEmpty && s.index.frames.contains { !$0.header.startsBlock } }
+                    .map { ($0.baseSeq, $0.file.path) })
+        }
         lastTime = max(activeIndex.maxTime ?? 0, sealed.last?.index.maxTime ?? 0)
         try writeMark()
     }
@@ -466,8 +473,11 @@ final class LogWriter {
             } ?? false
             let tooBig = options.maxBytes.map { total > $0 } ?? false
             guard tooOld || tooBig else { break }
-            try FileSystem.remove(logDirectory + "/" + SegmentName.log(oldest.baseSeq))
-            try FileSystem.remove(logDirectory + "/" + SegmentName.index(oldest.baseSeq))
+            let removed = try builder.retire(oldest.baseSeq) { () throws(StoreError) in
+                try FileSystem.remove(logDirectory + "/" + SegmentName.log(oldest.baseSeq))
+                try FileSystem.remove(logDirectory + "/" + SegmentName.index(oldest.baseSeq))
+            }
+            guard removed else { break }  // being recompressed: the next roll deletes it
             total -= oldest.logLength
             sealed.removeFirst()
             deleted.append(oldest.baseSeq)
