@@ -32,6 +32,13 @@ final class MappedFile: @unchecked Sendable {
         }
         let p = mmap(nil, count, PROT_READ, MAP_SHARED, fd, 0)
         guard let p, p != MAP_FAILED else { throw StoreError.system("map", path: path) }
+        #if os(Linux)
+        // Lookups read a few scattered pages: no readahead around a fault (it would fill the cache, and
+        // this mapping, with large folios; see `FileSystem.writeAtomically(uncached:)`), and no 2 MB
+        // mappings of a folio the cache holds anyway. Advice only: a failure changes nothing else.
+        _ = madvise(p, count, MADV_RANDOM)
+        _ = madvise(p, count, MADV_NOHUGEPAGE)
+        #endif
         base = UnsafeRawPointer(p)
     }
 

@@ -106,7 +106,7 @@ final class IndexBuilder: Sendable {
                     guard let index = confined.index, !index.frames.isEmpty else { continue }
                     let bytes = IndexFile.encode(index, logLength: logLength, createdMicros: currentMicros())
                     try? FileSystem.writeAtomically(
-                        bytes, to: logDirectory + "/" + SegmentName.index(index.baseSeq), directory: logDirectory)
+                        bytes, to: logDirectory + "/" + SegmentName.index(index.baseSeq), directory: logDirectory, uncached: true)
                 case .seal(let logLength, let logPath, let nextBase):
                     guard let index = confined.index else { continue }
                     confined.index = MemoryIndex(baseSeq: nextBase)
@@ -206,7 +206,7 @@ final class IndexBuilder: Sendable {
         let bytes = IndexFile.encode(index, logLength: logLength, createdMicros: currentMicros())
         // On failure (disk full) the segment simply has no index file yet: the writer rebuilds it on
         // the next open, readers in memory meanwhile.
-        if (try? FileSystem.writeAtomically(bytes, to: path, directory: logDirectory)) != nil,
+        if (try? FileSystem.writeAtomically(bytes, to: path, directory: logDirectory, uncached: true)) != nil,
             let file = try? IndexFile(path: path, segmentPath: logPath),
             let log = try? RawFile(path: logPath, flags: O_RDONLY)
         {

@@ -143,7 +143,7 @@ final class LogWriter {
             // A version 1 index (one checksum, so every reader reads it whole) becomes version 2: the
             // same body with a checksum a page, no log read. If that fails, the old one serves.
             if writable, let bytes = index.upgraded(),
-                (try? FileSystem.writeAtomically(bytes, to: indexPath, directory: logDirectory)) != nil,
+                (try? FileSystem.writeAtomically(bytes, to: indexPath, directory: logDirectory, uncached: true)) != nil,
                 let upgraded = try? IndexFile(path: indexPath, segmentPath: path)
             {
                 return SealedSegment(baseSeq: base, file: file, index: upgraded, logLength: length)
@@ -153,7 +153,7 @@ final class LogWriter {
         let index = try rebuildIndex(file: file, base: base, length: length)
         if writable {
             let bytes = IndexFile.encode(index, logLength: length, createdMicros: currentMicros())
-            if (try? FileSystem.writeAtomically(bytes, to: indexPath, directory: logDirectory)) != nil,
+            if (try? FileSystem.writeAtomically(bytes, to: indexPath, directory: logDirectory, uncached: true)) != nil,
                 let mapped = try? IndexFile(path: indexPath, segmentPath: path)
             {
                 return SealedSegment(baseSeq: base, file: file, index: mapped, logLength: length)
