@@ -343,7 +343,10 @@ final class IndexFile: SegmentIndex {
             guard verified(at..<next) else { throw PageDamage() }
             let start = postingsOffset + Int(file.u32(at: at + 8))
             let stop = postingsOffset + (i + 1 < keyCount ? Int(file.u32(at: at + Self.keyEntrySize + 8)) : postingsLength)
-            guard start > stop || verified(start..<min(stop, postingsOffset + postingsLength)) else { throw PageDamage() }
+            // Offsets that do not make a range inside the postings (a checksum proves the bytes are as
+            // written, not that they make sense): no postings, as `decodePostings` would say.
+            guard start <= stop, stop <= postingsOffset + postingsLength else { return [] }
+            guard verified(start..<stop) else { throw PageDamage() }
             return Self.decodePostings(
                 file, keysOffset: keysOffset, keyCount: keyCount, postingsOffset: postingsOffset,
                 postingsLength: postingsLength, entry: i)
