@@ -42,6 +42,11 @@ final class IndexBuilder: Sendable {
         case catchUp
     }
 
+    /// A weak reference to the recompression thread, for its own handler.
+    struct WeakWorker: Sendable {
+        weak var worker: WorkerThread<RecompressionJob>?
+    }
+
     /// Sealed segments left fast LZ4, and which segment is being rewritten: shared by the recompression
     /// thread and the writer (whose retention must not delete a segment while it is rewritten, or the
     /// rename of the rewritten log would bring it back).
@@ -71,8 +76,9 @@ final class IndexBuilder: Sendable {
         let confined = Confined()
         let published = self.published
         let rewrites = self.rewrites
-        // The thread enqueues its own next catch-up step: it is created first, handed its queue after.
-        let catchUpQueue = Mutex<WorkerThread<RecompressionJob>?>(nil)
+        // The thread enqueues its own next catch-up step: it is created first, handed its queue after,
+        // weakly (a strong one would keep the thread's owner alive from its own handler).
+        let catchUpQueue = Mutex(WeakWorker())
         let recompressor = recompressLevel.map { level in
             WorkerThread<RecompressionJob>(name: "hooklog-recomp", niceness: 10) { jobs in
                 var catchUp = false
@@ -87,10 +93,10 @@ final class IndexBuilder: Sendable {
                 guard catchUp else { return }
                 let more = Self.catchUpOne(
                     level: level, blockSize: blockSize, logDirectory: logDirectory, published: published, rewrites: rewrites)
-                if more { _ = catchUpQueue.withLock { $0?.enqueue(.catchUp) } }
+                if more { _ = catchUpQueue.withLock { $0.worker?.enqueue(.catchUp) } }
             }
         }
-        catchUpQueue.withLock { $0 = recompressor }
+        catchUpQueue.withLock { $0.worker = recompressor }
         self.recompressor = recompressor
         worker = WorkerThread(name: "hooklog-index") { jobs in
             for job in jobs {

@@ -69,6 +69,17 @@ final class WorkerThread<Job: Sendable>: Sendable {
     /// How many jobs wait (not counting the batch being handled).
     var backlog: Int { shared.state.withLock { $0.jobs.count } }
 
+    /// Dropped without `close` (an owner whose init threw after starting it): the thread finishes what
+    /// is queued and stops, instead of waiting forever for jobs no one can send. fuzz-segment found
+    /// writer threads piling up (four a failed open) until the process ran out of mappings.
+    deinit {
+        let open = shared.state.withLock { s in
+            defer { s.closed = true }
+            return !s.closed
+        }
+        if open { shared.wake.signal() }
+    }
+
     /// Lets the queued jobs finish (or drops them, with `discardingPending`), then stops the thread and
     /// waits for it.
     func close(discardingPending: Bool = false) {

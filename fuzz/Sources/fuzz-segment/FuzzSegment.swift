@@ -8,8 +8,9 @@
 // segment, `00000000000000000001.log`. fuzz-seed writes real archives in exactly this form.
 //
 // Each input runs twice: as it is, then with every checksum recomputed (file headers, frames, the index
-// body, and the index header's base seq, log length and body length made to agree with its files), so
-// that mutations get past the CRC32C checks into the decoders behind them. Each run:
+// body — or, version 2, its page checksums and page table — and the index header's base seq, log length
+// and body length made to agree with its files),
+// so that mutations get past the CRC32C checks into the decoders behind them. Each run:
 //  - opens `ArchiveReader(directory:)`, takes `snapshot()`, reads its figures (counts, damage, times);
 //  - `forEachView` over everything, touching every field, the payload and the NDJSON line, with and
 //    without `onDamage`, forwards and in reverse;
@@ -133,7 +134,23 @@ func fixup(_ file: File, in all: [File]) -> File {
         put(file.base, &b, 16)
         put(UInt64(log?.bytes.count ?? 0), &b, 40)
         put(UInt64(b.count - 64), &b, 48)
-        if b.count >= 68 { put(UInt64(CRC32C.checksum(b[64..<(b.count - 4)])), &b, b.count - 4, bytes: 4) }
+        if b[8] == 2 && b[9] == 0 {
+            // Version 2: a page checksum table after the header, then the body to the end. Its page
+            // count made to agree with the file's length, then every page's CRC and the table's.
+            let fits = { (c: Int) in 72 + 4 * c <= b.count && (b.count - 72 - 4 * c + 4095) / 4096 == c }
+            let stored = b.count >= 68 ? Int(u32(b, 64)) : -1
+            if let count = fits(stored) ? stored : (0...max(0, (b.count - 72) / 4)).first(where: fits) {
+                put(UInt64(count), &b, 64, bytes: 4)
+                let body = 72 + 4 * count
+                for page in 0..<count {
+                    let start = body + page * 4096
+                    put(UInt64(CRC32C.checksum(b[start..<min(b.count, start + 4096)])), &b, 68 + 4 * page, bytes: 4)
+                }
+                put(UInt64(CRC32C.checksum(b[64..<(body - 4)])), &b, body - 4, bytes: 4)
+            }
+        } else if b.count >= 68 {
+            put(UInt64(CRC32C.checksum(b[64..<(b.count - 4)])), &b, b.count - 4, bytes: 4)
+        }
     } else {
         var p = 64
         while p + 48 <= b.count {
