@@ -68,6 +68,9 @@ public struct Comparison: Sendable {
             name: "append-50 from 8 concurrent appenders (group commit)", subject: ("hooklog", "append8.hooklog.MBps"),
             reference: ("raw LZ4_compress_default", "append.lz4.MBps"), unit: "MB/s", style: .percent(target: 70)),
         Comparison(
+            name: "append-50 from 8 concurrent appenders (group commit)", subject: ("hooklog", "append8.hooklog.MBps"),
+            reference: ("SQLite, 8 concurrent writers", "append8.sqlite.MBps"), unit: "MB/s", style: .times(target: 20)),
+        Comparison(
             name: "append-50 events/s", subject: ("hooklog", "append.hooklog.eps"),
             reference: ("SQLite", "append.sqlite.eps"), unit: "events/s", style: .times(target: 20)),
         Comparison(

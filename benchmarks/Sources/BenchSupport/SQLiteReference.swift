@@ -6,7 +6,9 @@ import Corpus
 /// WAL journal with `synchronous=FULL` (a commit is fsynced before it returns, like an append), a table
 /// `events(seq INTEGER PRIMARY KEY, received_at, account, source, type, entity, refs, id, payload BLOB)`
 /// with indexes on account, type and entity, and a `refs(ref, seq)` side table indexed on `(ref, seq)`.
-public final class SQLiteReference {
+// `@unchecked Sendable`: one connection (opened NOMUTEX) is only ever used by one thread at a time; the
+// 8-writer append benchmark hands each thread a connection of its own.
+public final class SQLiteReference: @unchecked Sendable {
     public struct SQLiteError: Error, CustomStringConvertible {
         public var description: String
     }
@@ -38,6 +40,8 @@ public final class SQLiteReference {
         else {
             throw SQLiteError(description: "cannot open \(path)")
         }
+        // Concurrent writers (the 8-writer append reference) wait for the write lock instead of failing.
+        sqlite3_busy_timeout(db, 60_000)
         try exec("PRAGMA journal_mode=WAL")
         try exec("PRAGMA synchronous=\(synchronous)")
         try exec("PRAGMA cache_size=-65536")  // 64 MB page cache: warm reads
