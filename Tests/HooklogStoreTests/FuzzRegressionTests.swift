@@ -120,9 +120,7 @@ import Testing
         var options = smallOptions(segmentSize: 4 << 10, blockSize: 1 << 10)
         options.recompressSealed = false
         options.durable = false
-        let store = try ArchiveStore.open(directory: dir.path, options: options)
-        for order in 0..<30 { _ = try await store.append(orderEvents(order: order, count: 2, padding: 40)) }
-        store.close()
+        try await append((0..<30).map { orderEvents(order: $0, count: 2, padding: 40) }, to: dir, options: options)
         let events = try ArchiveReader(directory: dir.path).snapshot().eventCount
         let index = try #require(dir.indexFiles().first)
         patchIndexBody(index) { bytes, body in

@@ -12,9 +12,7 @@ import Testing
         var options = smallOptions(segmentSize: 128 << 10, blockSize: 16 << 10)
         options.recompressSealed = false
         options.durable = false
-        let store = try ArchiveStore.open(directory: dir.path, options: options)
-        for i in 0..<3000 { _ = try await store.append(orderEvents(order: i, count: 2, padding: 20)) }
-        store.close()
+        try await append((0..<3000).map { orderEvents(order: $0, count: 2, padding: 20) }, to: dir, options: options)
         let expected = try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(ref: "or_4"))
         #expect(expected.count == 2)
         return (dir, expected)

@@ -2,6 +2,12 @@ import Foundation
 import Testing
 @testable import HooklogStore
 
+/// `count` one-event batches over 40 orders, of varying sizes: small chained frames, what light
+/// traffic writes.
+func lightTraffic(_ count: Int) -> [[NewEvent]] {
+    (0..<count).map { i in orderEvents(order: i % 40, count: 1, padding: 20 + i % 50) }
+}
+
 @Suite struct StoreTests {
     @Test func fixturePayloadsComeBackByteForByteWithGapFreeSeqs() async throws {
         let dir = TempDirectory()
@@ -213,10 +219,8 @@ import Testing
             let dir = TempDirectory()
             var options = smallOptions(segmentSize: 16 << 10, blockSize: 4 << 10)
             options.recompressSealed = recompress
-            let store = try ArchiveStore.open(directory: dir.path, options: options)
             // One event per commit: small chained frames, what light traffic writes.
-            for i in 0..<300 { _ = try await store.append(orderEvents(order: i % 40, count: 1, padding: 20 + i % 50)) }
-            store.close()
+            try await append(lightTraffic(300), to: dir, options: options)
             return (dir, try ArchiveReader(directory: dir.path).snapshot().events())
         }
         let (fast, fastEvents) = try await build(recompress: false)
@@ -248,9 +252,7 @@ import Testing
         let dir = TempDirectory()
         var options = smallOptions(segmentSize: 8 << 10, blockSize: 2 << 10)
         options.recompressSealed = false
-        let store = try ArchiveStore.open(directory: dir.path, options: options)
-        for i in 0..<400 { _ = try await store.append(orderEvents(order: i % 40, count: 1, padding: 20 + i % 50)) }
-        store.close()
+        try await append(lightTraffic(400), to: dir, options: options)
         let before = try ArchiveReader(directory: dir.path).snapshot().events()
         /// Sealed segments with a frame that continues a block (or no index yet: being rewritten).
         func fastLZ4() -> Int {
@@ -278,9 +280,7 @@ import Testing
         // Catch-up and retention at once: a segment retention removed never comes back.
         let again = TempDirectory()
         options.recompressSealed = false
-        let writer = try ArchiveStore.open(directory: again.path, options: options)
-        for i in 0..<400 { _ = try await writer.append(orderEvents(order: i % 40, count: 1, padding: 20 + i % 50)) }
-        writer.close()
+        try await append(lightTraffic(400), to: again, options: options)
         options.recompressSealed = true
         options.maxBytes = 16 << 10
         let trimmed = try ArchiveStore.open(directory: again.path, options: options)

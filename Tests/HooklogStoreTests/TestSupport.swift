@@ -106,3 +106,10 @@ func patchIndexBody(_ path: String, _ edit: (inout [UInt8], Int) -> Void) {
     put(CRC32C.checksum(bytes[t..<(bodyStart - 4)]), at: bodyStart - 4)
     write(bytes, to: path)
 }
+
+/// Opens a store on `dir` with `options`, appends each batch (one commit each), and closes it.
+func append(_ batches: some Sequence<[NewEvent]>, to dir: TempDirectory, options: StoreOptions) async throws {
+    let store = try ArchiveStore.open(directory: dir.path, options: options)
+    for batch in batches { _ = try await store.append(batch) }
+    store.close()
+}

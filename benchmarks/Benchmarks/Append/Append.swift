@@ -36,6 +36,21 @@ func makeBatches() {
     next = 0
 }
 
+/// The batches, and a durable (`synchronous=FULL`) SQLite database in a scratch directory called `name`.
+func openSQLite(_ name: String) throws {
+    makeBatches()
+    scratch = try BenchEnv.scratchDirectory(name)
+    sqlite = try SQLiteReference(path: scratch + "/events.db", synchronous: "FULL")
+}
+
+/// Closes and removes the database, and records its rates as `<key>.MBps` and `<key>.eps`.
+func closeSQLite(recordingAs key: String) {
+    sqlite?.close()
+    sqlite = nil
+    BenchEnv.removeTree(scratch)
+    Results.record([key + ".MBps": samples.megabytesPerSecond, key + ".eps": samples.eventsPerSecond])
+}
+
 func payloadBytes(_ batch: [CorpusEvent]) -> Int { batch.reduce(0) { $0 + $1.payload.count } }
 
 let benchmarks: @Sendable () -> Void = {
@@ -159,17 +174,8 @@ let benchmarks: @Sendable () -> Void = {
                 samples.add(nanos: nanos() - t0, bytes: bytes, events: 8 * batchSize)
             }
         },
-        setup: {
-            makeBatches()
-            scratch = try BenchEnv.scratchDirectory("append-sqlite8")
-            sqlite = try SQLiteReference(path: scratch + "/events.db", synchronous: "FULL")
-        },
-        teardown: {
-            sqlite?.close()
-            sqlite = nil
-            BenchEnv.removeTree(scratch)
-            Results.record(["append8.sqlite.MBps": samples.megabytesPerSecond, "append8.sqlite.eps": samples.eventsPerSecond])
-        })
+        setup: { try openSQLite("append-sqlite8") },
+        teardown: { closeSQLite(recordingAs: "append8.sqlite") })
 
     Benchmark(
         "append-50/SQLite WAL synchronous=FULL", configuration: configuration,
@@ -182,15 +188,6 @@ let benchmarks: @Sendable () -> Void = {
                 samples.add(nanos: nanos() - t0, bytes: payloadBytes(batch), events: batch.count)
             }
         },
-        setup: {
-            makeBatches()
-            scratch = try BenchEnv.scratchDirectory("append-sqlite")
-            sqlite = try SQLiteReference(path: scratch + "/events.db", synchronous: "FULL")
-        },
-        teardown: {
-            sqlite?.close()
-            sqlite = nil
-            BenchEnv.removeTree(scratch)
-            Results.record(["append.sqlite.MBps": samples.megabytesPerSecond, "append.sqlite.eps": samples.eventsPerSecond])
-        })
+        setup: { try openSQLite("append-sqlite") },
+        teardown: { closeSQLite(recordingAs: "append.sqlite") })
 }
