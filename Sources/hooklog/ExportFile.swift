@@ -69,14 +69,6 @@ final class ExportFile {
         pending.deallocate()
     }
 
-    /// Appends bytes (buffered).
-    func write(_ bytes: [UInt8]) throws {
-        try write(capacity: bytes.count) { dst in
-            bytes.withUnsafeBufferPointer { dst.update(from: $0.baseAddress!, count: $0.count) }
-            return bytes.count
-        }
-    }
-
     /// Writes (or compresses) `buffer` as it is, after what is buffered.
     func write(_ buffer: UnsafeRawBufferPointer) throws {
         guard buffer.count > 0 else { return }

@@ -161,35 +161,17 @@ struct NDJSONCursor {
 /// Byte-level JSON helpers for output: hand-written because they run once per event on export's hot
 /// path, where going through `JSONSerialization` would re-parse and re-order every payload.
 public enum JSONText {
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
     @inline(__always)
     static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : 0x57 + v }
 
-    /// Appends `bytes[range]` (UTF-8) as a JSON string literal.
-    ///
-    /// Runs of bytes that need no escaping are copied whole: names and IDs rarely hold any.
+    /// Appends `bytes[range]` (UTF-8) as a JSON string literal (the same escaping as an NDJSON line's).
     public static func appendString(_ bytes: [UInt8], _ range: Range<Int>, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        bytes.withUnsafeBufferPointer { src in
-            var run = range.lowerBound
-            for i in range {
-                let b = src[i]
-                guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
-                if run < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: src[run..<i])) }
-                run = i + 1
-                switch b {
-                case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
-                case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
-                case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-                case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-                case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-                default: out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]])
-                }
-            }
-            if run < range.upperBound { out.append(contentsOf: UnsafeBufferPointer(rebasing: src[run..<range.upperBound])) }
+        // An escaped byte takes at most 6 (`\u00XX`), plus the two quotes.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 6 * range.count + 2) { buffer in
+            var cursor = NDJSONCursor(at: buffer.baseAddress!)
+            bytes.withUnsafeBufferPointer { cursor.putString($0, range) }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<(cursor.p - buffer.baseAddress!)]))
         }
-        out.append(UInt8(ascii: "\""))
     }
 
     /// Appends a string as a JSON string literal.
