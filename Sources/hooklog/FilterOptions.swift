@@ -30,6 +30,30 @@ struct FilterOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Payload contains TEXT (scans the blocks the other filters leave).", valueName: "TEXT"))
     var contains: String?
 
+    /// The values, as the commands use them.
+    var values: FilterValues {
+        FilterValues(
+            account: account, source: source, type: type, entity: entity, ref: ref, since: since, until: until, contains: contains)
+    }
+
+    /// Whether any filter is set.
+    var isActive: Bool { values.isActive }
+
+    /// The store filter, with times resolved against `now` (µs).
+    func filter(now: Int64) throws -> EventFilter { try values.filter(now: now) }
+}
+
+/// The filter flags' values, whichever parser read them (ArgumentParser, or `query`'s fast path).
+struct FilterValues: Equatable {
+    var account: String?
+    var source: String?
+    var type: String?
+    var entity: String?
+    var ref: String?
+    var since: String?
+    var until: String?
+    var contains: String?
+
     /// Whether any filter is set.
     var isActive: Bool {
         [account, source, type, entity, ref, since, until, contains].contains { $0 != nil }

@@ -47,55 +47,79 @@ extension Hooklog {
         }
 
         func run() async throws {
-            let filter = try filters.filter(now: RFC3339.nowMicros())
-            let out = StandardOutput()
-            if format == .table {
-                out.append("SEQ       RECEIVED_AT                  ACCOUNT       SOURCE      TYPE                        ENTITY                REFS\n")
-            }
-            var printed = 0
-            var seenEnd: UInt64 = 0
-            do {
-                let reader = try ArchiveReader(directory: options.directory)
-                var snapshot = try reader.snapshot()
-                try print(snapshot, filter, limit: limit, printed: &printed, out: out)
-                seenEnd = snapshot.endSeq
-                guard follow, limit.map({ printed < $0 }) ?? true else { return out.flush() }
-                out.flush()
-                while true {
-                    try await Task.sleep(for: .milliseconds(100))
-                    snapshot = try reader.snapshot()
-                    guard snapshot.endSeq > seenEnd else { continue }
-                    var next = filter
-                    next.afterSeq = seenEnd - 1
-                    try print(snapshot, next, limit: limit, printed: &printed, out: out, flushEach: true)
-                    seenEnd = snapshot.endSeq
-                    if let limit, printed >= limit { return out.flush() }
-                }
-            } catch let error as StoreError {
-                out.flush()
-                fail(error)
-            }
+            try await Request(
+                directory: options.directory, filters: filters.values, limit: limit, reverse: reverse, follow: follow,
+                format: format
+            ).run()
         }
 
-        private func print(
-            _ snapshot: ArchiveSnapshot, _ filter: EventFilter, limit: Int?, printed: inout Int, out: StandardOutput,
-            flushEach: Bool = false
-        ) throws {
-            let remaining = limit.map { $0 - printed }
-            if let remaining, remaining <= 0 { return }
-            var line: [UInt8] = []
-            try snapshot.forEachView(matching: filter, reverse: reverse, limit: remaining, onDamage: { warn($0.message) }) { e in
-                line.removeAll(keepingCapacity: true)
-                switch format {
-                case .ndjson: e.appendNDJSON(to: &line)
-                case .payload: e.withPayload { line.append(contentsOf: $0) }
-                case .table: line.append(contentsOf: Self.tableRow(e).utf8)
+        /// What `query` was asked, whichever parser read the command line: ArgumentParser (`Query`'s
+        /// properties) or the fast path for the common flags (`Request.init?(fastParsing:)`).
+        struct Request: Equatable {
+            var directory: String
+            var filters: FilterValues
+            var limit: Int?
+            var reverse = false
+            var follow = false
+            var format: Format = .ndjson
+
+            /// Prints the matching events; with `follow`, then every new one until interrupted.
+            func run() async throws {
+                let filter = try filters.filter(now: RFC3339.nowMicros())
+                let out = StandardOutput()
+                if format == .table {
+                    out.append("SEQ       RECEIVED_AT                  ACCOUNT       SOURCE      TYPE                        ENTITY                REFS\n")
                 }
-                line.append(0x0A)
-                out.append(line)
-                if flushEach { out.flush() }
-                printed += 1
-                return true
+                var printed = 0
+                var seenEnd: UInt64 = 0
+                do {
+                    let reader = try ArchiveReader(directory: directory)
+                    var snapshot = try reader.snapshot()
+                    try print(snapshot, filter, limit: limit, printed: &printed, out: out)
+                    seenEnd = snapshot.endSeq
+                    guard follow, limit.map({ printed < $0 }) ?? true else {
+                        out.flush()
+                        // Done: the process ends here rather than unmapping every segment's index one
+                        // by one (about 1 ms of a query on a 10 M-event archive); exit does it at once.
+                        Glibc.exit(0)
+                    }
+                    out.flush()
+                    while true {
+                        try await Task.sleep(for: .milliseconds(100))
+                        snapshot = try reader.snapshot()
+                        guard snapshot.endSeq > seenEnd else { continue }
+                        var next = filter
+                        next.afterSeq = seenEnd - 1
+                        try print(snapshot, next, limit: limit, printed: &printed, out: out, flushEach: true)
+                        seenEnd = snapshot.endSeq
+                        if let limit, printed >= limit { return out.flush() }
+                    }
+                } catch let error as StoreError {
+                    out.flush()
+                    fail(error)
+                }
+            }
+
+            private func print(
+                _ snapshot: ArchiveSnapshot, _ filter: EventFilter, limit: Int?, printed: inout Int, out: StandardOutput,
+                flushEach: Bool = false
+            ) throws {
+                let remaining = limit.map { $0 - printed }
+                if let remaining, remaining <= 0 { return }
+                var line: [UInt8] = []
+                try snapshot.forEachView(matching: filter, reverse: reverse, limit: remaining, onDamage: { warn($0.message) }) { e in
+                    line.removeAll(keepingCapacity: true)
+                    switch format {
+                    case .ndjson: e.appendNDJSON(to: &line)
+                    case .payload: e.withPayload { line.append(contentsOf: $0) }
+                    case .table: line.append(contentsOf: Query.tableRow(e).utf8)
+                    }
+                    line.append(0x0A)
+                    out.append(line)
+                    if flushEach { out.flush() }
+                    printed += 1
+                    return true
+                }
             }
         }
 

@@ -113,6 +113,49 @@ func makeArchive(_ dir: String) async throws -> [NewEvent] {
         #expect(missing.status == 1 && missing.stderr.contains("no archive at"))
     }
 
+    /// `query` reads its common flags with a small parser of its own (ArgumentParser's reflection is most
+    /// of a cold query's start) and hands everything else to ArgumentParser: both must answer alike.
+    @Test func theFastArgumentReaderAnswersExactlyAsArgumentParserDoes() async throws {
+        let dir = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try await makeArchive(dir)
+        let cases: [[String]] = [
+            [],
+            ["--entity", "90417"],
+            ["--entity=90417"],
+            ["--ref", "MUG-01", "--reverse", "--limit", "2"],
+            ["--reverse", "--ref=MUG-01", "--limit=2", "--format=table"],
+            ["--account", "trade", "--type", "order.*", "--format", "payload"],
+            ["--source=o2vend", "--type=*.*", "--since", "1h", "--until=2999-01-01T00:00:00Z"],
+            ["--contains", "\"n\": 4"],
+            ["--contains=-not-a-flag"],
+            ["--follow", "--limit", "0"],
+            ["--limit", "0"],
+            // Everything below is ArgumentParser's to answer (errors, help), or an error of the command.
+            ["--limit", "-1"], ["--limit", "two"], ["--limit", "2", "--limit", "3"], ["--follow", "--reverse"],
+            ["--entity"], ["--entity", "--ref", "x"], ["--entity="], ["--bogus"], ["-h"], ["--help"], ["positional"],
+            ["--reverse", "--reverse"], ["--reverse=true"], ["--format", "xml"], ["--since", "last tuesday"], ["--since=1x"],
+        ]
+        for args in cases {
+            for withData in [true, false] {
+                let arguments = ["query"] + (withData ? ["--data", dir] : []) + args
+                let environment = withData ? [:] : ["HOOKLOG_DATA": dir]
+                let fast = try CLI.run(arguments, environment: environment)
+                var full = environment
+                full["HOOKLOG_FULL_PARSER"] = "1"
+                let parsed = try CLI.run(arguments, environment: full)
+                #expect(fast.status == parsed.status, "\(arguments)")
+                #expect(fast.stdout == parsed.stdout, "\(arguments)")
+                #expect(fast.stderr == parsed.stderr, "\(arguments)")
+            }
+        }
+        // And the answers are the right ones, not merely the same.
+        let both = try CLI.run(["query", "--data=\(dir)", "--ref=MUG-01", "--reverse", "--limit=2"])
+        #expect(try objects(both.stdout).map { $0["seq"] as! Int } == [9, 8])
+        #expect(try CLI.run(["query", "--data", dir, "--limit", "-1"]).status == 2)
+        #expect(try CLI.run(["query", "--data", dir, "--follow", "--reverse"]).status == 2)
+    }
+
     @Test func followPrintsHistoryThenEachNewEventAsItIsAcknowledged() async throws {
         let dir = tempPath()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -30,8 +30,21 @@ public final class ArchiveReader: Sendable {
     }
 
     private struct State {
-        var sealed: [UInt64: SegmentView] = [:]
+        /// The sealed segments opened so far, by base seq, ascending. An array, not a `[UInt64: …]`: the
+        /// first dictionary keyed by `UInt64` in a process has the run-time scan every conformance record
+        /// of the binary for `UInt64: Hashable` (0.15 ms of a cold `hooklog query`).
+        var sealed: [(base: UInt64, view: SegmentView)] = []
         var tail: Tail?
+
+        /// The opened segment with base seq `base`, if any.
+        func sealedView(_ base: UInt64) -> SegmentView? {
+            var (lo, hi) = (0, sealed.count)
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if sealed[mid].base < base { lo = mid + 1 } else { hi = mid }
+            }
+            return lo < sealed.count && sealed[lo].base == base ? sealed[lo].view : nil
+        }
     }
 
     private let state = Mutex(State())
@@ -66,9 +79,12 @@ public final class ArchiveReader: Sendable {
         }
         return try state.withLock { (s) throws(StoreError) -> ArchiveSnapshot in
             var views: [SegmentView] = []
+            var opened: [(base: UInt64, view: SegmentView)] = []
+            defer { s.sealed = opened }  // in base order, as `bases`; segments gone from the listing drop out
             for base in bases where base < activeBase {
-                if let cached = s.sealed[base] {
+                if let cached = s.sealedView(base) {
                     views.append(cached)
+                    opened.append((base, cached))
                     continue
                 }
                 if let tail = s.tail, tail.base == base, tail.prefix == nil,
@@ -78,20 +94,19 @@ public final class ArchiveReader: Sendable {
                     var indexer = tail.indexer
                     try indexer.advance(file: tail.file, limit: try tail.file.size())
                     let view = SegmentView(file: tail.file, index: indexer.index)
-                    s.sealed[base] = view
+                    opened.append((base, view))
                     views.append(view)
                     continue
                 }
                 do throws(StoreError) {
                     let segment = try LogWriter.openSealed(logDirectory: logDirectory, base: base, writable: false)
                     let view = SegmentView(file: segment.file, index: segment.index)
-                    s.sealed[base] = view
+                    opened.append((base, view))
                     views.append(view)
                 } catch where error.code == .notFound {
                     continue  // deleted by retention since the listing
                 }
             }
-            for base in s.sealed.keys where !bases.contains(base) { s.sealed[base] = nil }
             let activePath = logDirectory + "/" + SegmentName.log(activeBase)
             guard bases.contains(activeBase) else { return ArchiveSnapshot(segments: views) }
             if s.tail?.base != activeBase {

@@ -20,7 +20,7 @@ enum BlockReader {
         let end = frames[last].end
         let raw = try file.read(at: start, count: Int(end - start))
         var out = Decoded(bytes: [], frames: [], damage: nil)
-        var runs: [(range: Range<Int>, length: Int)] = []
+        var runs: [(offset: Int, compressed: Int, length: Int)] = []
         var position = 0
         for i in first...last {
             let f = frames[i]
@@ -33,7 +33,7 @@ enum BlockReader {
                     path: file.path)
                 break
             }
-            runs.append(((local + FrameHeader.size)..<(local + f.header.totalLength), Int(f.header.uncompressedLength)))
+            runs.append((local + FrameHeader.size, f.header.totalLength - FrameHeader.size, Int(f.header.uncompressedLength)))
             out.frames.append((f, position))
             position += Int(f.header.uncompressedLength)
         }
