@@ -58,6 +58,9 @@ public struct ReplayConfiguration: Sendable {
     public var baseBackoff: Duration = .milliseconds(500)
     /// The longest wait between tries (also caps `Retry-After`).
     public var maxBackoff: Duration = .seconds(60)
+    /// Send every request through AsyncHTTPClient, `http://` URLs too (normally those go through the
+    /// built-in `PlainHTTPConnection`): a way round a receiver the built-in client does not get along with.
+    public var alwaysUseAsyncHTTPClient = false
 
     /// A replay to `url` of the events matching `filter`.
     public init(url: String, filter: EventFilter) {

@@ -3,6 +3,7 @@ import Foundation
 import HooklogStore
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Synchronization
 
 /// Sends archived events to a webhook URL: in `seq` order per entity, entities in parallel.
@@ -105,29 +106,44 @@ public final class Replayer: Sendable {
         let per = configuration.eventsPerRequest
         let lanes = (0..<configuration.concurrency).map { _ in LaneQueue(capacity: max(2 * per, 256)) }
 
-        var clientConfiguration = HTTPClient.Configuration()
-        clientConfiguration.connectionPool = .init(
-            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.concurrency)
-        clientConfiguration.timeout = .init(connect: .seconds(10))
-        clientConfiguration.decompression = .disabled
-        // No tracer is bootstrapped: skip building a span for every request (about 8 % of replay's CPU).
-        clientConfiguration.tracing.tracer = nil
-        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
+        // Plain `http://` goes through a lean connection per lane; `https://` (and headers the lean writer
+        // leaves alone) through AsyncHTTPClient. See `PlainHTTPConnection`.
+        let plain = PlainHTTPConnection.Target(configuration.url).flatMap { target in
+            !configuration.alwaysUseAsyncHTTPClient && PlainHTTPConnection.accepts(configuration.headers + [(configuration.signHeader, "")])
+                ? target : nil
+        }
+        let client: HTTPClient? = plain != nil ? nil : {
+            var clientConfiguration = HTTPClient.Configuration()
+            clientConfiguration.connectionPool = .init(
+                idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.concurrency)
+            clientConfiguration.timeout = .init(connect: .seconds(10))
+            clientConfiguration.decompression = .disabled
+            // No tracer is bootstrapped: skip building a span for every request (about 8 % of replay's CPU).
+            clientConfiguration.tracing.tracer = nil
+            return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
+        }()
+        let url = configuration.url
 
         let outcome: Result<Void, any Error> = await withTaskGroup(of: Result<Void, any Error>.self) { group in
             for lane in lanes {
                 group.addTask {
                     // However the lane ends, the scan must not wait on it any more.
                     defer { lane.close() }
+                    let poster: any WebhookPoster =
+                        if let plain { PlainHTTPConnection(target: plain, group: MultiThreadedEventLoopGroup.singleton) } else {
+                            AsyncHTTPClientPoster(client: client!, url: url)
+                        }
                     do {
                         while !self.isStopping {
                             let batch = await lane.next(per)
                             if batch.isEmpty { break }
-                            guard let delivered = await self.send(batch, client: client, builder: builder, limiter: limiter) else { break }
+                            guard let delivered = await self.send(batch, poster: poster, builder: builder, limiter: limiter) else { break }
                             try await ledger.settle(batch, delivered: delivered)
                         }
+                        await poster.close()
                         return .success(())
                     } catch {
+                        await poster.close()
                         self.stop()
                         return .failure(error)
                     }
@@ -149,7 +165,7 @@ public final class Replayer: Sendable {
             }
             return first
         }
-        try? await client.shutdown()
+        try? await client?.shutdown()
         try outcome.get()
         let interrupted = isStopping
         try await ledger.finish(complete: !interrupted)
@@ -218,7 +234,7 @@ public final class Replayer: Sendable {
 
     /// Sends one request's events, retrying as the policy says.
     /// - Returns: true if delivered, false if given up on, nil if the run is stopping first.
-    private func send(_ events: [ReplayEvent], client: HTTPClient, builder: RequestBuilder, limiter: RateLimiter?) async -> Bool? {
+    private func send(_ events: [ReplayEvent], poster: any WebhookPoster, builder: RequestBuilder, limiter: RateLimiter?) async -> Bool? {
         let policy = RetryPolicy(maxAttempts: configuration.maxAttempts, base: configuration.baseBackoff, cap: configuration.maxBackoff)
         var attempt = 0
         while true {
@@ -226,20 +242,14 @@ public final class Replayer: Sendable {
             do { try await limiter?.acquire() } catch { return nil }
             let now = Int64(Date().timeIntervalSince1970)
             let built = builder.build(events, nowSeconds: now)
-            var request = HTTPClientRequest(url: configuration.url)
-            request.method = .POST
-            for (name, value) in built.headers { request.headers.add(name: name, value: value) }
-            request.body = .bytes(ByteBuffer(bytes: built.body))
             var reason: String
             var retryAfter: Duration?
             let verdict: RetryPolicy.Verdict
             do {
-                let response = try await client.execute(request, timeout: .nanoseconds(Int64(configuration.timeout.components.seconds) * 1_000_000_000 + configuration.timeout.components.attoseconds / 1_000_000_000))
-                _ = try? await response.body.collect(upTo: 1 << 20)
-                let status = Int(response.status.code)
-                verdict = RetryPolicy.verdict(status: status)
-                reason = "HTTP \(status)"
-                retryAfter = RetryPolicy.retryAfter(response.headers.first(name: "Retry-After"), nowSeconds: now)
+                let answer = try await poster.post(headers: built.headers, body: built.body, timeout: configuration.timeout)
+                verdict = RetryPolicy.verdict(status: answer.status)
+                reason = "HTTP \(answer.status)"
+                retryAfter = RetryPolicy.retryAfter(answer.retryAfter, nowSeconds: now)
             } catch {
                 verdict = .retry
                 reason = "\(error)"

@@ -37,7 +37,7 @@ struct Hooklog: AsyncParsableCommand {
                     try await request.run()
                     return
                 }
-                if var query = try? Query.parseAsRoot(rest) as? Query {
+                if let query = try? Query.parseAsRoot(rest) as? Query {
                     try await query.run()
                     return
                 }

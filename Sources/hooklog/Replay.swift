@@ -111,6 +111,8 @@ extension Hooklog {
             configuration.deadLetter = deadLetter
             configuration.checkpoint = checkpoint
             configuration.timeout = .microseconds(RFC3339.parseDuration(timeout) ?? 30_000_000)
+            // Undocumented in --help, documented in the README: plain http:// through AsyncHTTPClient too.
+            configuration.alwaysUseAsyncHTTPClient = getenv("HOOKLOG_REPLAY_HTTP_CLIENT").map { String(cString: $0) } == "async-http-client"
             let replayer = Replayer(directory: options.directory, configuration: configuration)
 
             if dryRun {

@@ -15,6 +15,8 @@ final class Receiver: Sendable {
         var status: Int
         var headers: [String: String]
         var body: [UInt8]
+        /// The request target: path and query.
+        var target: String
     }
 
     typealias Script = @Sendable (_ n: Int, _ body: [UInt8]) -> (status: Int, headers: [String: String])
@@ -40,7 +42,8 @@ final class Receiver: Sendable {
                 return c
             }
             let answer = script(n, body)
-            log.entries.withLock { $0.append(Received(n: n, status: answer.status, headers: headers, body: body)) }
+            let target = request.uri.description
+            log.entries.withLock { $0.append(Received(n: n, status: answer.status, headers: headers, body: body, target: target)) }
             if delay > .zero { try await Task.sleep(for: delay) }
             var fields = HTTPFields()
             for (k, v) in answer.headers { fields[HTTPField.Name(k)!] = v }
@@ -68,8 +71,8 @@ final class Receiver: Sendable {
 
 extension CLI {
     /// Runs the binary without blocking a Swift concurrency thread (the test's server needs them).
-    static func runAsync(_ arguments: [String]) async throws -> Output {
-        try await Task.detached { try CLI.run(arguments) }.value
+    static func runAsync(_ arguments: [String], environment: [String: String] = [:]) async throws -> Output {
+        try await Task.detached { try CLI.run(arguments, environment: environment) }.value
     }
 }
 
@@ -127,8 +130,14 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
 }
 
 @Suite(.serialized) struct ReplayCLITests {
-    @Test("o2vend shape: each event once, bytes unchanged, in seq order per entity, Standard Webhooks signatures verify")
-    func orderedAndSigned() async throws {
+    /// `replay`'s two HTTP clients: the built-in one for `http://`, AsyncHTTPClient for `https://` (and
+    /// for `http://` with `HOOKLOG_REPLAY_HTTP_CLIENT=async-http-client`).
+    static let clients: [[String: String]] = [[:], ["HOOKLOG_REPLAY_HTTP_CLIENT": "async-http-client"]]
+
+    @Test(
+        "o2vend shape: each event once, bytes unchanged, in seq order per entity, Standard Webhooks signatures verify",
+        arguments: clients)
+    func orderedAndSigned(client: [String: String]) async throws {
         let dir = tempPath()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let events = try await makeInterleavedArchive(dir, orders: 12, steps: 6)
@@ -136,9 +145,10 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         defer { receiver.stop() }
         let secret = "whsec_" + Data("replay-test-secret-0123456789abcd".utf8).base64EncodedString()
         let out = try await CLI.runAsync([
-            "replay", "--data", dir, "--to", receiver.url, "--shape", "o2vend", "--concurrency", "4", "--sign", "standard-webhooks",
+            "replay", "--data", dir, "--to", receiver.url + "?tenant=acme#ignored", "--shape", "o2vend", "--concurrency", "4",
+            "--sign", "standard-webhooks",
             "--secret", secret, "--header", "X-Tenant: acme",
-        ])
+        ], environment: client)
         #expect(out.status == 0, "\(out.stderr)")
         #expect(out.stdout.contains("delivered 72 of 72 events in 72 requests"))
         let got = receiver.accepted
@@ -150,6 +160,7 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
             #expect(step == (lastStep[order] ?? -1) + 1, "\(order) step \(step) after \(lastStep[order] ?? -1)")
             lastStep[order] = step
             #expect(r.headers["x-tenant"] == "acme")
+            #expect(r.target == "/hook?tenant=acme")
             // Verified here with swift-crypto directly, independently of hooklog's signing code.
             let id = r.headers["webhook-id"]!, ts = r.headers["webhook-timestamp"]!
             let key = SymmetricKey(data: Data(base64Encoded: String(secret.dropFirst(6)))!)
@@ -163,8 +174,10 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         #expect(ids.count == events.count)
     }
 
-    @Test("orderspace shape: batches of original bytes, signed as Orderspace signs; exactly once through 503s and 429s")
-    func batchesThroughFailures() async throws {
+    @Test(
+        "orderspace shape: batches of original bytes, signed as Orderspace signs; exactly once through 503s and 429s",
+        arguments: clients)
+    func batchesThroughFailures(client: [String: String]) async throws {
         let dir = tempPath()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let events = try await makeInterleavedArchive(dir, orders: 10, steps: 10)
@@ -178,7 +191,7 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         let started = Date()
         let out = try await CLI.runAsync([
             "replay", "--data", dir, "--to", receiver.url, "--batch", "7", "--concurrency", "3", "--sign", "orderspace", "--secret", "k3y",
-        ])
+        ], environment: client)
         #expect(out.status == 0, "\(out.stderr)")
         #expect(Date().timeIntervalSince(started) >= 1.0, "Retry-After: 1 was honoured")
         var delivered: [[UInt8]] = []
@@ -198,6 +211,28 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         #expect(delivered.count == events.count, "each event exactly once")
         #expect(Set(delivered) == Set(events.map(\.payload)))
         #expect(receiver.requests.count > receiver.accepted.count)
+    }
+
+    @Test("a receiver slower than --timeout: each try times out, the events are given up after --max-attempts", arguments: clients)
+    func slowReceiverTimesOut(client: [String: String]) async throws {
+        let dir = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try await makeInterleavedArchive(dir, orders: 2, steps: 1)
+        let receiver = try await Receiver(delay: .seconds(10))
+        defer { receiver.stop() }
+        let dead = dir + ".dead.ndjson"
+        defer { try? FileManager.default.removeItem(atPath: dead) }
+        let started = Date()
+        let out = try await CLI.runAsync(
+            [
+                "replay", "--data", dir, "--to", receiver.url, "--shape", "o2vend", "--concurrency", "2", "--timeout", "1s",
+                "--max-attempts", "2", "--dead-letter", dead,
+            ], environment: client)
+        #expect(out.status == 1, "\(out.stdout) \(out.stderr)")
+        #expect(receiver.requests.count == 4, "two events, two tries each")
+        #expect(Date().timeIntervalSince(started) < 9, "the tries were cut at 1 s, not left to the 10 s answers")
+        let lines = (try String(contentsOfFile: dead, encoding: .utf8)).split(separator: "\n")
+        #expect(lines.count == 2)
     }
 
     @Test("a 400 is not retried: its events go to the dead-letter file, the run goes on, --from-file sends them again")
