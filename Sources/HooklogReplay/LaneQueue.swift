@@ -32,28 +32,32 @@ final class LaneQueue: Sendable {
 
     init(capacity: Int) { self.capacity = capacity }
 
-    /// Adds an event, waiting while the queue is full.
-    func push(_ event: ReplayEvent) async {
-        while true {
-            let full: Bool = state.withLock { s in
-                if s.closed { return false }
-                if s.count >= capacity { return true }
-                s.items.append(event)
-                if let c = s.consumer, s.count >= c.want {
-                    s.consumer = nil
-                    c.continuation.resume(returning: s.take(c.want))
-                }
+    /// Adds as many of `events` as there is room for, in order, without waiting; returns how many (all
+    /// of them once the lane is closed: they are dropped). Many at a time: one lock for a lane's share of
+    /// a chunk of the scan, not one an event.
+    func tryPush(_ events: ArraySlice<ReplayEvent>) -> Int {
+        state.withLock { s in
+            if s.closed { return events.count }
+            let n = min(events.count, capacity - s.count)
+            guard n > 0 else { return 0 }
+            s.items.append(contentsOf: events.prefix(n))
+            if let c = s.consumer, s.count >= c.want {
+                s.consumer = nil
+                c.continuation.resume(returning: s.take(c.want))
+            }
+            return n
+        }
+    }
+
+    /// Returns once the queue has room (or the lane is closed).
+    func waitForRoom() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let resumeNow: Bool = state.withLock { s in
+                if s.closed || s.count < capacity { return true }
+                s.producer = c
                 return false
             }
-            guard full else { return }
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                let resumeNow: Bool = state.withLock { s in
-                    if s.closed || s.count < capacity { return true }
-                    s.producer = c
-                    return false
-                }
-                if resumeNow { c.resume() }
-            }
+            if resumeNow { c.resume() }
         }
     }
 

@@ -104,7 +104,7 @@ public final class Replayer: Sendable {
         let builder = RequestBuilder(configuration: configuration, archiveID: ArchiveIdentity.load(directory: directory))
         let limiter = configuration.rate.map { RateLimiter(perSecond: $0) }
         let per = configuration.eventsPerRequest
-        let lanes = (0..<configuration.concurrency).map { _ in LaneQueue(capacity: max(2 * per, 256)) }
+        let lanes = (0..<configuration.concurrency).map { _ in LaneQueue(capacity: max(8 * per, 1024)) }
 
         // Plain `http://` goes through a lean connection per lane; `https://` (and headers the lean writer
         // leaves alone) through AsyncHTTPClient. See `PlainHTTPConnection`.
@@ -185,9 +185,21 @@ public final class Replayer: Sendable {
             guard !pending.isEmpty else { return }
             await ledger.issue(pending.map(\.seq))
             counters.withLock { $0.events += pending.count }
-            for e in pending {
-                if isStopping { return }
-                await lanes[e.lane(of: lanes.count)].push(e)
+            // Each lane's share in order, handed out in rounds so that no lane waits for another's room.
+            var byLane = [[ReplayEvent]](repeating: [], count: lanes.count)
+            for e in pending { byLane[e.lane(of: lanes.count)].append(e) }
+            var pushed = [Int](repeating: 0, count: lanes.count)
+            while !isStopping {
+                var progressed = false
+                var waiting: Int? = nil
+                for i in lanes.indices where pushed[i] < byLane[i].count {
+                    let n = lanes[i].tryPush(byLane[i][pushed[i]...])
+                    pushed[i] += n
+                    progressed = progressed || n > 0
+                    if waiting == nil && pushed[i] < byLane[i].count { waiting = i }
+                }
+                guard let full = waiting else { break }
+                if !progressed { await lanes[full].waitForRoom() }
             }
             pending.removeAll(keepingCapacity: true)
         }

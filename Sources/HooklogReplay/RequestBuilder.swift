@@ -24,7 +24,7 @@ struct RequestBuilder: Sendable {
             }
             body.append(UInt8(ascii: "]"))
         case .o2vend:
-            body = events[0].payload
+            body = Array(events[0].payload)
         case .envelope:
             body = events[0].envelope ?? []
         }

@@ -27,6 +27,10 @@ public struct EventView: Sendable {
     /// The payload's byte count.
     public var payloadCount: Int { layout.payload.count }
 
+    /// The payload's bytes, sharing the decoded block's storage (no copy): holding it keeps that block
+    /// (tens of KB) alive, so keep it only as long as an event waits to be sent.
+    public var payloadSlice: ArraySlice<UInt8> { bytes[layout.payload] }
+
     /// Calls `body` with the payload bytes exactly as received, in place.
     public func withPayload<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[layout.payload])) }
