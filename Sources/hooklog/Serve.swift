@@ -84,7 +84,7 @@ extension Hooklog {
         func run() async throws {
             let level = Logger.Level(rawValue: logLevel) ?? .info
             LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
+                var handler = LazyMetadataLogHandler(label: label)
                 handler.logLevel = level
                 return handler
             }
