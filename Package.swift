@@ -92,6 +92,7 @@ let package = Package(
             ],
             path: "tools/sink"),
         .testTarget(name: "HooklogStoreTests", dependencies: ["HooklogStore", "CJSONMinify"]),
+        .testTarget(name: "HooklogReplayTests", dependencies: ["HooklogReplay", "HooklogStore"]),
         .testTarget(
             name: "HooklogIngestTests",
             dependencies: ["HooklogIngest", .product(name: "HummingbirdTesting", package: "hummingbird")]),

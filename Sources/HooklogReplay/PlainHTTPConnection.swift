@@ -39,11 +39,18 @@ final class PlainHTTPConnection: WebhookPoster {
                 host = authority[authority.index(after: authority.startIndex)..<close]
                 let after = authority[authority.index(after: close)...]
                 if !after.isEmpty {
-                    guard after.hasPrefix(":"), let p = Int(after.dropFirst()), (1...65535).contains(p) else { return nil }
+                    let digits = after.dropFirst()
+                    guard after.hasPrefix(":"), !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                        let p = Int(digits), (1...65535).contains(p)
+                    else { return nil }
                     port = p
                 }
-            } else if let colon = authority.lastIndex(of: ":") {
-                guard let p = Int(authority[authority.index(after: colon)...]), (1...65535).contains(p) else { return nil }
+            } else if let colon = authority.firstIndex(of: ":") {
+                // One colon, then digits only (an unbracketed IPv6 address, `+80` or an empty port is
+                // left to AsyncHTTPClient's parser).
+                let digits = authority[authority.index(after: colon)...]
+                guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let p = Int(digits), (1...65535).contains(p)
+                else { return nil }
                 host = authority[..<colon]
                 port = p
             }
@@ -65,8 +72,16 @@ final class PlainHTTPConnection: WebhookPoster {
         headers.allSatisfy { name, value in
             let lower = name.lowercased()
             return !["host", "content-length", "transfer-encoding", "connection", "expect", "upgrade"].contains(lower)
-                && !name.isEmpty && name.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }
+                && !name.isEmpty && name.utf8.allSatisfy(isTokenCharacter)
                 && value.utf8.allSatisfy { $0 >= 0x20 && $0 != 0x7F || $0 == 0x09 }
+        }
+    }
+
+    /// RFC 9110's `tchar`: what a header name is made of.
+    static func isTokenCharacter(_ c: UInt8) -> Bool {
+        switch c {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        default: Array("!#$%&'*+-.^_`|~".utf8).contains(c)
         }
     }
 
@@ -83,39 +98,49 @@ final class PlainHTTPConnection: WebhookPoster {
     }
 
     func post(headers: [(String, String)], body: [UInt8], timeout: Duration) async throws -> PostAnswer {
-        let (channel, handler) = try await connection()
+        // The deadline covers connecting too, as AsyncHTTPClient's does.
+        let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
         var fields = HTTPHeaders()
         fields.reserveCapacity(headers.count + 2)
         fields.add(name: "Host", value: target.hostHeader)
         fields.add(name: "Content-Length", value: String(body.count))
         for (name, value) in headers { fields.add(name: name, value: value) }
-        let buffer = AnswerHandler.Request(
-            head: HTTPRequestHead(version: .http1_1, method: .POST, uri: target.path, headers: fields),
-            body: channel.allocator.buffer(bytes: body))
-        let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
-        do {
-            // A continuation resumed on the event loop, not an `EventLoopFuture`: the futures' generic
-            // machinery (metadata lookups, callback lists) was a tenth of replay's CPU.
-            let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<AnswerHandler.Result, any Error>) in
-                channel.eventLoop.execute { handler.send(buffer, on: channel, deadline: deadline, answer: continuation) }
+        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target.path, headers: fields)
+        var reconnected = false
+        while true {
+            let (channel, handler) = try await connection(deadline: deadline)
+            let request = AnswerHandler.Request(head: head, body: channel.allocator.buffer(bytes: body))
+            do {
+                // A continuation resumed on the event loop, not an `EventLoopFuture`: the futures' generic
+                // machinery (metadata lookups, callback lists) was a tenth of replay's CPU.
+                let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<AnswerHandler.Result, any Error>) in
+                    channel.eventLoop.execute { handler.send(request, on: channel, deadline: deadline, answer: continuation) }
+                }
+                if !result.keepAlive { await drop() }
+                return result.answer
+            } catch is AnswerHandler.NotSent where !reconnected {
+                // The server closed the idle connection before the request went out: nothing was sent,
+                // so a new connection takes it at once, without counting a try.
+                reconnected = true
+                await drop()
+            } catch {
+                await drop()
+                throw error
             }
-            if !result.keepAlive { await drop() }
-            return result.answer
-        } catch {
-            await drop()
-            throw error
         }
     }
 
     func close() async { await drop() }
 
     /// The open connection, or a new one.
-    private func connection() async throws -> (any Channel, AnswerHandler) {
+    private func connection(deadline: NIODeadline) async throws -> (any Channel, AnswerHandler) {
         if let channel, let handler, channel.isActive { return (channel, handler) }
         await drop()
         let handler = AnswerHandler()
+        let left = deadline - NIODeadline.now()
+        guard left > .zero else { throw AnswerHandler.Closed(description: "no answer within the timeout") }
         let channel = try await ClientBootstrap(group: group)
-            .connectTimeout(connectTimeout)
+            .connectTimeout(min(connectTimeout, left))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -154,6 +179,11 @@ private final class AnswerHandler: ChannelInboundHandler, @unchecked Sendable {
         var description: String
     }
 
+    /// The connection was closed before the request could be written: nothing was sent.
+    struct NotSent: Error, CustomStringConvertible {
+        var description: String { "the connection closed before the request was sent" }
+    }
+
     private var pending: CheckedContinuation<Result, any Error>?
     private var timer: Scheduled<Void>?
     private var head: HTTPResponseHead?
@@ -167,13 +197,22 @@ private final class AnswerHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Writes `request` and resumes `answer` with its answer (or an error); on the channel's event loop.
     func send(_ request: Request, on channel: any Channel, deadline: NIODeadline, answer: CheckedContinuation<Result, any Error>) {
         guard pending == nil, channel.isActive else {
-            answer.resume(throwing: Closed(description: "the connection closed"))
+            answer.resume(throwing: NotSent())
             return
         }
         pending = answer
         head = nil
         timer = channel.eventLoop.scheduleTask(deadline: deadline) { [self] in
-            fail(Closed(description: "no answer within the timeout"))
+            if let head, let continuation = pending {
+                // The answer's head is in, only its body is late: the answer stands (and the connection,
+                // mid-body, is not used again).
+                pending = nil
+                self.head = nil
+                let answer = PostAnswer(status: Int(head.status.code), retryAfter: head.headers.first(name: "Retry-After"))
+                continuation.resume(returning: Result(answer: answer, keepAlive: false))
+            } else {
+                fail(Closed(description: "no answer within the timeout"))
+            }
             channel.close(promise: nil)
         }
         // Head, body and end are flushed together: one `writev`, one TCP segment for a small request.

@@ -6,8 +6,11 @@ struct ReplayEvent: Sendable {
     var entity: String?
     var id: String?
     /// The event's bytes exactly as received, in the decoded block they were read from (not copied: a
-    /// copy each was a tenth of a batch replay's allocations and memory traffic).
+    /// copy each was a tenth of a batch replay's allocations and memory traffic), unless few events of
+    /// that block are queued (then a copy of their own).
     var payload: ArraySlice<UInt8>
+    /// The size of the block `payload` is a slice of (see `Replayer.unpinSparseBlocks`).
+    var blockBytes: Int
     /// The `--format ndjson` line (without newline), for the `envelope` shape only.
     var envelope: [UInt8]?
 
@@ -16,6 +19,7 @@ struct ReplayEvent: Sendable {
         entity = view.entity
         id = view.id
         payload = view.payloadSlice
+        blockBytes = view.blockBytes
         if envelope {
             var line: [UInt8] = []
             view.appendNDJSON(to: &line)

@@ -104,7 +104,7 @@ public final class Replayer: Sendable {
         let builder = RequestBuilder(configuration: configuration, archiveID: ArchiveIdentity.load(directory: directory))
         let limiter = configuration.rate.map { RateLimiter(perSecond: $0) }
         let per = configuration.eventsPerRequest
-        let lanes = (0..<configuration.concurrency).map { _ in LaneQueue(capacity: max(8 * per, 1024)) }
+        let lanes = (0..<configuration.concurrency).map { _ in LaneQueue(capacity: max(2 * per, min(1024, 16384 / configuration.concurrency))) }
 
         // Plain `http://` goes through a lean connection per lane; `https://` (and headers the lean writer
         // leaves alone) through AsyncHTTPClient. See `PlainHTTPConnection`.
@@ -118,6 +118,9 @@ public final class Replayer: Sendable {
                 idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.concurrency)
             clientConfiguration.timeout = .init(connect: .seconds(10))
             clientConfiguration.decompression = .disabled
+            // A redirect is an answer like any other 3xx, as with the built-in client: following a 301/302
+            // turns the POST into a bodiless GET, whose 200 would count as delivered.
+            clientConfiguration.redirectConfiguration = .disallow
             // No tracer is bootstrapped: skip building a span for every request (about 8 % of replay's CPU).
             clientConfiguration.tracing.tracer = nil
             return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
@@ -183,9 +186,12 @@ public final class Replayer: Sendable {
         var pending: [ReplayEvent] = []
         func flush() async {
             guard !pending.isEmpty else { return }
+            Self.unpinSparseBlocks(&pending)
             await ledger.issue(pending.map(\.seq))
             counters.withLock { $0.events += pending.count }
-            // Each lane's share in order, handed out in rounds so that no lane waits for another's room.
+            // Each lane's share in order, handed out in rounds: a full lane does not hold back the shares
+            // of the lanes after it. (When every lane with events left is full, the producer waits for
+            // room in the first of them, as it always has.)
             var byLane = [[ReplayEvent]](repeating: [], count: lanes.count)
             for e in pending { byLane[e.lane(of: lanes.count)].append(e) }
             var pushed = [Int](repeating: 0, count: lanes.count)
@@ -242,6 +248,43 @@ public final class Replayer: Sendable {
         await flush()
         let skippedCount = skipped
         counters.withLock { $0.skipped = skippedCount }
+    }
+
+    /// Gives its own copy to every payload whose decoded block (64 KB) is less than a quarter used by the
+    /// events queued from it, so that a sparse scan (`--ref`, a small account) holds at most four times
+    /// the bytes it has queued, not a block per event; where a good share of a block's events are queued
+    /// (`--account` of a big one, no filter), they keep sharing it (copying them was 15 % of a batch
+    /// replay's CPU).
+    static func unpinSparseBlocks(_ events: inout [ReplayEvent]) {
+        func block(_ payload: ArraySlice<UInt8>) -> Int {
+            payload.withUnsafeBufferPointer { Int(bitPattern: $0.baseAddress) } &- payload.startIndex
+        }
+        // The scan hands out a block's events one after another: runs of the same block, no hashing.
+        var start = 0
+        while start < events.count {
+            let key = block(events[start].payload)
+            var end = start + 1
+            var used = events[start].payload.count
+            while end < events.count && block(events[end].payload) == key {
+                used += events[end].payload.count
+                end += 1
+            }
+            if used * 4 < events[start].blockBytes {
+                // One new buffer for the run's payloads, not one each (an allocation an event was most
+                // of what copying cost).
+                var compact: [UInt8] = []
+                compact.reserveCapacity(used)
+                for i in start..<end { compact.append(contentsOf: events[i].payload) }
+                var from = 0
+                for i in start..<end {
+                    let n = events[i].payload.count
+                    events[i].payload = compact[from..<(from + n)]
+                    events[i].blockBytes = used
+                    from += n
+                }
+            }
+            start = end
+        }
     }
 
     /// Sends one request's events, retrying as the policy says.

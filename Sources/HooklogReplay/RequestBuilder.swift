@@ -49,8 +49,10 @@ struct RequestBuilder: Sendable {
 
     /// The event's own ID; else (or for a batch) an ID made from the archive and the `seq`s, the same on
     /// every run, so a consumer can recognise a resent request.
+    /// An event ID that could not go in a header as it is (a control character, from a sender's JSON
+    /// escapes) is not used: it would end the header line early on the wire.
     func webhookID(_ events: [ReplayEvent]) -> String {
-        if events.count == 1, let id = events[0].id { return id }
+        if events.count == 1, let id = events[0].id, !id.isEmpty, id.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) { return id }
         let first = events[0].seq
         return events.count == 1 ? "hl_\(archiveID)_\(first)" : "hl_\(archiveID)_\(first)_\(events.count)"
     }

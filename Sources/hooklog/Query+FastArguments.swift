@@ -18,7 +18,7 @@ extension Hooklog.Query.Request {
     /// with `-`) or `--name=value` (a value not empty); `--reverse` and `--follow`, at most one of them.
     /// `HOOKLOG_FULL_PARSER=1` turns the fast path off (the tests compare both).
     init?(fastParsing arguments: [String]) {
-        if let flag = getenv("HOOKLOG_FULL_PARSER"), flag.pointee != 0 { return nil }
+        if let flag = getenv("HOOKLOG_FULL_PARSER"), String(cString: flag) == "1" { return nil }
         // Plain variables, no `[String: String]`: a program's first dictionary of a key type makes the
         // run-time check the key's `Hashable` conformance by scanning every conformance record (0.25 ms).
         var data, account, source, type, entity, ref, since, until, contains, limitText, formatText: String?

@@ -213,6 +213,29 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         #expect(receiver.requests.count > receiver.accepted.count)
     }
 
+    @Test("an event ID with a line break (from a sender's JSON escapes) cannot inject headers: a generated webhook-id", arguments: clients)
+    func eventIDsCannotInjectHeaders(client: [String: String]) async throws {
+        let dir = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try ArchiveStore.open(directory: dir)
+        _ = try await store.append([
+            NewEvent(account: "a", source: "o2vend", type: "t", entity: "e1", refs: [], id: "x\r\nX-Injected: 1", payload: Array("{\"n\":1}".utf8)),
+            NewEvent(account: "a", source: "o2vend", type: "t", entity: "e2", refs: [], id: "plain", payload: Array("{\"n\":2}".utf8)),
+        ])
+        store.close()
+        let receiver = try await Receiver()
+        defer { receiver.stop() }
+        let secret = "whsec_" + Data("replay-test-secret-0123456789abcd".utf8).base64EncodedString()
+        let out = try await CLI.runAsync(
+            ["replay", "--data", dir, "--to", receiver.url, "--shape", "o2vend", "--sign", "standard-webhooks", "--secret", secret],
+            environment: client)
+        #expect(out.status == 0, "\(out.stdout) \(out.stderr)")
+        let got = receiver.requests
+        #expect(got.count == 2 && got.allSatisfy { $0.status == 200 && $0.headers["x-injected"] == nil })
+        #expect(Set(got.compactMap { $0.headers["webhook-id"] }).contains("plain"))
+        #expect(got.compactMap { $0.headers["webhook-id"] }.filter { $0.hasPrefix("hl_") }.count == 1)
+    }
+
     @Test("a receiver slower than --timeout: each try times out, the events are given up after --max-attempts", arguments: clients)
     func slowReceiverTimesOut(client: [String: String]) async throws {
         let dir = tempPath()

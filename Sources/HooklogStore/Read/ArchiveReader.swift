@@ -80,7 +80,6 @@ public final class ArchiveReader: Sendable {
         return try state.withLock { (s) throws(StoreError) -> ArchiveSnapshot in
             var views: [SegmentView] = []
             var opened: [(base: UInt64, view: SegmentView)] = []
-            defer { s.sealed = opened }  // in base order, as `bases`; segments gone from the listing drop out
             for base in bases where base < activeBase {
                 if let cached = s.sealedView(base) {
                     views.append(cached)
@@ -107,6 +106,9 @@ public final class ArchiveReader: Sendable {
                     continue  // deleted by retention since the listing
                 }
             }
+            // In base order, as `bases`; segments gone from the listing drop out. (After the loop: a
+            // throw above leaves the cache as it was.)
+            s.sealed = opened
             let activePath = logDirectory + "/" + SegmentName.log(activeBase)
             guard bases.contains(activeBase) else { return ArchiveSnapshot(segments: views) }
             if s.tail?.base != activeBase {

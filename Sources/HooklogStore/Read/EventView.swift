@@ -31,6 +31,9 @@ public struct EventView: Sendable {
     /// (tens of KB) alive, so keep it only as long as an event waits to be sent.
     public var payloadSlice: ArraySlice<UInt8> { bytes[layout.payload] }
 
+    /// Bytes of the decoded block the event was read from (what holding `payloadSlice` keeps alive).
+    public var blockBytes: Int { bytes.count }
+
     /// Calls `body` with the payload bytes exactly as received, in place.
     public func withPayload<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[layout.payload])) }
