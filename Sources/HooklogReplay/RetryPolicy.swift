@@ -28,8 +28,7 @@ struct RetryPolicy: Sendable {
         if let retryAfter { return min(retryAfter, cap) }
         let exponent = min(attempt - 1, 30)
         let ceiling = min(base * (1 << exponent), cap)
-        let nanos = ceiling.components.seconds * 1_000_000_000 + ceiling.components.attoseconds / 1_000_000_000
-        return .nanoseconds(Int64.random(in: 0...max(nanos, 1)))
+        return .nanoseconds(Int64.random(in: 0...max(ceiling.nanoseconds, 1)))
     }
 
     /// `Retry-After` as seconds, or as an HTTP date.

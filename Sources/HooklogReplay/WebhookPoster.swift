@@ -42,12 +42,3 @@ final class AsyncHTTPClientPoster: WebhookPoster {
 
     func close() async {}
 }
-
-extension Duration {
-    /// Whole nanoseconds (saturating).
-    var nanoseconds: Int64 {
-        let (s, a) = components
-        let (ns, overflow) = s.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : ns + a / 1_000_000_000
-    }
-}

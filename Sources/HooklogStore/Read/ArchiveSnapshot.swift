@@ -227,12 +227,7 @@ public struct ArchiveSnapshot: Sendable {
         func firstIndex(atLeast seq: UInt64) -> Int {
             guard seq > baseSeq else { return 0 }
             let ordinal = seq - baseSeq
-            var lo = 0, hi = ordinals.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if UInt64(ordinals[mid]) < ordinal { lo = mid + 1 } else { hi = mid }
-            }
-            return lo
+            return ordinal > UInt64(UInt32.max) ? ordinals.count : lowerBound(ordinals, UInt32(ordinal))
         }
         var lower = 0, upper = ordinals.count
         if let after = filter.afterSeq { lower = firstIndex(atLeast: after + 1) }
