@@ -252,7 +252,10 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
                 "--max-attempts", "2", "--dead-letter", dead,
             ], environment: client)
         #expect(out.status == 1, "\(out.stdout) \(out.stderr)")
-        #expect(receiver.requests.count == 4, "two events, two tries each")
+        // Two events, two tries each. (A try can time out before it reaches the receiver: through
+        // AsyncHTTPClient, a retry may wait for a pool connection until its deadline passes.)
+        #expect(out.stdout.contains("delivered 0 of 2 events in 2 requests (2 retries)"), "\(out.stdout)")
+        #expect((2...4).contains(receiver.requests.count))
         #expect(Date().timeIntervalSince(started) < 9, "the tries were cut at 1 s, not left to the 10 s answers")
         let lines = (try String(contentsOfFile: dead, encoding: .utf8)).split(separator: "\n")
         #expect(lines.count == 2)
