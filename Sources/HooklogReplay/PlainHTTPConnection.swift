@@ -39,24 +39,26 @@ final class PlainHTTPConnection: WebhookPoster {
                 host = authority[authority.index(after: authority.startIndex)..<close]
                 let after = authority[authority.index(after: close)...]
                 if !after.isEmpty {
-                    let digits = after.dropFirst()
-                    guard after.hasPrefix(":"), !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                        let p = Int(digits), (1...65535).contains(p)
-                    else { return nil }
+                    guard after.hasPrefix(":"), let p = Self.port(after.dropFirst()) else { return nil }
                     port = p
                 }
             } else if let colon = authority.firstIndex(of: ":") {
                 // One colon, then digits only (an unbracketed IPv6 address, `+80` or an empty port is
                 // left to AsyncHTTPClient's parser).
-                let digits = authority[authority.index(after: colon)...]
-                guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let p = Int(digits), (1...65535).contains(p)
-                else { return nil }
+                guard let p = Self.port(authority[authority.index(after: colon)...]) else { return nil }
                 host = authority[..<colon]
                 port = p
             }
             guard !host.isEmpty else { return nil }
             self.host = String(host)
             self.path = path
+        }
+
+        /// A port written as digits only, 1 to 65535.
+        static func port(_ digits: Substring) -> Int? {
+            guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let p = Int(digits), (1...65535).contains(p)
+            else { return nil }
+            return p
         }
 
         /// The `Host` header's value.
@@ -165,7 +167,7 @@ final class PlainHTTPConnection: WebhookPoster {
 /// Reads the answer to the request in flight (one at a time) on the connection's event loop.
 ///
 /// `@unchecked Sendable`: every property is touched on the channel's event loop only (`send` runs there
-/// through `flatSubmit`, the rest are channel callbacks).
+/// through `execute`, the rest are channel callbacks).
 private final class AnswerHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPClientResponsePart
 
@@ -208,8 +210,7 @@ private final class AnswerHandler: ChannelInboundHandler, @unchecked Sendable {
                 // mid-body, is not used again).
                 pending = nil
                 self.head = nil
-                let answer = PostAnswer(status: Int(head.status.code), retryAfter: head.headers.first(name: "Retry-After"))
-                continuation.resume(returning: Result(answer: answer, keepAlive: false))
+                continuation.resume(returning: Result(answer: Self.answer(head), keepAlive: false))
             } else {
                 fail(Closed(description: "no answer within the timeout"))
             }
@@ -234,8 +235,7 @@ private final class AnswerHandler: ChannelInboundHandler, @unchecked Sendable {
             pending = nil
             self.head = nil
             timer?.cancel()
-            let answer = PostAnswer(status: Int(head.status.code), retryAfter: head.headers.first(name: "Retry-After"))
-            continuation.resume(returning: Result(answer: answer, keepAlive: head.isKeepAlive))
+            continuation.resume(returning: Result(answer: Self.answer(head), keepAlive: head.isKeepAlive))
         }
     }
 
@@ -247,6 +247,11 @@ private final class AnswerHandler: ChannelInboundHandler, @unchecked Sendable {
     func channelInactive(context: ChannelHandlerContext) {
         fail(Closed(description: "the server closed the connection"))
         context.fireChannelInactive()
+    }
+
+    /// What replay needs of an answer's head.
+    private static func answer(_ head: HTTPResponseHead) -> PostAnswer {
+        PostAnswer(status: Int(head.status.code), retryAfter: head.headers.first(name: "Retry-After"))
     }
 
     private func fail(_ error: any Error) {

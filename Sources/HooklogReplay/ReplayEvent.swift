@@ -5,9 +5,8 @@ struct ReplayEvent: Sendable {
     var seq: UInt64
     var entity: String?
     var id: String?
-    /// The event's bytes exactly as received, in the decoded block they were read from (not copied: a
-    /// copy each was a tenth of a batch replay's allocations and memory traffic), unless few events of
-    /// that block are queued (then a copy of their own).
+    /// The event's bytes exactly as received, in the decoded block they were read from (not copied), unless
+    /// few events of that block are queued (then copied: see `Replayer.unpinSparseBlocks`).
     var payload: ArraySlice<UInt8>
     /// The size of the block `payload` is a slice of (see `Replayer.unpinSparseBlocks`).
     var blockBytes: Int
