@@ -65,42 +65,72 @@ extension Hooklog {
 
             /// Prints the matching events; with `follow`, then every new one until interrupted.
             func run() async throws {
+                var state = try printExisting()
+                while true {
+                    try await Task.sleep(for: .milliseconds(100))
+                    if try state.printNew() { return }
+                }
+            }
+
+            /// Prints the events that match now. Without `follow` (or once `limit` is reached) the process
+            /// ends here: the common case is synchronous, so `main.swift` runs it before any async
+            /// machinery starts. With `follow`, returns what `printNew` needs to go on.
+            func printExisting() throws -> Following {
                 let filter = try filters.filter(now: RFC3339.nowMicros())
                 let out = StandardOutput()
                 if format == .table {
                     out.append("SEQ       RECEIVED_AT                  ACCOUNT       SOURCE      TYPE                        ENTITY                REFS\n")
                 }
                 var printed = 0
-                var seenEnd: UInt64 = 0
                 do {
                     let reader = try ArchiveReader(directory: directory)
-                    var snapshot = try reader.snapshot()
+                    let snapshot = try reader.snapshot()
                     try print(snapshot, filter, limit: limit, printed: &printed, out: out)
-                    seenEnd = snapshot.endSeq
+                    out.flush()
                     guard follow, limit.map({ printed < $0 }) ?? true else {
-                        out.flush()
                         // Done: the process ends here rather than unmapping every segment's index one
                         // by one (about 1 ms of a query on a 10 M-event archive); exit does it at once.
                         Glibc.exit(0)
                     }
-                    out.flush()
-                    while true {
-                        try await Task.sleep(for: .milliseconds(100))
-                        snapshot = try reader.snapshot()
-                        guard snapshot.endSeq > seenEnd else { continue }
-                        var next = filter
-                        next.afterSeq = seenEnd - 1
-                        try print(snapshot, next, limit: limit, printed: &printed, out: out, flushEach: true)
-                        seenEnd = snapshot.endSeq
-                        if let limit, printed >= limit { return out.flush() }
-                    }
+                    return Following(
+                        request: self, reader: reader, filter: filter, out: out, printed: printed, seenEnd: snapshot.endSeq)
                 } catch let error as StoreError {
                     out.flush()
                     fail(error)
                 }
             }
 
-            private func print(
+            /// What `--follow` carries from one look at the archive to the next.
+            struct Following {
+                let request: Request
+                let reader: ArchiveReader
+                let filter: EventFilter
+                let out: StandardOutput
+                var printed: Int
+                var seenEnd: UInt64
+
+                /// Prints the events appended since the last look; true once `limit` is reached.
+                mutating func printNew() throws -> Bool {
+                    do {
+                        let snapshot = try reader.snapshot()
+                        guard snapshot.endSeq > seenEnd else { return false }
+                        var next = filter
+                        next.afterSeq = seenEnd - 1
+                        try request.print(snapshot, next, limit: request.limit, printed: &printed, out: out, flushEach: true)
+                        seenEnd = snapshot.endSeq
+                        if let limit = request.limit, printed >= limit {
+                            out.flush()
+                            return true
+                        }
+                        return false
+                    } catch let error as StoreError {
+                        out.flush()
+                        fail(error)
+                    }
+                }
+            }
+
+            fileprivate func print(
                 _ snapshot: ArchiveSnapshot, _ filter: EventFilter, limit: Int?, printed: inout Int, out: StandardOutput,
                 flushEach: Bool = false
             ) throws {
