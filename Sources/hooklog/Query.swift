@@ -84,7 +84,9 @@ extension Hooklog {
                 var printed = 0
                 do {
                     let reader = try ArchiveReader(directory: directory)
-                    let snapshot = try reader.snapshot()
+                    // Only the segments that may hold a match are opened (the key summary); with
+                    // `follow`, later looks take whole snapshots.
+                    let snapshot = try reader.snapshot(for: filter)
                     try print(snapshot, filter, limit: limit, printed: &printed, out: out)
                     out.flush()
                     guard follow, limit.map({ printed < $0 }) ?? true else {

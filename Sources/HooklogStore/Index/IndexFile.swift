@@ -308,6 +308,67 @@ final class IndexFile: SegmentIndex {
         return true
     }
 
+    /// The frame table entries for these ordinals, read from the map without decoding the whole table
+    /// (a 10 M-event archive's segment has thousands of frames: decoding them all was 12 % of a cold
+    /// `query --entity`). Each entry read is checked as the whole table would be, against the log's
+    /// length and the segment's seqs and its block's frames; anything amiss reads the whole table.
+    func frames(holding ordinals: [UInt32]) -> [FrameInfo] {
+        let count = framesAt.count / Self.frameEntrySize
+        if case .read(let all) = loadedFrames.withLock({ $0 }) { return all }
+        guard ordinals.count <= 64, count > 0 else { return frames }
+        func entry(_ i: Int) -> FrameInfo? {
+            let o = framesAt.lowerBound + i * Self.frameEntrySize
+            guard verified(o..<(o + Self.frameEntrySize)) else { return nil }
+            let h = FrameHeader(
+                compressedLength: file.u32(at: o + 28), uncompressedLength: file.u32(at: o + 32),
+                firstSeq: file.u64(at: o + 16), count: file.u32(at: o + 24), flags: UInt16(truncatingIfNeeded: file.u32(at: o + 36)),
+                minTime: Int64(bitPattern: file.u64(at: o + 40)), maxTime: Int64(bitPattern: file.u64(at: o + 48)))
+            return FrameInfo(offset: file.u64(at: o), blockStart: file.u64(at: o + 8), header: h)
+        }
+        var picked: [Int] = []
+        for ordinal in ordinals {
+            let seq = baseSeq + UInt64(ordinal)
+            if let last = picked.last, let f = entry(last), f.firstSeq <= seq, seq < f.endSeq { continue }
+            // The last frame whose first seq is at most `seq`.
+            var (lo, hi) = (0, count)
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                guard let f = entry(mid) else { return frames }
+                if f.firstSeq <= seq { lo = mid + 1 } else { hi = mid }
+            }
+            guard lo > 0, let f = entry(lo - 1), seq < f.endSeq else { continue }  // in no frame (damage)
+            // Back to its block's first frame.
+            var first = lo - 1
+            while first > 0 {
+                guard let g = entry(first) else { return frames }
+                if g.header.startsBlock { break }
+                first -= 1
+            }
+            for i in first...(lo - 1) where picked.last.map({ i > $0 }) ?? true { picked.append(i) }
+        }
+        var out: [FrameInfo] = []
+        out.reserveCapacity(picked.count)
+        for i in picked {
+            guard let f = entry(i) else { return frames }
+            out.append(f)
+        }
+        // The whole table's rules (`framesFit`), for these frames: inside the log, seqs inside the
+        // segment, and a frame that continues a block right after the one before it in the table.
+        for (k, f) in out.enumerated() {
+            guard f.offset >= UInt64(FileHeader.size), f.offset <= logLength, UInt64(f.header.totalLength) <= logLength - f.offset,
+                f.header.count > 0, f.firstSeq >= baseSeq, f.firstSeq <= endSeq, UInt64(f.header.count) <= endSeq - f.firstSeq
+            else { return frames }
+            if f.header.startsBlock {
+                guard f.blockStart == f.offset else { return frames }
+            } else {
+                guard k > 0, picked[k - 1] == picked[k] - 1, out[k - 1].end == f.offset, out[k - 1].blockStart == f.blockStart
+                else { return frames }
+            }
+            if k > 0, out[k - 1].end > f.offset || out[k - 1].endSeq > f.firstSeq { return frames }  // in file and seq order
+        }
+        return out
+    }
+
     func names(_ kind: IndexKey.Kind) -> [(name: String, count: Int)] {
         nameList.filter { $0.kind == kind }.map { ($0.name, $0.count) }
     }
@@ -353,6 +414,19 @@ final class IndexFile: SegmentIndex {
         } catch {
             return rebuilt()?.postings(key) ?? []
         }
+    }
+
+    func summaryKeys() -> [UInt64]? {
+        guard verified(keysOffset..<(keysOffset + keyCount * Self.keyEntrySize)) else { return rebuilt()?.summaryKeys() }
+        // A few dozen at most (accounts, sources, types): a linear search.
+        let names: [UInt64] = nameList.map { KeySummary.normalize(IndexKey.of($0.kind, $0.name)) }
+        var keys: [UInt64] = []
+        keys.reserveCapacity(keyCount)
+        for i in 0..<keyCount {
+            let key = file.u64(at: keysOffset + i * Self.keyEntrySize)
+            if !names.contains(key) { keys.append(key) }
+        }
+        return keys
     }
 
     /// The index rebuilt from the log (once), for a file with a damaged page; nil if even that fails.

@@ -17,9 +17,18 @@ protocol SegmentIndex: Sendable {
     func mightContain(dedupeKey: UInt64) -> Bool
     /// The distinct accounts, sources or types of the segment, with their event counts.
     func names(_ kind: IndexKey.Kind) -> [(name: String, count: Int)]
+    /// The frames a read of the events at these ordinals (ascending) visits, each with the frames
+    /// before it in its block, in file order: a sub-table that `ArchiveSnapshot` walks as it would the
+    /// whole one. An index file reads just those entries of its frame table.
+    func frames(holding ordinals: [UInt32]) -> [FrameInfo]
+    /// Every key of the segment but its account, source and type keys (those are in nearly every
+    /// segment): what the archive's key summary filters on. Nil when they cannot all be read.
+    func summaryKeys() -> [UInt64]?
 }
 
 extension SegmentIndex {
+    func frames(holding ordinals: [UInt32]) -> [FrameInfo] { frames }
+
     var minTime: Int64? { frames.first?.header.minTime }
     var maxTime: Int64? { frames.last?.header.maxTime }
     var eventCount: Int { frames.reduce(0) { $0 + Int($1.header.count) } }
@@ -59,6 +68,8 @@ struct MemoryIndex: SegmentIndex {
     func postings(_ key: UInt64) -> [UInt32] { table.postings(key) }
 
     func mightContain(dedupeKey: UInt64) -> Bool { table.contains(dedupeKey) }
+
+    func summaryKeys() -> [UInt64]? { table.allKeys.filter { nameTable[$0] == nil } }
 
     func names(_ kind: IndexKey.Kind) -> [(name: String, count: Int)] {
         nameTable.filter { $0.value.kind == kind }.map { ($0.value.name, table.postingCount($0.key)) }

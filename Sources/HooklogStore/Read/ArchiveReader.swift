@@ -70,6 +70,29 @@ public final class ArchiveReader: Sendable {
 
     /// A consistent view of the archive as of now.
     public func snapshot() throws(StoreError) -> ArchiveSnapshot {
+        try snapshot(skipping: nil)
+    }
+
+    /// A view for reading the events that match `filter`: as `snapshot()`, except that the sealed
+    /// segments the archive's key summary rules out (none of their events has `filter`'s entity or ref)
+    /// are left out, never opened. Its counts (`eventCount`, `firstSeq`...) describe only the segments it
+    /// holds; `endSeq` is the archive's. Without an entity or ref in `filter`, or without a usable
+    /// summary, it is `snapshot()`.
+    public func snapshot(for filter: EventFilter) throws(StoreError) -> ArchiveSnapshot {
+        var keys: [UInt64] = []
+        if let entity = filter.entity { keys.append(IndexKey.of(.entity, entity)) }
+        if let ref = filter.ref { keys.append(IndexKey.of(.ref, ref)) }
+        guard !keys.isEmpty, let summary = KeySummary.View(logDirectory: logDirectory) else { return try snapshot() }
+        return try snapshot { base, nextBase in
+            // Trusted only for the segment as it is: the same base, ending where the next one begins.
+            guard let entry = summary.entry(baseSeq: base), entry.endSeq == nextBase else { return false }
+            return keys.contains { !summary.mayHold($0, in: entry) }
+        }
+    }
+
+    /// `snapshot()`, leaving out the sealed segments (by base seq and the next segment's base) for
+    /// which `skip` says so.
+    private func snapshot(skipping skip: ((UInt64, UInt64) -> Bool)?) throws(StoreError) -> ArchiveSnapshot {
         // The mark first, then the listing: the writer creates a segment before any mark names it, so the
         // listing always holds the segment the mark points to.
         let mark = DirectoryLock.isHeld(directory: directory) ? CommitMark.read(logDirectory: logDirectory) : nil
@@ -80,7 +103,8 @@ public final class ArchiveReader: Sendable {
         return try state.withLock { (s) throws(StoreError) -> ArchiveSnapshot in
             var views: [SegmentView] = []
             var opened: [(base: UInt64, view: SegmentView)] = []
-            for base in bases where base < activeBase {
+            for (i, base) in bases.enumerated() where base < activeBase {
+                if let skip, skip(base, i + 1 < bases.count ? bases[i + 1] : activeBase) { continue }
                 if let cached = s.sealedView(base) {
                     views.append(cached)
                     opened.append((base, cached))

@@ -86,8 +86,9 @@ public struct ArchiveSnapshot: Sendable {
             if let until = filter.until, let minTime = index.minTime, minTime >= until { continue }
             let candidates = Self.candidates(index, filter).map { Self.trim($0, index.baseSeq, filter) }
             if let c = candidates, c.isEmpty { continue }
-            // Which frames to visit, grouped by block.
-            let frames = index.frames
+            // Which frames to visit, grouped by block. For a few candidates, only their frames (and their
+            // blocks' earlier ones) are read from an index file, not its whole frame table.
+            let frames = candidates.map { index.frames(holding: $0) } ?? index.frames
             var wanted: [Int] = []
             if let candidates {
                 // Both ascend: one walk over the frames, not a binary search per candidate.

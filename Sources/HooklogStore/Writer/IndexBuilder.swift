@@ -63,6 +63,18 @@ final class IndexBuilder: Sendable {
     private let rewrites = Rewrites()
     private let finishesRecompressionOnClose: Bool
     private let published = Published()
+    /// The archive's key summary, once the writer has opened it (`attachSummary`).
+    private let summary = SummarySlot()
+
+    /// Where the builder finds the key summary writer: set once, after the sealed segments are open.
+    final class SummarySlot: Sendable {
+        let writer = Mutex<KeySummaryWriter?>(nil)
+    }
+
+    /// Gives the builder the key summary to append each sealed segment's filter to.
+    func attachSummary(_ writer: KeySummaryWriter?) {
+        summary.writer.withLock { $0 = writer }
+    }
 
     /// - Parameters:
     ///   - recompressLevel: LZ4HC level for sealed segments, or nil to keep them as written.
@@ -76,6 +88,7 @@ final class IndexBuilder: Sendable {
         let confined = Confined()
         let published = self.published
         let rewrites = self.rewrites
+        let summary = self.summary
         // The thread enqueues its own next catch-up step: it is created first, handed its queue after,
         // weakly (a strong one would keep the thread's owner alive from its own handler).
         let catchUpQueue = Mutex(WeakWorker())
@@ -118,6 +131,8 @@ final class IndexBuilder: Sendable {
                     confined.index = MemoryIndex(baseSeq: nextBase)
                     // The index of the segment as written, at once: readers and the writer get it now.
                     Self.writeIndex(index, logLength: logLength, logPath: logPath, logDirectory: logDirectory, published: published)
+                    // Then its filter in the key summary: lookups of other keys skip the segment from now on.
+                    summary.writer.withLock { $0 }?.add(baseSeq: index.baseSeq, endSeq: nextBase, index: index)
                     // LZ4HC on a thread of its own, at low priority, so indexing never waits behind it
                     // (its records would pile up in memory). Under a backlog a segment stays fast LZ4
                     // until the thread is idle (then its index is rebuilt from the log: memory stays flat).

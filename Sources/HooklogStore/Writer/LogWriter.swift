@@ -84,6 +84,10 @@ final class LogWriter {
             expected = segment.index.endSeq
             sealed.append(segment)
         }
+        // The key summary, with a filter for every sealed segment (those sealed by a build without
+        // one, or lost to a crash, are added now); the builder appends one at each seal.
+        builder.attachSummary(
+            KeySummaryWriter(logDirectory: logDirectory, sealed: sealed.map { ($0.baseSeq, $0.index.endSeq, $0.index) }))
         let lastBase = bases.last ?? 1
         let path = logDirectory + "/" + SegmentName.log(lastBase)
         if bases.isEmpty || (FileSystem.fileSize(path) ?? 0) < UInt64(FileHeader.size) {
