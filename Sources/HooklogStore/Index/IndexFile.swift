@@ -308,6 +308,27 @@ final class IndexFile: SegmentIndex {
         return true
     }
 
+    /// Entry `i` of the frame table, read from the map (nil if its page fails its checksum).
+    private func frameEntry(_ i: Int) -> FrameInfo? {
+        let o = framesAt.lowerBound + i * Self.frameEntrySize
+        guard verified(o..<(o + Self.frameEntrySize)) else { return nil }
+        let h = FrameHeader(
+            compressedLength: file.u32(at: o + 28), uncompressedLength: file.u32(at: o + 32),
+            firstSeq: file.u64(at: o + 16), count: file.u32(at: o + 24), flags: UInt16(truncatingIfNeeded: file.u32(at: o + 36)),
+            minTime: Int64(bitPattern: file.u64(at: o + 40)), maxTime: Int64(bitPattern: file.u64(at: o + 48)))
+        return FrameInfo(offset: file.u64(at: o), blockStart: file.u64(at: o + 8), header: h)
+    }
+
+    /// Where the last frame ends, from the table's last entry alone (a reader checks that a checkpoint
+    /// index covers the log up to its recorded length without decoding thousands of entries); nil for
+    /// an empty table.
+    var lastFrameEnd: UInt64? {
+        if case .read(let all) = loadedFrames.withLock({ $0 }) { return all.last?.end }
+        let count = framesAt.count / Self.frameEntrySize
+        guard count > 0 else { return nil }
+        return frameEntry(count - 1)?.end ?? frames.last?.end
+    }
+
     /// The frame table entries for these ordinals, read from the map without decoding the whole table
     /// (a 10 M-event archive's segment has thousands of frames: decoding them all was 12 % of a cold
     /// `query --entity`). Each entry read is checked as the whole table would be, against the log's
@@ -316,15 +337,7 @@ final class IndexFile: SegmentIndex {
         let count = framesAt.count / Self.frameEntrySize
         if case .read(let all) = loadedFrames.withLock({ $0 }) { return all }
         guard ordinals.count <= 64, count > 0 else { return frames }
-        func entry(_ i: Int) -> FrameInfo? {
-            let o = framesAt.lowerBound + i * Self.frameEntrySize
-            guard verified(o..<(o + Self.frameEntrySize)) else { return nil }
-            let h = FrameHeader(
-                compressedLength: file.u32(at: o + 28), uncompressedLength: file.u32(at: o + 32),
-                firstSeq: file.u64(at: o + 16), count: file.u32(at: o + 24), flags: UInt16(truncatingIfNeeded: file.u32(at: o + 36)),
-                minTime: Int64(bitPattern: file.u64(at: o + 40)), maxTime: Int64(bitPattern: file.u64(at: o + 48)))
-            return FrameInfo(offset: file.u64(at: o), blockStart: file.u64(at: o + 8), header: h)
-        }
+        let entry = frameEntry
         var picked: [Int] = []
         for ordinal in ordinals {
             let seq = baseSeq + UInt64(ordinal)

@@ -88,10 +88,15 @@ struct KeySummary: Sendable {
             if let e = decode(bytes, at: at) { out.append(e) }
             at += entrySize
         }
-        // Sorted by base, a later entry for the same base (a rebuilt filter) replacing an earlier one.
+        // By base seq, a later entry for a base (a filter written again) replacing the earlier one. The
+        // writer appends in base order, so this is one pass; an insertion otherwise (no generic sort:
+        // its first use costs a cold query a metadata instantiation).
         var sorted: [Entry] = []
-        for e in out.enumerated().sorted(by: { ($0.element.baseSeq, $0.offset) < ($1.element.baseSeq, $1.offset) }).map(\.element) {
-            if sorted.last?.baseSeq == e.baseSeq { sorted[sorted.count - 1] = e } else { sorted.append(e) }
+        sorted.reserveCapacity(out.count)
+        for e in out {
+            var i = sorted.count
+            while i > 0 && sorted[i - 1].baseSeq > e.baseSeq { i -= 1 }
+            if i > 0 && sorted[i - 1].baseSeq == e.baseSeq { sorted[i - 1] = e } else { sorted.insert(e, at: i) }
         }
         return sorted
     }

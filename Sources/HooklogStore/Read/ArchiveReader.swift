@@ -143,7 +143,7 @@ public final class ArchiveReader: Sendable {
                 var prefix: SegmentView? = nil
                 var indexer = SegmentIndexer(baseSeq: activeBase, path: activePath)
                 if let checkpoint = try? IndexFile(path: logDirectory + "/" + SegmentName.index(activeBase), segmentPath: activePath),
-                    checkpoint.baseSeq == activeBase, checkpoint.frames.last?.end == checkpoint.logLength,
+                    checkpoint.baseSeq == activeBase, checkpoint.lastFrameEnd == checkpoint.logLength,
                     checkpoint.logLength <= (try file.size())
                 {
                     prefix = SegmentView(file: file, index: checkpoint)
