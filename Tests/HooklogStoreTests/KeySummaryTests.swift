@@ -143,6 +143,27 @@ import Testing
         try Self.expectSameAnswers(dir, "garbage directory")
     }
 
+    @Test func theWriterDropsTheFiltersOfDeletedSegments() async throws {
+        let dir = try await Self.archive()
+        // The oldest segments deleted, as retention deletes them.
+        let gone = dir.segmentFiles().prefix(3)
+        for log in gone {
+            try FileManager.default.removeItem(atPath: log)
+            try? FileManager.default.removeItem(atPath: String(log.dropLast(4)) + ".idx")
+        }
+        try await append([], to: dir, options: Self.options)
+        let entries = try #require(KeySummary.entries(ofDirectory: read(Self.directoryPath(dir))))
+        let bases = dir.segmentFiles().dropLast().map { UInt64(URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent)! }
+        #expect(entries.map(\.baseSeq) == bases)
+        let reader = try ArchiveReader(directory: dir.path)
+        let all = try reader.snapshot().events()
+        for order in stride(from: 0, to: 3000, by: 97) {
+            let filter = EventFilter(ref: "or_\(order)")
+            let scanned = all.filter { $0.entity == "or_\(order)" || $0.refs.contains("or_\(order)") }
+            #expect(try reader.snapshot(for: filter).events(matching: filter) == scanned)
+        }
+    }
+
     @Test func filtersHaveNoFalseNegativesAndFewFalsePositives() {
         var rng = SeededRandom(seed: 7)
         for count in [0, 1, 50, 5000] {

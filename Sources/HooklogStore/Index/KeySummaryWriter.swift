@@ -53,6 +53,14 @@ final class KeySummaryWriter: Sendable {
             else { continue }  // its pages lost to a crash or damaged: made again below
             kept.append(e)
         }
+        // Filters of segments retention deleted stay in the file as dead pages; once they outweigh the
+        // live ones (and 1 MB), the file starts over and every filter is written again below.
+        let live = kept.reduce(UInt64(0)) { $0 + UInt64($1.pageCount * KeySummary.pageSize) }
+        if filterSize - UInt64(KeySummary.pageSize) > 2 * live + (1 << 20) {
+            guard (try? filters.truncate(to: UInt64(KeySummary.pageSize))) != nil else { return nil }
+            filterSize = UInt64(KeySummary.pageSize)
+            kept = []
+        }
         var directoryBytes = KeySummary.directoryHeader()
         for e in kept { directoryBytes += e.encoded() }
         if old != directoryBytes {
