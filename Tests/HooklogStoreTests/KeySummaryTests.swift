@@ -168,23 +168,119 @@ import Testing
         var rng = SeededRandom(seed: 7)
         for count in [0, 1, 50, 5000] {
             let keys = (0..<count).map { _ in rng.next() } + (count > 0 ? [0] : [])  // 0: stored as 1
-            let (pages, lineCount) = KeySummary.filterPages(keys: keys, baseSeq: 42)
+            let (pages, lineCount) = KeySummary.filterPages(keys: keys, baseSeq: 42, offset: 4096)
+            let entry = KeySummary.Entry(baseSeq: 42, endSeq: 43, offset: 4096, lineCount: lineCount)
             #expect(pages.count % KeySummary.pageSize == 0)
-            for p in stride(from: 0, to: pages.count, by: KeySummary.pageSize) {
-                #expect(KeySummary.pageHolds(Array(pages[p..<(p + KeySummary.pageSize)]), baseSeq: 42))
-                #expect(!KeySummary.pageHolds(Array(pages[p..<(p + KeySummary.pageSize)]), baseSeq: 43), "seeded by the base")
+            for (n, p) in stride(from: 0, to: pages.count, by: KeySummary.pageSize).enumerated() {
+                let page = Array(pages[p..<(p + KeySummary.pageSize)])
+                #expect(KeySummary.pageHolds(page, entry: entry, number: n))
+                var other = entry
+                other.baseSeq = 43
+                #expect(!KeySummary.pageHolds(page, entry: other, number: n), "seeded by the base")
+                other = entry
+                other.offset = 8192
+                #expect(!KeySummary.pageHolds(page, entry: other, number: n), "seeded by the place")
+                #expect(!KeySummary.pageHolds(page, entry: entry, number: n + 1), "seeded by the page number")
             }
             let dir = TempDirectory()
             let path = dir.path + "/f"
             write(Array(repeating: 0, count: KeySummary.pageSize) + pages, to: path)
-            let view = KeySummary.View(
-                entries: [.init(baseSeq: 42, endSeq: 43, offset: UInt64(KeySummary.pageSize), lineCount: lineCount)],
-                filters: try! RawFile(path: path, flags: O_RDONLY))
-            let entry = view.entries[0]
+            let view = KeySummary.View(entries: [entry], filters: try! RawFile(path: path, flags: O_RDONLY))
             #expect(keys.allSatisfy { view.mayHold($0, in: entry) })
             let others = (0..<4000).map { _ in rng.next() }
             let positives = others.filter { view.mayHold($0, in: entry) }.count
             #expect(count == 0 ? positives == 0 : positives < 4000 * 3 / 100, "\(positives) false positives of 4000 at \(count) keys")
         }
+    }
+
+    /// A filter read through an entry from before the filter file was rewritten: the pages at the
+    /// entry's place belong to the same segment's new filter, elsewhere. Their checksums fail (they are
+    /// seeded with the place), so the lookup opens the segment rather than trust them.
+    @Test func aFilterMovedInTheFileIsNotTrustedAtItsOldPlace() {
+        var rng = SeededRandom(seed: 3)
+        let keys = (0..<20000).map { _ in rng.next() }
+        let (pages, lineCount) = KeySummary.filterPages(keys: keys, baseSeq: 42, offset: 4096)
+        #expect(pages.count / KeySummary.pageSize > 2)
+        let dir = TempDirectory()
+        let path = dir.path + "/f"
+        write(Array(repeating: 0, count: KeySummary.pageSize) + pages, to: path)
+        let stale = KeySummary.Entry(baseSeq: 42, endSeq: 43, offset: 8192, lineCount: lineCount)
+        let view = KeySummary.View(entries: [stale], filters: try! RawFile(path: path, flags: O_RDONLY))
+        #expect(keys.allSatisfy { view.mayHold($0, in: stale) })
+    }
+
+    /// Entries whose checksums hold but whose numbers would overflow (a filter at 2^63, 2^64 - 4096, a
+    /// line count past any filter) are not entries: no reader or writer traps on them.
+    @Test func anEntryWithImpossibleNumbersIsIgnored() throws {
+        let dir = TempDirectory()
+        try FileManager.default.createDirectory(atPath: dir.logDirectory, withIntermediateDirectories: true)
+        let bad = [
+            KeySummary.Entry(baseSeq: 1, endSeq: 2, offset: 1 << 63, lineCount: 1),
+            KeySummary.Entry(baseSeq: 3, endSeq: 4, offset: 0xFFFF_FFFF_FFFF_F000, lineCount: 1),
+            KeySummary.Entry(baseSeq: 5, endSeq: 6, offset: 4096, lineCount: .max),
+        ]
+        let bytes = KeySummary.directoryHeader() + bad.flatMap { $0.encoded() }
+        #expect(KeySummary.entries(ofDirectory: bytes) == [])
+        write(KeySummary.filterMagic + Array(repeating: 0, count: KeySummary.pageSize - 8), to: dir.logDirectory + "/" + KeySummary.filterName)
+        write(bytes, to: dir.logDirectory + "/" + KeySummary.directoryName)
+        #expect(KeySummaryWriter(logDirectory: dir.logDirectory, sealed: [(1, 2, MemoryIndex(baseSeq: 1))]) != nil)
+    }
+
+    /// A frame table whose page checksums hold but with one entry out of seq order: a lookup of an
+    /// event after it reads the whole table (which is refused and rebuilt from the log), not a binary
+    /// search that cannot find the event's frame. And an index whose last entry points past the log
+    /// is read whole too (no overflow computing where it ends).
+    @Test func aFrameTableThatDoesNotHoldTogetherIsReadWhole() async throws {
+        let dir = try await Self.archive()
+        let path = dir.indexFiles()[1]
+        let logPath = String(path.dropLast(4)) + ".log"
+        let log = try RawFile(path: logPath, flags: O_RDONLY)
+        let base = try IndexFile(path: path, segmentPath: logPath).baseSeq
+        var index = try LogWriter.rebuildIndex(file: log, base: base, length: try log.size())
+        let n = index.frames.count
+        try #require(n >= 4)
+        let all = try ArchiveReader(directory: dir.path).snapshot().events()
+        let target = try #require(all.first { $0.seq >= index.frames[n - 2].firstSeq && $0.seq < index.endSeq - 1 && $0.entity != nil })
+        index.frames[n / 2].header.firstSeq = index.endSeq - 1
+        index.frames[n / 2].header.count = 1
+        write(IndexFile.encode(index, logLength: try log.size(), createdMicros: 0), to: path)
+        let filter = EventFilter(entity: target.entity!)
+        #expect(try ArchiveReader(directory: dir.path).snapshot().events(matching: filter) == all.filter { $0.entity == target.entity })
+
+        var wild = MemoryIndex(baseSeq: 1)
+        wild.frames = [FrameInfo(
+            offset: .max - 10, blockStart: .max - 10,
+            header: FrameHeader(compressedLength: 100, uncompressedLength: 100, firstSeq: 1, count: 1, flags: 1, minTime: 0, maxTime: 0))]
+        wild.endSeq = 2
+        let wildPath = dir.path + "/wild.idx"
+        write(IndexFile.encode(wild, logLength: 1000, createdMicros: 0), to: wildPath)
+        let file = try IndexFile(path: wildPath, segmentPath: dir.path + "/wild.log")
+        #expect(file.lastFrameEnd == nil)
+        #expect(file.frames(holding: [0]).isEmpty)
+    }
+
+    /// A filter that is wrong but checksummed (one built from an index that disagreed with its log):
+    /// `check --repair` makes the summary again from the repaired indexes.
+    @Test func checkRepairMakesTheSummaryAgain() async throws {
+        let dir = try await Self.archive()
+        let entries = try #require(KeySummary.entries(ofDirectory: read(Self.directoryPath(dir))))
+        var bloom = read(Self.filterPath(dir))
+        let e = entries[1]
+        for p in 0..<e.pageCount {
+            // An empty filter, checksummed for its place.
+            let at = Int(e.offset) + p * KeySummary.pageSize
+            var page = [UInt8](repeating: 0, count: KeySummary.pageSize)
+            let crc = KeySummary.pageChecksum(page, at: 0, entry: e, page: p)
+            for i in 0..<4 { page[KeySummary.linesPerPage * KeySummary.lineSize + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
+            bloom.replaceSubrange(at..<(at + KeySummary.pageSize), with: page)
+        }
+        write(bloom, to: Self.filterPath(dir))
+        let all = try ArchiveReader(directory: dir.path).snapshot().events()
+        let target = try #require(all.first { $0.seq >= e.baseSeq && $0.seq < e.endSeq && $0.entity != nil })
+        let filter = EventFilter(entity: target.entity!)
+        let truth = all.filter { $0.entity == target.entity }
+        #expect(try ArchiveReader(directory: dir.path).snapshot(for: filter).events(matching: filter) != truth, "the forged filter hides it")
+        #expect(try ArchiveCheck.run(directory: dir.path, repair: true).isClean)
+        #expect(try ArchiveReader(directory: dir.path).snapshot(for: filter).events(matching: filter) == truth)
     }
 }

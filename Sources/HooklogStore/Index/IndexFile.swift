@@ -308,7 +308,9 @@ final class IndexFile: SegmentIndex {
         return true
     }
 
-    /// Entry `i` of the frame table, read from the map (nil if its page fails its checksum).
+    /// Entry `i` of the frame table, read from the map; nil if its page fails its checksum or the entry
+    /// breaks a rule `framesFit` checks of every frame on its own (inside the log, seqs inside the
+    /// segment), so that its `end` and `endSeq` can be computed without overflow.
     private func frameEntry(_ i: Int) -> FrameInfo? {
         let o = framesAt.lowerBound + i * Self.frameEntrySize
         guard verified(o..<(o + Self.frameEntrySize)) else { return nil }
@@ -316,26 +318,41 @@ final class IndexFile: SegmentIndex {
             compressedLength: file.u32(at: o + 28), uncompressedLength: file.u32(at: o + 32),
             firstSeq: file.u64(at: o + 16), count: file.u32(at: o + 24), flags: UInt16(truncatingIfNeeded: file.u32(at: o + 36)),
             minTime: Int64(bitPattern: file.u64(at: o + 40)), maxTime: Int64(bitPattern: file.u64(at: o + 48)))
-        return FrameInfo(offset: file.u64(at: o), blockStart: file.u64(at: o + 8), header: h)
+        let f = FrameInfo(offset: file.u64(at: o), blockStart: file.u64(at: o + 8), header: h)
+        guard baseSeq <= endSeq, f.offset >= UInt64(FileHeader.size), f.offset <= logLength,
+            UInt64(f.header.totalLength) <= logLength - f.offset, f.header.count > 0, f.firstSeq >= baseSeq,
+            f.firstSeq <= endSeq, UInt64(f.header.count) <= endSeq - f.firstSeq
+        else { return nil }
+        return f
     }
 
     /// Where the last frame ends, from the table's last entry alone (a reader checks that a checkpoint
     /// index covers the log up to its recorded length without decoding thousands of entries); nil for
-    /// an empty table.
+    /// an empty table. An entry that does not fit reads the whole table (`frames`: checked, or rebuilt).
     var lastFrameEnd: UInt64? {
-        if case .read(let all) = loadedFrames.withLock({ $0 }) { return all.last?.end }
-        let count = framesAt.count / Self.frameEntrySize
-        guard count > 0 else { return nil }
-        return frameEntry(count - 1)?.end ?? frames.last?.end
+        switch loadedFrames.withLock({ $0 }) {
+        case .read(let all): return all.last?.end
+        case .bad: return frames.last?.end
+        case .unread:
+            let count = framesAt.count / Self.frameEntrySize
+            guard count > 0 else { return nil }
+            return frameEntry(count - 1)?.end ?? frames.last?.end
+        }
     }
 
     /// The frame table entries for these ordinals, read from the map without decoding the whole table
     /// (a 10 M-event archive's segment has thousands of frames: decoding them all was 12 % of a cold
-    /// `query --entity`). Each entry read is checked as the whole table would be, against the log's
-    /// length and the segment's seqs and its block's frames; anything amiss reads the whole table.
+    /// `query --entity`). Each entry read must fit the log and the segment's seqs, the frames of a block
+    /// must follow each other, and every ordinal must fall in a frame; anything else (and a table found
+    /// bad before) reads the whole table, which `framesFit` checks as a whole or replaces by one rebuilt
+    /// from the log. A frame found here is also checked against the log's own frame header when read.
     func frames(holding ordinals: [UInt32]) -> [FrameInfo] {
         let count = framesAt.count / Self.frameEntrySize
-        if case .read(let all) = loadedFrames.withLock({ $0 }) { return all }
+        switch loadedFrames.withLock({ $0 }) {
+        case .read(let all): return all
+        case .bad: return frames
+        case .unread: break
+        }
         guard ordinals.count <= 64, count > 0 else { return frames }
         let entry = frameEntry
         var picked: [Int] = []
@@ -349,7 +366,8 @@ final class IndexFile: SegmentIndex {
                 guard let f = entry(mid) else { return frames }
                 if f.firstSeq <= seq { lo = mid + 1 } else { hi = mid }
             }
-            guard lo > 0, let f = entry(lo - 1), seq < f.endSeq else { continue }  // in no frame (damage)
+            // In no frame: damage recorded in the index, or a table that does not hold together.
+            guard lo > 0, let f = entry(lo - 1), seq < f.endSeq else { return frames }
             // Back to its block's first frame.
             var first = lo - 1
             while first > 0 {
@@ -365,12 +383,10 @@ final class IndexFile: SegmentIndex {
             guard let f = entry(i) else { return frames }
             out.append(f)
         }
-        // The whole table's rules (`framesFit`), for these frames: inside the log, seqs inside the
-        // segment, and a frame that continues a block right after the one before it in the table.
+        // The whole table's rules (`framesFit`) between these frames (`frameEntry` checked each alone):
+        // a frame that continues a block right after the one before it in the table, all in file and
+        // seq order.
         for (k, f) in out.enumerated() {
-            guard f.offset >= UInt64(FileHeader.size), f.offset <= logLength, UInt64(f.header.totalLength) <= logLength - f.offset,
-                f.header.count > 0, f.firstSeq >= baseSeq, f.firstSeq <= endSeq, UInt64(f.header.count) <= endSeq - f.firstSeq
-            else { return frames }
             if f.header.startsBlock {
                 guard f.blockStart == f.offset else { return frames }
             } else {
@@ -431,14 +447,9 @@ final class IndexFile: SegmentIndex {
 
     func summaryKeys() -> [UInt64]? {
         guard verified(keysOffset..<(keysOffset + keyCount * Self.keyEntrySize)) else { return rebuilt()?.summaryKeys() }
-        // A few dozen at most (accounts, sources, types): a linear search.
-        let names: [UInt64] = nameList.map { KeySummary.normalize(IndexKey.of($0.kind, $0.name)) }
         var keys: [UInt64] = []
         keys.reserveCapacity(keyCount)
-        for i in 0..<keyCount {
-            let key = file.u64(at: keysOffset + i * Self.keyEntrySize)
-            if !names.contains(key) { keys.append(key) }
-        }
+        for i in 0..<keyCount { keys.append(file.u64(at: keysOffset + i * Self.keyEntrySize)) }
         return keys
     }
 

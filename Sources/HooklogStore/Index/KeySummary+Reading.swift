@@ -41,9 +41,11 @@ extension KeySummary {
         func mayHold(_ key: UInt64, in entry: Entry) -> Bool {
             let k = KeySummary.normalize(key)
             let line = KeySummary.line(of: k, lineCount: Int(entry.lineCount))
-            let pageOffset = entry.offset + UInt64(line / KeySummary.linesPerPage * KeySummary.pageSize)
+            // Bounded by `Entry.decode` (offset < 2^48, lines < 2^26): no overflow.
+            let number = line / KeySummary.linesPerPage
+            let pageOffset = entry.offset + UInt64(number * KeySummary.pageSize)
             guard let page = try? filters.read(at: pageOffset, count: KeySummary.pageSize),
-                KeySummary.pageHolds(page, baseSeq: entry.baseSeq)
+                KeySummary.pageHolds(page, entry: entry, number: number)
             else { return true }
             let start = (line % KeySummary.linesPerPage) * KeySummary.lineSize
             var all = true

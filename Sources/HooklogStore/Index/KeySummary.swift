@@ -4,8 +4,7 @@ import CCRC32C
 import Glibc
 #endif
 
-/// The archive's key summary: one blocked Bloom filter per sealed segment over its entity, ref and
-/// dedupe keys, all in two files of the log directory (layout: docs/FORMAT.md, "Key summary"), so that a
+/// The archive's key summary: one blocked Bloom filter per sealed segment over its index keys, all in two files of the log directory (layout: docs/FORMAT.md, "Key summary"), so that a
 /// lookup of one entity opens only the segments that may hold it.
 ///
 /// Why: a cold `query --entity` on a 10 M-event archive (35 segments) spent 2.7 ms opening every
@@ -16,8 +15,10 @@ import Glibc
 /// Derived data, like the index files: the writer appends a segment's filter when it seals it and adds
 /// any missing ones on open. A reader trusts a filter only when its directory entry checks, names a
 /// listed segment and ends where the next segment begins, and the page it reads holds its checksum
-/// (seeded with the segment's base seq, so a page of another filter never passes); otherwise it opens
-/// the segment. A summary can make a lookup slower, never wrong.
+/// (seeded with the segment's base seq, the filter's place and the page's number, so a page of another
+/// filter, or one written elsewhere, never passes); otherwise it opens the segment. The filter holds
+/// every key of the segment's index, so a 64-bit key collision costs a read, never an event. A summary
+/// can make a lookup slower, never wrong.
 struct KeySummary: Sendable {
     /// The directory file (small: 32 bytes a segment), read whole.
     static let directoryName = "keys.dir"
@@ -34,6 +35,10 @@ struct KeySummary: Sendable {
     /// Bits a key: with 7 probes in one 512-bit line, about 1 % false positives.
     static let bitsPerKey = 12
     static let probes = 7
+    /// Bounds an entry must keep (a checksum proves bytes are as written, not that they make sense):
+    /// a filter of at most 2^26 lines (4 GB) starting below 2^48, so no offset arithmetic can overflow.
+    static let maxLineCount: UInt32 = 1 << 26
+    static let maxOffset: UInt64 = 1 << 48
 
     /// One segment's filter, as its directory entry describes it.
     struct Entry: Equatable, Sendable {
@@ -62,7 +67,8 @@ struct KeySummary: Sendable {
             var r = ByteReader(bytes, from: at, to: at + KeySummary.entrySize)
             guard let base = try? r.u64(), let end = try? r.u64(), let offset = try? r.u64(), let lines = try? r.u32(),
                 let crc = try? r.u32(), crc == CRC32C.checksum(bytes, range: at..<(at + 28)),
-                base < end, lines > 0, offset % UInt64(KeySummary.pageSize) == 0, offset >= UInt64(KeySummary.pageSize)
+                base < end, lines > 0, lines <= KeySummary.maxLineCount, offset % UInt64(KeySummary.pageSize) == 0,
+                offset >= UInt64(KeySummary.pageSize), offset <= KeySummary.maxOffset
             else { return nil }
             return Entry(baseSeq: base, endSeq: end, offset: offset, lineCount: lines)
         }
@@ -83,20 +89,22 @@ struct KeySummary: Sendable {
     static func entries(ofDirectory bytes: [UInt8]) -> [Entry]? {
         guard bytes.count >= entrySize, Array(bytes[0..<entrySize]) == directoryHeader() else { return nil }
         var out: [Entry] = []
+        var ascending = true
         var at = entrySize
         while at + entrySize <= bytes.count {
-            if let e = decode(bytes, at: at) { out.append(e) }
+            if let e = decode(bytes, at: at) {
+                if let last = out.last, last.baseSeq >= e.baseSeq { ascending = false }
+                out.append(e)
+            }
             at += entrySize
         }
-        // By base seq, a later entry for a base (a filter written again) replacing the earlier one. The
-        // writer appends in base order, so this is one pass; an insertion otherwise (no generic sort:
-        // its first use costs a cold query a metadata instantiation).
+        // The writer appends in base order, so this is the whole work (no generic sort: its first use
+        // costs a cold query a metadata instantiation). Otherwise (a filter written again after a crash,
+        // or a hand-edited file): sorted by base seq, the later entry for a base replacing the earlier.
+        if ascending { return out }
         var sorted: [Entry] = []
-        sorted.reserveCapacity(out.count)
-        for e in out {
-            var i = sorted.count
-            while i > 0 && sorted[i - 1].baseSeq > e.baseSeq { i -= 1 }
-            if i > 0 && sorted[i - 1].baseSeq == e.baseSeq { sorted[i - 1] = e } else { sorted.insert(e, at: i) }
+        for (_, e) in out.enumerated().sorted(by: { ($0.element.baseSeq, $0.offset) < ($1.element.baseSeq, $1.offset) }) {
+            if sorted.last?.baseSeq == e.baseSeq { sorted[sorted.count - 1] = e } else { sorted.append(e) }
         }
         return sorted
     }
@@ -125,9 +133,16 @@ struct KeySummary: Sendable {
         for i in 0..<probes { body(Int((z >> UInt64(9 * i)) & 511)) }
     }
 
-    /// The filter pages of a segment holding `keys`: whole pages, each line's bits then a checksum line.
-    static func filterPages(keys: [UInt64], baseSeq: UInt64) -> (pages: [UInt8], lineCount: UInt32) {
-        let lineCount = max(1, (keys.count * bitsPerKey + 511) / 512)
+    /// The number of filter lines for `keyCount` keys.
+    static func lineCount(keyCount: Int) -> UInt32 {
+        UInt32(min(Int(maxLineCount), max(1, (keyCount * bitsPerKey + 511) / 512)))
+    }
+
+    /// The filter pages of a segment holding `keys`, to be written at `offset` of the filter file: whole
+    /// pages, each with its filter lines then a checksum line.
+    static func filterPages(keys: [UInt64], baseSeq: UInt64, offset: UInt64) -> (pages: [UInt8], lineCount: UInt32) {
+        let lines = lineCount(keyCount: keys.count)
+        let lineCount = Int(lines)
         let pageCount = (lineCount + linesPerPage - 1) / linesPerPage
         var pages = [UInt8](repeating: 0, count: pageCount * pageSize)
         for key in keys {
@@ -136,27 +151,34 @@ struct KeySummary: Sendable {
             let start = (l / linesPerPage) * pageSize + (l % linesPerPage) * lineSize
             bits(of: k) { bit in pages[start + bit >> 3] |= 1 << UInt8(bit & 7) }
         }
+        let entry = Entry(baseSeq: baseSeq, endSeq: baseSeq + 1, offset: offset, lineCount: lines)
         for p in 0..<pageCount {
-            let crc = pageChecksum(pages, at: p * pageSize, baseSeq: baseSeq)
+            let crc = pageChecksum(pages, at: p * pageSize, entry: entry, page: p)
             let at = p * pageSize + linesPerPage * lineSize
             for i in 0..<4 { pages[at + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
         }
-        return (pages, UInt32(lineCount))
+        return (pages, lines)
     }
 
-    /// The checksum of the page at `at` (its filter lines), seeded with the segment's base seq.
-    static func pageChecksum(_ bytes: [UInt8], at: Int, baseSeq: UInt64) -> UInt32 {
-        var seedBytes = ByteWriter(capacity: 8)
-        seedBytes.u64(baseSeq)
+    /// The checksum of the page at `at` of `bytes` (its filter lines), seeded with where it belongs:
+    /// the segment's base seq, the filter's offset and line count, and the page's number in the filter.
+    /// A page of any other filter, or of this one at another place, never passes.
+    static func pageChecksum(_ bytes: [UInt8], at: Int, entry: Entry, page: Int) -> UInt32 {
+        var seedBytes = ByteWriter(capacity: 24)
+        seedBytes.u64(entry.baseSeq)
+        seedBytes.u64(entry.offset)
+        seedBytes.u32(entry.lineCount)
+        seedBytes.u32(UInt32(truncatingIfNeeded: page))
         let seed = CRC32C.checksum(seedBytes.bytes)
         return CRC32C.checksum(bytes, range: at..<(at + linesPerPage * lineSize), seed: seed)
     }
 
-    /// Whether the page `page` (a whole page read from the filter file) holds its checksum.
-    static func pageHolds(_ page: [UInt8], baseSeq: UInt64) -> Bool {
+    /// Whether `page` (a whole page read from the filter file) holds its checksum as page number
+    /// `number` of the filter `entry` describes.
+    static func pageHolds(_ page: [UInt8], entry: Entry, number: Int) -> Bool {
         guard page.count == pageSize else { return false }
         let at = linesPerPage * lineSize
         let stored = UInt32(page[at]) | UInt32(page[at + 1]) << 8 | UInt32(page[at + 2]) << 16 | UInt32(page[at + 3]) << 24
-        return stored == pageChecksum(page, at: 0, baseSeq: baseSeq)
+        return stored == pageChecksum(page, at: 0, entry: entry, page: number)
     }
 }

@@ -48,7 +48,7 @@ final class KeySummaryWriter: Sendable {
                 e.offset + UInt64(e.pageCount * KeySummary.pageSize) <= filterSize,
                 let pages = try? filters.read(at: e.offset, count: e.pageCount * KeySummary.pageSize),
                 (0..<e.pageCount).allSatisfy({ p in
-                    KeySummary.pageHolds(Array(pages[(p * KeySummary.pageSize)..<((p + 1) * KeySummary.pageSize)]), baseSeq: e.baseSeq)
+                    KeySummary.pageHolds(Array(pages[(p * KeySummary.pageSize)..<((p + 1) * KeySummary.pageSize)]), entry: e, number: p)
                 })
             else { continue }  // its pages lost to a crash or damaged: made again below
             kept.append(e)
@@ -82,8 +82,9 @@ final class KeySummaryWriter: Sendable {
     /// Appends the filter of a sealed segment: its pages, then its directory entry.
     func add(baseSeq: UInt64, endSeq: UInt64, index: any SegmentIndex) {
         guard endSeq > baseSeq, let keys = index.summaryKeys() else { return }
-        let (pages, lineCount) = KeySummary.filterPages(keys: keys, baseSeq: baseSeq)
         state.withLock { s in
+            guard s.filtersEnd <= KeySummary.maxOffset else { return }
+            let (pages, lineCount) = KeySummary.filterPages(keys: keys, baseSeq: baseSeq, offset: s.filtersEnd)
             let entry = KeySummary.Entry(baseSeq: baseSeq, endSeq: endSeq, offset: s.filtersEnd, lineCount: lineCount)
             // Pages first: a reader that finds the entry finds them written.
             guard (try? s.filters.write(pages, at: s.filtersEnd)) != nil else { return }

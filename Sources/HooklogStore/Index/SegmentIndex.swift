@@ -21,8 +21,9 @@ protocol SegmentIndex: Sendable {
     /// before it in its block, in file order: a sub-table that `ArchiveSnapshot` walks as it would the
     /// whole one. An index file reads just those entries of its frame table.
     func frames(holding ordinals: [UInt32]) -> [FrameInfo]
-    /// Every key of the segment but its account, source and type keys (those are in nearly every
-    /// segment): what the archive's key summary filters on. Nil when they cannot all be read.
+    /// Every key of the segment's index: what the archive's key summary filters on. All of them, the
+    /// account, source and type keys too (a few dozen), so that an entity whose 64-bit key equals one
+    /// of those is never left out. Nil when they cannot all be read.
     func summaryKeys() -> [UInt64]?
 }
 
@@ -69,7 +70,7 @@ struct MemoryIndex: SegmentIndex {
 
     func mightContain(dedupeKey: UInt64) -> Bool { table.contains(dedupeKey) }
 
-    func summaryKeys() -> [UInt64]? { table.allKeys.filter { nameTable[$0] == nil } }
+    func summaryKeys() -> [UInt64]? { table.allKeys }
 
     func names(_ kind: IndexKey.Kind) -> [(name: String, count: Int)] {
         nameTable.filter { $0.value.kind == kind }.map { ($0.value.name, table.postingCount($0.key)) }

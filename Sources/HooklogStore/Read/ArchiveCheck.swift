@@ -35,7 +35,14 @@ public enum ArchiveCheck {
             for base in report.badIndexes {
                 try FileSystem.remove(logDirectory + "/" + SegmentName.index(base))
             }
-            // Opening the writer does the repairs: it cuts a torn tail and rebuilds missing indexes.
+            // The key summary is derived from the indexes: made again from the repaired ones.
+            // (Not from under a running writer: its open below is refused then.)
+            for name in [KeySummary.directoryName, KeySummary.filterName]
+            where !DirectoryLock.isHeld(directory: directory) && FileSystem.fileSize(logDirectory + "/" + name) != nil {
+                try FileSystem.remove(logDirectory + "/" + name)
+            }
+            // Opening the writer does the repairs: it cuts a torn tail, rebuilds missing indexes and the
+            // key summary.
             let store = try ArchiveStore.open(directory: directory)
             store.close()
             report = try inspect(logDirectory: logDirectory, writerRunning: false, progress: nil)

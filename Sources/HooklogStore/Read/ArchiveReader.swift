@@ -76,7 +76,7 @@ public final class ArchiveReader: Sendable {
     /// A view for reading the events that match `filter`: as `snapshot()`, except that the sealed
     /// segments the archive's key summary rules out (none of their events has `filter`'s entity or ref)
     /// are left out, never opened. Its counts (`eventCount`, `firstSeq`...) describe only the segments it
-    /// holds; `endSeq` is the archive's. Without an entity or ref in `filter`, or without a usable
+    /// holds; `endSeq` is the archive's (at least the active segment's base seq). Without an entity or ref in `filter`, or without a usable
     /// summary, it is `snapshot()`.
     public func snapshot(for filter: EventFilter) throws(StoreError) -> ArchiveSnapshot {
         var keys: [UInt64] = []
@@ -104,12 +104,13 @@ public final class ArchiveReader: Sendable {
             var views: [SegmentView] = []
             var opened: [(base: UInt64, view: SegmentView)] = []
             for (i, base) in bases.enumerated() where base < activeBase {
-                if let skip, skip(base, i + 1 < bases.count ? bases[i + 1] : activeBase) { continue }
+                let skipped = skip?(base, i + 1 < bases.count ? bases[i + 1] : activeBase) ?? false
                 if let cached = s.sealedView(base) {
-                    views.append(cached)
-                    opened.append((base, cached))
+                    if !skipped { views.append(cached) }
+                    opened.append((base, cached))  // stays cached either way
                     continue
                 }
+                if skipped { continue }
                 if let tail = s.tail, tail.base == base, tail.prefix == nil,
                     (try? IndexFile(path: logDirectory + "/" + SegmentName.index(base), segmentPath: tail.file.path)) == nil
                 {
@@ -133,12 +134,14 @@ public final class ArchiveReader: Sendable {
             // In base order, as `bases`; segments gone from the listing drop out. (After the loop: a
             // throw above leaves the cache as it was.)
             s.sealed = opened
+            // A view that left sealed segments out still ends where they do.
+            let floor = skip == nil ? 1 : activeBase
             let activePath = logDirectory + "/" + SegmentName.log(activeBase)
-            guard bases.contains(activeBase) else { return ArchiveSnapshot(segments: views) }
+            guard bases.contains(activeBase) else { return ArchiveSnapshot(segments: views, endSeqFloor: floor) }
             if s.tail?.base != activeBase {
                 let file = try RawFile(path: activePath, flags: O_RDONLY)
                 let header = try file.read(at: 0, count: FileHeader.size)
-                guard header.count == FileHeader.size else { return ArchiveSnapshot(segments: views) }
+                guard header.count == FileHeader.size else { return ArchiveSnapshot(segments: views, endSeqFloor: floor) }
                 _ = try FileHeader.decode(header, kind: .segment, path: activePath)
                 var prefix: SegmentView? = nil
                 var indexer = SegmentIndexer(baseSeq: activeBase, path: activePath)
@@ -158,7 +161,7 @@ public final class ArchiveReader: Sendable {
             if !s.tail!.indexer.index.frames.isEmpty || s.tail!.prefix == nil {
                 views.append(SegmentView(file: s.tail!.file, index: s.tail!.indexer.index))
             }
-            return ArchiveSnapshot(segments: views)
+            return ArchiveSnapshot(segments: views, endSeqFloor: floor)
         }
     }
 }

@@ -1,11 +1,19 @@
 /// An immutable view of the archive: what a read sees, however the log grows meanwhile.
 public struct ArchiveSnapshot: Sendable {
     let segments: [SegmentView]
+    /// At least this is the view's `endSeq`: the active segment's base seq for a view that leaves
+    /// sealed segments out (`ArchiveReader.snapshot(for:)`) and may hold no active segment.
+    var endSeqFloor: UInt64 = 1
+
+    init(segments: [SegmentView], endSeqFloor: UInt64 = 1) {
+        self.segments = segments
+        self.endSeqFloor = endSeqFloor
+    }
 
     /// The seq of the oldest event still in the archive (1 for a new one).
     public var firstSeq: UInt64 { segments.first?.index.baseSeq ?? 1 }
     /// The seq after the newest event in the view.
-    public var endSeq: UInt64 { segments.last?.index.endSeq ?? 1 }
+    public var endSeq: UInt64 { max(segments.last?.index.endSeq ?? 1, endSeqFloor) }
     /// Number of events in the view (damaged ones excluded).
     public var eventCount: Int { segments.reduce(0) { $0 + $1.index.eventCount } }
     /// Damaged ranges known from indexing (more may be found while reading).
