@@ -56,9 +56,9 @@ if [[ ${HOOKLOG_CLI_BENCH_NO_BUILD:-0} != 1 ]]; then
     "$ROOT/tools/build-release" hooklog >&2
 fi
 bench_archive
-if [[ ! -f $DATA/log/keys.dir ]]; then
-    # An archive built before the key summary existed: opening its writer once adds it (as a server
-    # would on its next start), so the figures are those of a current archive.
+if [[ $(od -An -tu4 -j8 -N4 "$DATA/log/keys.dir" 2>/dev/null | tr -d ' ') != 2 ]]; then
+    # An archive built before the key summary existed (or with its first version): opening its writer
+    # once adds it (as a server would on its next start), so the figures are those of a current archive.
     echo "adding the key summary to $DATA (hooklog check --repair) ..." >&2
     "$HOOKLOG" check --repair --data "$DATA" > /dev/null
 fi

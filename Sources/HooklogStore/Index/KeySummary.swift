@@ -26,7 +26,9 @@ struct KeySummary: Sendable {
     static let filterName = "keys.bloom"
     static let directoryMagic: [UInt8] = Array("HLKEYDIR".utf8)
     static let filterMagic: [UInt8] = Array("HLKEYBLM".utf8)
-    static let version: UInt32 = 1
+    /// 2: page checksums seeded with the filter's place (version 1 files, from one development build,
+    /// are replaced when the writer opens).
+    static let version: UInt32 = 2
     static let entrySize = 32
     static let pageSize = 4096
     static let lineSize = 64

@@ -39,6 +39,11 @@ final class KeySummaryWriter: Sendable {
             (try? f.size()).flatMap { try? f.read(at: 0, count: Int(min($0, UInt64(Int32.max)))) }
         }
         let found = old.flatMap(KeySummary.entries(ofDirectory:)) ?? []
+        if old != nil && old.flatMap(KeySummary.entries(ofDirectory:)) == nil {
+            // A directory of another version (or not one): its filters go with it.
+            guard (try? filters.truncate(to: UInt64(KeySummary.pageSize))) != nil else { return nil }
+            filterSize = UInt64(KeySummary.pageSize)
+        }
         // An entry is kept when its filter lies inside the file and it names a sealed segment as it is.
         var kept: [KeySummary.Entry] = []
         var next = 0
