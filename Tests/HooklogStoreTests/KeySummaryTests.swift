@@ -226,6 +226,41 @@ import Testing
         #expect(KeySummaryWriter(logDirectory: dir.logDirectory, sealed: [(1, 2, MemoryIndex(baseSeq: 1))]) != nil)
     }
 
+    /// Random entries with good checksums (any offset, line count and seqs), in any order, read and
+    /// probed against a small filter file: whatever they say, nothing traps, and an entry past the
+    /// file's end answers "maybe".
+    @Test func randomEntriesNeverTrap() throws {
+        var rng = SeededRandom(seed: 99)
+        let dir = TempDirectory()
+        let path = dir.path + "/f"
+        let (pages, _) = KeySummary.filterPages(keys: (0..<3000).map { _ in rng.next() }, baseSeq: 7, offset: 4096)
+        write([UInt8](repeating: 0, count: KeySummary.pageSize) + pages, to: path)
+        let file = try RawFile(path: path, flags: O_RDONLY)
+        func wild() -> UInt64 {
+            switch rng.next() % 4 {
+            case 0: return rng.next()
+            case 1: return rng.next() % 64 * 4096
+            case 2: return UInt64.max - rng.next() % 8192
+            default: return rng.next() % 100
+            }
+        }
+        for _ in 0..<300 {
+            var bytes = KeySummary.directoryHeader()
+            for _ in 0..<Int(rng.next() % 8) {
+                let e = KeySummary.Entry(baseSeq: wild(), endSeq: wild(), offset: wild(), lineCount: UInt32(truncatingIfNeeded: wild()))
+                bytes += e.encoded()
+            }
+            if rng.next() % 3 == 0 { bytes += (0..<Int(rng.next() % 40)).map { _ in UInt8(truncatingIfNeeded: rng.next()) } }
+            guard let entries = KeySummary.entries(ofDirectory: bytes) else { continue }
+            #expect(zip(entries, entries.dropFirst()).allSatisfy { $0.baseSeq < $1.baseSeq })
+            let view = KeySummary.View(entries: entries, filters: file)
+            for e in entries {
+                let pastEnd = e.offset >= UInt64(KeySummary.pageSize + pages.count)
+                for _ in 0..<5 where !view.mayHold(rng.next(), in: e) { #expect(!pastEnd) }
+            }
+        }
+    }
+
     /// A frame table whose page checksums hold but with one entry out of seq order: a lookup of an
     /// event after it reads the whole table (which is refused and rebuilt from the log), not a binary
     /// search that cannot find the event's frame. And an index whose last entry points past the log
