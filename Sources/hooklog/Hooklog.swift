@@ -20,8 +20,9 @@ struct Hooklog: AsyncParsableCommand {
         ]
     )
 
-    /// Runs `query` synchronously, and only returns if it must not be: with `--follow`, or for a command
-    /// line the fast reader does not take (`Query.Request.init?(fastParsing:)`). The process ends inside.
+    /// Runs a plain `query` synchronously and ends the process. Returns, having done nothing, for any
+    /// other command line: another command, `--follow`, or flags the fast reader does not take
+    /// (`Query.Request.init?(fastParsing:)`).
     ///
     /// Why a synchronous path: an async `main` hands the main thread to Dispatch, which ends it with
     /// `pthread_exit`, and that unwinds the thread's stack. In the fully static release binary (see

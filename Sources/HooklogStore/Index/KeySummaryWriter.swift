@@ -29,21 +29,26 @@ final class KeySummaryWriter: Sendable {
         guard let filters = try? RawFile(path: filterPath, flags: O_RDWR | O_CREAT), var filterSize = try? filters.size()
         else { return nil }
         let header = KeySummary.filterMagic + [UInt8](repeating: 0, count: KeySummary.pageSize - KeySummary.filterMagic.count)
+        /// Empties the filter file down to its first page (which it writes).
+        func startOver() -> Bool {
+            guard (try? filters.truncate(to: 0)) != nil, (try? filters.write(header, at: 0)) != nil else { return false }
+            filterSize = UInt64(header.count)
+            return true
+        }
         if filterSize < UInt64(KeySummary.pageSize) || (try? filters.read(at: 0, count: header.count)) != header {
             // New, or not ours: start over (every entry pointing into it goes too).
-            guard (try? filters.truncate(to: 0)) != nil, (try? filters.write(header, at: 0)) != nil else { return nil }
-            filterSize = UInt64(header.count)
+            guard startOver() else { return nil }
             try? FileSystem.remove(directoryPath)
         }
         let old = (try? RawFile(path: directoryPath, flags: O_RDONLY)).flatMap { f in
             (try? f.size()).flatMap { try? f.read(at: 0, count: Int(min($0, UInt64(Int32.max)))) }
         }
-        let found = old.flatMap(KeySummary.entries(ofDirectory:)) ?? []
-        if old != nil && old.flatMap(KeySummary.entries(ofDirectory:)) == nil {
+        let parsed = old.flatMap(KeySummary.entries(ofDirectory:))
+        if old != nil && parsed == nil {
             // A directory of another version (or not one): its filters go with it.
-            guard (try? filters.truncate(to: UInt64(KeySummary.pageSize))) != nil else { return nil }
-            filterSize = UInt64(KeySummary.pageSize)
+            guard startOver() else { return nil }
         }
+        let found = parsed ?? []
         // An entry is kept when its filter lies inside the file and it names a sealed segment as it is.
         var kept: [KeySummary.Entry] = []
         var next = 0
@@ -62,8 +67,7 @@ final class KeySummaryWriter: Sendable {
         // live ones (and 1 MB), the file starts over and every filter is written again below.
         let live = kept.reduce(UInt64(0)) { $0 + UInt64($1.pageCount * KeySummary.pageSize) }
         if filterSize - UInt64(KeySummary.pageSize) > 2 * live + (1 << 20) {
-            guard (try? filters.truncate(to: UInt64(KeySummary.pageSize))) != nil else { return nil }
-            filterSize = UInt64(KeySummary.pageSize)
+            guard startOver() else { return nil }
             kept = []
         }
         var directoryBytes = KeySummary.directoryHeader()

@@ -76,8 +76,8 @@ public final class ArchiveReader: Sendable {
     /// A view for reading the events that match `filter`: as `snapshot()`, except that the sealed
     /// segments the archive's key summary rules out (none of their events has `filter`'s entity or ref)
     /// are left out, never opened. Its counts (`eventCount`, `firstSeq`...) describe only the segments it
-    /// holds; `endSeq` is the archive's (at least the active segment's base seq). Without an entity or ref in `filter`, or without a usable
-    /// summary, it is `snapshot()`.
+    /// holds; its `endSeq` is at least the active segment's base seq. Without an entity or ref in
+    /// `filter`, or without a usable summary, it is `snapshot()`.
     public func snapshot(for filter: EventFilter) throws(StoreError) -> ArchiveSnapshot {
         var keys: [UInt64] = []
         if let entity = filter.entity { keys.append(IndexKey.of(.entity, entity)) }
