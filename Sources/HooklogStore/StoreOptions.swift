@@ -20,6 +20,10 @@ public struct StoreOptions: Sendable {
     /// then recompressed from its log, so a sustained burst never holds unbounded memory. Segments left
     /// fast LZ4 by a stop are recompressed the same way after the next open.
     public var recompressionBacklog: Int = 2
+    /// Ingest rate (events a second) at or above which recompression waits: sealed segments stay fast
+    /// LZ4 while ingest needs the CPU and are recompressed once it is quiet (see `IngestLoad`). `nil`:
+    /// recompress as soon as a segment is sealed, whatever the load.
+    public var recompressionYieldsAbove: Int? = 10_000
     /// Whether a clean close waits for the recompressions still queued (tests), rather than leaving those
     /// segments fast LZ4 so that SIGTERM stops the server at once (the default).
     public var finishesRecompressionOnClose: Bool = false

@@ -245,6 +245,48 @@ func lightTraffic(_ count: Int) -> [[NewEvent]] {
             == fastEvents.filter { $0.entity == "or_7" || $0.refs.contains("or_7") }.count)
     }
 
+    /// While ingest is busy (here: any append in the last second counts), sealed segments stay fast LZ4;
+    /// once it is quiet they are recompressed, every event unchanged.
+    @Test func recompressionWaitsWhileIngestIsBusy() async throws {
+        let dir = TempDirectory()
+        var options = smallOptions(segmentSize: 8 << 10, blockSize: 2 << 10)
+        options.recompressionYieldsAbove = 1
+        let store = try ArchiveStore.open(directory: dir.path, options: options)
+        func fastLZ4() -> Int {
+            dir.segmentFiles().dropLast().filter { log in
+                guard let index = try? IndexFile(path: String(log.dropLast(4)) + ".idx", segmentPath: log) else { return true }
+                return index.frames.contains { !$0.header.startsBlock }
+            }.count
+        }
+        let clock = ContinuousClock()
+        // Appends for a second and a half, a batch every 10 ms: ingest stays busy throughout.
+        let busyUntil = clock.now + .milliseconds(1500)
+        var order = 0
+        while clock.now < busyUntil {
+            _ = try await store.append(orderEvents(order: order, count: 4, padding: 40))
+            order += 1
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let sealed = dir.segmentFiles().count - 1
+        try #require(sealed >= 3)
+        #expect(fastLZ4() >= sealed - 1, "recompressed while ingest was busy")
+        let deadline = clock.now + .seconds(60)
+        while fastLZ4() > 0 && clock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(fastLZ4() == 0, "recompressed once ingest was quiet")
+        #expect(try store.reader().snapshot().events().count == order * 4)
+        store.close()
+        let load = IngestLoad(busyAbove: 100)
+        load.record(60, now: 5_000_000)
+        #expect(!load.isBusy(now: 5_100_000))
+        load.record(40, now: 5_900_000)
+        #expect(load.isBusy(now: 5_950_000))
+        #expect(load.isBusy(now: 6_500_000), "the last whole second counts")
+        #expect(!load.isBusy(now: 7_000_001))
+        load.record(500, now: 7_000_002)
+        load.close()
+        #expect(!load.isBusy(now: 7_000_003), "closing: nothing waits")
+    }
+
     /// Sealed segments still fast LZ4 (chained frames) after a run that did not recompress them (a
     /// backlog, a stop, an older build) are recompressed in the background when the store is next opened,
     /// newest first, every event unchanged; meanwhile retention never brings a deleted segment back.

@@ -86,6 +86,7 @@ func smallOptions(segmentSize: Int = 8 << 10, blockSize: Int = 2 << 10) -> Store
     o.blockSize = blockSize
     // Tests look at every sealed segment: none may skip recompression for a backlog.
     o.recompressionBacklog = .max
+    o.recompressionYieldsAbove = nil  // nor wait for ingest to be quiet
     o.finishesRecompressionOnClose = true
     return o
 }

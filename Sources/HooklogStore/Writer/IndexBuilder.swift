@@ -63,6 +63,8 @@ final class IndexBuilder: Sendable {
     private let rewrites = Rewrites()
     private let finishesRecompressionOnClose: Bool
     private let published = Published()
+    /// Ingest's load: recompression waits while it is busy.
+    private let load: IngestLoad
     /// The archive's key summary, once the writer has opened it (`attachSummary`).
     private let summary = SummarySlot()
 
@@ -81,10 +83,11 @@ final class IndexBuilder: Sendable {
     ///   - recompressionBacklog: how many sealed segments may wait for recompression.
     ///   - finishesRecompressionOnClose: whether `close` waits for queued recompressions or drops them.
     init(
-        logDirectory: String, blockSize: Int, recompressLevel: Int32?, recompressionBacklog: Int,
+        logDirectory: String, blockSize: Int, recompressLevel: Int32?, recompressionBacklog: Int, load: IngestLoad,
         finishesRecompressionOnClose: Bool
     ) {
         self.finishesRecompressionOnClose = finishesRecompressionOnClose
+        self.load = load
         let confined = Confined()
         let published = self.published
         let rewrites = self.rewrites
@@ -97,15 +100,23 @@ final class IndexBuilder: Sendable {
                 var catchUp = false
                 for job in jobs {
                     switch job {
+                    case .sealed(let job) where load.isBusy(now: currentMicros()):
+                        // Ingest needs the CPU: recompressed from its log once it is quiet.
+                        rewrites.state.withLock { $0.waiting.append((job.index.baseSeq, job.logPath)) }
+                        catchUp = true
                     case .sealed(let job):
-                        Self.recompress(job, blockSize: blockSize, logDirectory: logDirectory, published: published, rewrites: rewrites)
+                        Self.recompress(
+                            job, blockSize: blockSize, logDirectory: logDirectory, published: published, rewrites: rewrites,
+                            load: load)
                     case .catchUp:
                         catchUp = true
                     }
                 }
                 guard catchUp else { return }
+                load.waitWhileBusy(step: 500)
                 let more = Self.catchUpOne(
-                    level: level, blockSize: blockSize, logDirectory: logDirectory, published: published, rewrites: rewrites)
+                    level: level, blockSize: blockSize, logDirectory: logDirectory, published: published, rewrites: rewrites,
+                    load: load)
                 if more { _ = catchUpQueue.withLock { $0.worker?.enqueue(.catchUp) } }
             }
         }
@@ -136,10 +147,12 @@ final class IndexBuilder: Sendable {
                     // LZ4HC on a thread of its own, at low priority, so indexing never waits behind it
                     // (its records would pile up in memory). Under a backlog a segment stays fast LZ4
                     // until the thread is idle (then its index is rebuilt from the log: memory stays flat).
-                    if let level = recompressLevel, let recompressor, recompressor.backlog < recompressionBacklog {
+                    if let level = recompressLevel, let recompressor, recompressor.backlog < recompressionBacklog,
+                        !load.isBusy(now: currentMicros())
+                    {
                         recompressor.enqueue(.sealed(Recompression(index: index, logPath: logPath, level: level)))
                     } else if recompressLevel != nil {
-                        // Not now: when the thread is idle (`catchUp`).
+                        // Not now (a backlog, or ingest busy): when the thread is idle and ingest quiet (`catchUp`).
                         rewrites.state.withLock { $0.waiting.append((index.baseSeq, logPath)) }
                         recompressor?.enqueue(.catchUp)
                     }
@@ -158,7 +171,8 @@ final class IndexBuilder: Sendable {
     /// Rewrites a sealed segment with LZ4HC and replaces its index file; nothing if the segment is
     /// gone (retention) or being rewritten already.
     private static func recompress(
-        _ job: Recompression, blockSize: Int, logDirectory: String, published: Published, rewrites: Rewrites
+        _ job: Recompression, blockSize: Int, logDirectory: String, published: Published, rewrites: Rewrites,
+        load: IngestLoad
     ) {
         let base = job.index.baseSeq
         // Claimed under the lock retention deletes under (`retire`): from here until it is released,
@@ -176,8 +190,9 @@ final class IndexBuilder: Sendable {
         guard (try? FileSystem.remove(path)) != nil, (try? FileSystem.syncDirectory(logDirectory)) != nil else { return }
         var index = job.index
         var length = job.index.frames.last?.end ?? UInt64(FileHeader.size)
+        // Between blocks it waits while ingest is busy (a segment takes seconds of LZ4HC).
         if let (rewritten, newLength) = try? SegmentRecompressor.recompress(
-            path: job.logPath, index: index, blockSize: blockSize, level: job.level)
+            path: job.logPath, index: index, blockSize: blockSize, level: job.level, pause: { load.waitWhileBusy() })
         {
             (index, length) = (rewritten, newLength)
         }
@@ -187,7 +202,7 @@ final class IndexBuilder: Sendable {
     /// Recompresses the next segment waiting (newest first: retention takes the oldest); returns whether
     /// more wait. The segment's full index is rebuilt from its log (its index file has no record bytes).
     private static func catchUpOne(
-        level: Int32, blockSize: Int, logDirectory: String, published: Published, rewrites: Rewrites
+        level: Int32, blockSize: Int, logDirectory: String, published: Published, rewrites: Rewrites, load: IngestLoad
     ) -> Bool {
         guard let next = rewrites.state.withLock({ $0.waiting.popLast() }) else { return false }
         if let log = try? RawFile(path: next.logPath, flags: O_RDONLY), let length = try? log.size(),
@@ -195,7 +210,7 @@ final class IndexBuilder: Sendable {
         {
             recompress(
                 Recompression(index: index, logPath: next.logPath, level: level), blockSize: blockSize,
-                logDirectory: logDirectory, published: published, rewrites: rewrites)
+                logDirectory: logDirectory, published: published, rewrites: rewrites, load: load)
         }
         return rewrites.state.withLock { !$0.waiting.isEmpty }
     }
@@ -248,6 +263,7 @@ final class IndexBuilder: Sendable {
     /// Finishes indexing; a recompression under way completes; queued ones are dropped (those segments
     /// stay fast LZ4, as valid, until a later run catches them up) unless the options ask to finish them.
     func close() {
+        load.close()  // a recompression waiting for quiet goes on (or is dropped) now
         worker.close()
         recompressor?.close(discardingPending: !finishesRecompressionOnClose)
     }

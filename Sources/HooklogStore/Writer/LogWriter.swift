@@ -42,6 +42,8 @@ final class LogWriter {
     let health = WriterHealth()
     let syncer: Syncer
     let builder: IndexBuilder
+    /// How busy appending is, for the recompression thread to yield to.
+    let load: IngestLoad
     /// Files written since the last commit was handed to the syncer.
     private var unsynced: [RawFile] = []
     /// Problems recovery found, for `ArchiveStore.openReport`.
@@ -60,10 +62,11 @@ final class LogWriter {
         compressor = BlockCompressor(blockSize: options.blockSize)
         markFile = try RawFile(path: logDirectory + "/COMMITTED", flags: O_RDWR | O_CREAT)
         syncer = Syncer(markFile: markFile, durable: options.durable, health: health)
+        load = IngestLoad(busyAbove: options.recompressSealed ? options.recompressionYieldsAbove : nil)
         builder = IndexBuilder(
             logDirectory: logDirectory, blockSize: options.blockSize,
             recompressLevel: options.recompressSealed ? Int32(options.recompressionLevel) : nil,
-            recompressionBacklog: options.recompressionBacklog,
+            recompressionBacklog: options.recompressionBacklog, load: load,
             finishesRecompressionOnClose: options.finishesRecompressionOnClose)
 
         let names = try FileSystem.list(logDirectory)
@@ -225,6 +228,7 @@ final class LogWriter {
         defer { unsynced.removeAll() }
         if let poisoned = health.poisoned { return pending(requests.map { _ in .failure(poisoned) }) }
         let now = max(currentMicros(), lastTime)
+        load.record(requests.reduce(0) { $0 + $1.events.count }, now: now)
         var planned: [Planned] = []
         var seq = nextSeq
         var records = ByteWriter(capacity: 64 << 10)
