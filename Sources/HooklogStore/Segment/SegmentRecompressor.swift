@@ -17,7 +17,7 @@ enum SegmentRecompressor {
     /// Recompresses the segment at `path` described by `index`; returns the index of the new file and its
     /// length, or nil when the segment is left as it is (it has damage, or HC would not save space).
     static func recompress(
-        path: String, index: MemoryIndex, blockSize: Int, level: Int32, pause: () -> Void = {}
+        path: String, index: MemoryIndex, blockSize: Int, level: Int32
     ) throws(StoreError) -> (MemoryIndex, UInt64)? {
         guard index.damage.isEmpty, !index.frames.isEmpty else { return nil }
         let old = try RawFile(path: path, flags: O_RDONLY)
@@ -34,7 +34,6 @@ enum SegmentRecompressor {
 
         func flush() {
             guard count > 0 else { return }
-            pause()
             let compressed = BlockDecoder.compressHC(records.bytes, level: level)
             let h = FrameHeader(
                 compressedLength: UInt32(compressed.count), uncompressedLength: UInt32(records.count), firstSeq: first,

@@ -105,9 +105,7 @@ final class IndexBuilder: Sendable {
                         rewrites.state.withLock { $0.waiting.append((job.index.baseSeq, job.logPath)) }
                         catchUp = true
                     case .sealed(let job):
-                        Self.recompress(
-                            job, blockSize: blockSize, logDirectory: logDirectory, published: published, rewrites: rewrites,
-                            load: load)
+                        Self.recompress(job, blockSize: blockSize, logDirectory: logDirectory, published: published, rewrites: rewrites)
                     case .catchUp:
                         catchUp = true
                     }
@@ -115,8 +113,7 @@ final class IndexBuilder: Sendable {
                 guard catchUp else { return }
                 load.waitWhileBusy(step: 500)
                 let more = Self.catchUpOne(
-                    level: level, blockSize: blockSize, logDirectory: logDirectory, published: published, rewrites: rewrites,
-                    load: load)
+                    level: level, blockSize: blockSize, logDirectory: logDirectory, published: published, rewrites: rewrites)
                 if more { _ = catchUpQueue.withLock { $0.worker?.enqueue(.catchUp) } }
             }
         }
@@ -171,8 +168,7 @@ final class IndexBuilder: Sendable {
     /// Rewrites a sealed segment with LZ4HC and replaces its index file; nothing if the segment is
     /// gone (retention) or being rewritten already.
     private static func recompress(
-        _ job: Recompression, blockSize: Int, logDirectory: String, published: Published, rewrites: Rewrites,
-        load: IngestLoad
+        _ job: Recompression, blockSize: Int, logDirectory: String, published: Published, rewrites: Rewrites
     ) {
         let base = job.index.baseSeq
         // Claimed under the lock retention deletes under (`retire`): from here until it is released,
@@ -190,9 +186,10 @@ final class IndexBuilder: Sendable {
         guard (try? FileSystem.remove(path)) != nil, (try? FileSystem.syncDirectory(logDirectory)) != nil else { return }
         var index = job.index
         var length = job.index.frames.last?.end ?? UInt64(FileHeader.size)
-        // Between blocks it waits while ingest is busy (a segment takes seconds of LZ4HC).
+        // Not paused midway when ingest turns busy: the claim above stops retention at this segment,
+        // and a recompression paused for as long as ingest stays busy would hold it past `maxBytes`.
         if let (rewritten, newLength) = try? SegmentRecompressor.recompress(
-            path: job.logPath, index: index, blockSize: blockSize, level: job.level, pause: { load.waitWhileBusy() })
+            path: job.logPath, index: index, blockSize: blockSize, level: job.level)
         {
             (index, length) = (rewritten, newLength)
         }
@@ -202,7 +199,7 @@ final class IndexBuilder: Sendable {
     /// Recompresses the next segment waiting (newest first: retention takes the oldest); returns whether
     /// more wait. The segment's full index is rebuilt from its log (its index file has no record bytes).
     private static func catchUpOne(
-        level: Int32, blockSize: Int, logDirectory: String, published: Published, rewrites: Rewrites, load: IngestLoad
+        level: Int32, blockSize: Int, logDirectory: String, published: Published, rewrites: Rewrites
     ) -> Bool {
         guard let next = rewrites.state.withLock({ $0.waiting.popLast() }) else { return false }
         if let log = try? RawFile(path: next.logPath, flags: O_RDONLY), let length = try? log.size(),
@@ -210,7 +207,7 @@ final class IndexBuilder: Sendable {
         {
             recompress(
                 Recompression(index: index, logPath: next.logPath, level: level), blockSize: blockSize,
-                logDirectory: logDirectory, published: published, rewrites: rewrites, load: load)
+                logDirectory: logDirectory, published: published, rewrites: rewrites)
         }
         return rewrites.state.withLock { !$0.waiting.isEmpty }
     }

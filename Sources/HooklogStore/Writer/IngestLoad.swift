@@ -7,7 +7,8 @@ import Synchronization
 /// the network between requests leaves gaps that niceness does not protect: under the ingest
 /// benchmark's 50-event batches the recompression thread took 0.37 of the machine's 2 cores while
 /// ingest was running flat out. While ingest is busy, sealed segments now stay fast LZ4 (valid, 28 %
-/// larger) and are recompressed once it is quiet, as segments left by a backlog always were.
+/// larger) and are recompressed once it is quiet, as segments left by a backlog always were (one
+/// already under way finishes: it holds retention back while it runs).
 final class IngestLoad: Sendable {
     /// Events per second at or above which ingest counts as busy; nil: never (background work runs
     /// as soon as it is queued).
