@@ -295,8 +295,9 @@ import Testing
     }
 
     /// A filter that is wrong but checksummed (one built from an index that disagreed with its log):
-    /// `check --repair` makes the summary again from the repaired indexes.
-    @Test func checkRepairMakesTheSummaryAgain() async throws {
+    /// `check` finds it (every key of the log tested), and a damaged page; `check --repair` makes the
+    /// summary again from the repaired indexes.
+    @Test func checkFindsAWrongFilterAndRepairMakesTheSummaryAgain() async throws {
         let dir = try await Self.archive()
         let entries = try #require(KeySummary.entries(ofDirectory: read(Self.directoryPath(dir))))
         var bloom = read(Self.filterPath(dir))
@@ -315,6 +316,14 @@ import Testing
         let filter = EventFilter(entity: target.entity!)
         let truth = all.filter { $0.entity == target.entity }
         #expect(try ArchiveReader(directory: dir.path).snapshot(for: filter).events(matching: filter) != truth, "the forged filter hides it")
+        let found = try ArchiveCheck.run(directory: dir.path, repair: false)
+        #expect(found.problems.contains { $0.contains(KeySummary.filterName) && $0.contains("lacks") }, "\(found.problems)")
+        // A damaged page of another filter is reported too.
+        var damaged = read(Self.filterPath(dir))
+        damaged[Int(entries[2].offset) + 10] ^= 1
+        write(damaged, to: Self.filterPath(dir))
+        let both = try ArchiveCheck.run(directory: dir.path, repair: false)
+        #expect(both.problems.contains { $0.contains("fails its checksum in page 0") }, "\(both.problems)")
         #expect(try ArchiveCheck.run(directory: dir.path, repair: true).isClean)
         #expect(try ArchiveReader(directory: dir.path).snapshot(for: filter).events(matching: filter) == truth)
     }

@@ -47,12 +47,36 @@ extension KeySummary {
             guard let page = try? filters.read(at: pageOffset, count: KeySummary.pageSize),
                 KeySummary.pageHolds(page, entry: entry, number: number)
             else { return true }
-            let start = (line % KeySummary.linesPerPage) * KeySummary.lineSize
-            var all = true
-            KeySummary.bits(of: k) { bit in
-                if page[start + bit >> 3] & (1 << UInt8(bit & 7)) == 0 { all = false }
-            }
-            return all
+            return KeySummary.bitsSet(k, line: line, in: page, pageStart: 0)
         }
+
+        /// The whole filter of `entry`, each page checked: the filter's bytes, or the number of the
+        /// first page that cannot be read or fails its checksum (for `check`, which tests every key).
+        func wholeFilter(_ entry: Entry) -> Result<[UInt8], PageError> {
+            guard let bytes = try? filters.read(at: entry.offset, count: entry.pageCount * KeySummary.pageSize),
+                bytes.count == entry.pageCount * KeySummary.pageSize
+            else { return .failure(PageError(page: 0)) }
+            for p in 0..<entry.pageCount {
+                let page = Array(bytes[(p * KeySummary.pageSize)..<((p + 1) * KeySummary.pageSize)])
+                guard KeySummary.pageHolds(page, entry: entry, number: p) else { return .failure(PageError(page: p)) }
+            }
+            return .success(bytes)
+        }
+
+        /// A filter page that cannot be read or fails its checksum.
+        struct PageError: Error {
+            var page: Int
+        }
+    }
+
+    /// Whether every bit of normalised key `k` is set in filter line `line`, in `bytes` holding the
+    /// line's page from `pageStart`.
+    static func bitsSet(_ k: UInt64, line: Int, in bytes: [UInt8], pageStart: Int) -> Bool {
+        let start = pageStart + (line % linesPerPage) * lineSize
+        var all = true
+        bits(of: k) { bit in
+            if bytes[start + bit >> 3] & (1 << UInt8(bit & 7)) == 0 { all = false }
+        }
+        return all
     }
 }

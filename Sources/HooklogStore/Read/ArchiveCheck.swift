@@ -68,6 +68,7 @@ public enum ArchiveCheck {
         let bases = try FileSystem.list(logDirectory).compactMap(SegmentName.baseSeq(ofLog:)).sorted()
         let mark = writerRunning ? CommitMark.read(logDirectory: logDirectory) : nil
         var expected: UInt64? = nil
+        let summary = KeySummary.View(logDirectory: logDirectory)
         for (n, base) in bases.enumerated() {
             let path = logDirectory + "/" + SegmentName.log(base)
             let isLast = n == bases.count - 1
@@ -124,10 +125,34 @@ public enum ArchiveCheck {
                         error.code == .notFound ? "\(indexPath) is missing" : error.message)
                     out.badIndexes.append(base)
                 }
+                if let summary, let problem = summaryProblem(summary, base: base, nextBase: bases[n + 1], index: index) {
+                    out.report.problems.append("\(logDirectory)/\(KeySummary.filterName): \(problem)")
+                }
             }
             progress?(n + 1, bases.count)
         }
         return out
+    }
+
+    /// Why the key summary's filter of the segment at `base` cannot serve lookups (damaged, or missing
+    /// a key of `index`, the index rebuilt from the log), or nil if it can or there is none to trust
+    /// (no entry, or one readers ignore: the writer adds a filter then).
+    static func summaryProblem(_ summary: KeySummary.View, base: UInt64, nextBase: UInt64, index: MemoryIndex) -> String? {
+        guard let entry = summary.entry(baseSeq: base), entry.endSeq == nextBase else { return nil }
+        let name = SegmentName.log(base)
+        switch summary.wholeFilter(entry) {
+        case .failure(let error):
+            return "the filter of \(name) fails its checksum in page \(error.page) (run `hooklog check --repair`)"
+        case .success(let bytes):
+            let lineCount = Int(entry.lineCount)
+            let missing = (index.summaryKeys() ?? []).filter { key in
+                let k = KeySummary.normalize(key)
+                let line = KeySummary.line(of: k, lineCount: lineCount)
+                return !KeySummary.bitsSet(k, line: line, in: bytes, pageStart: line / KeySummary.linesPerPage * KeySummary.pageSize)
+            }.count
+            return missing == 0
+                ? nil : "the filter of \(name) lacks \(missing) keys of its log: lookups would miss events (run `hooklog check --repair`)"
+        }
     }
 
     /// Why an index file disagrees with the index rebuilt from its log, or nil if it agrees.
