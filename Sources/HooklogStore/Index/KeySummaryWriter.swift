@@ -52,14 +52,11 @@ final class KeySummaryWriter: Sendable {
         // An entry is kept when its filter lies inside the file and it names a sealed segment as it is.
         var kept: [KeySummary.Entry] = []
         var next = 0
+        let reading = KeySummary.View(entries: found, filters: filters)
         for e in found {
             while next < sealed.count && sealed[next].baseSeq < e.baseSeq { next += 1 }
             guard next < sealed.count, sealed[next].baseSeq == e.baseSeq, sealed[next].endSeq == e.endSeq,
-                e.offset + UInt64(e.pageCount * KeySummary.pageSize) <= filterSize,
-                let pages = try? filters.read(at: e.offset, count: e.pageCount * KeySummary.pageSize),
-                (0..<e.pageCount).allSatisfy({ p in
-                    KeySummary.pageHolds(Array(pages[(p * KeySummary.pageSize)..<((p + 1) * KeySummary.pageSize)]), entry: e, number: p)
-                })
+                e.offset + UInt64(e.pageCount * KeySummary.pageSize) <= filterSize, case .success = reading.wholeFilter(e)
             else { continue }  // its pages lost to a crash or damaged: made again below
             kept.append(e)
         }
