@@ -268,14 +268,7 @@ final class IndexFile: SegmentIndex {
         let count = framesAt.count / Self.frameEntrySize
         var frames: [FrameInfo] = []
         frames.reserveCapacity(count)
-        for i in 0..<count {
-            let o = framesAt.lowerBound + i * Self.frameEntrySize
-            let h = FrameHeader(
-                compressedLength: file.u32(at: o + 28), uncompressedLength: file.u32(at: o + 32),
-                firstSeq: file.u64(at: o + 16), count: file.u32(at: o + 24), flags: UInt16(truncatingIfNeeded: file.u32(at: o + 36)),
-                minTime: Int64(bitPattern: file.u64(at: o + 40)), maxTime: Int64(bitPattern: file.u64(at: o + 48)))
-            frames.append(FrameInfo(offset: file.u64(at: o), blockStart: file.u64(at: o + 8), header: h))
-        }
+        for i in 0..<count { frames.append(decodeFrameEntry(i)) }
         guard Self.framesFit(frames, baseSeq: baseSeq, endSeq: endSeq, logLength: logLength) else {
             return .bad("its frame table does not fit its log")
         }
@@ -293,9 +286,7 @@ final class IndexFile: SegmentIndex {
         var seq = baseSeq
         var previous: FrameInfo? = nil
         for f in frames {
-            guard f.offset >= end, f.offset <= logLength, UInt64(f.header.totalLength) <= logLength - f.offset,
-                f.header.count > 0, f.firstSeq >= seq, f.firstSeq <= endSeq, UInt64(f.header.count) <= endSeq - f.firstSeq
-            else { return false }
+            guard frameFits(f, from: end, seq: seq, endSeq: endSeq, logLength: logLength) else { return false }
             if f.header.startsBlock {
                 guard f.blockStart == f.offset else { return false }
             } else {
@@ -308,22 +299,31 @@ final class IndexFile: SegmentIndex {
         return true
     }
 
-    /// Entry `i` of the frame table, read from the map; nil if its page fails its checksum or the entry
-    /// breaks a rule `framesFit` checks of every frame on its own (inside the log, seqs inside the
-    /// segment), so that its `end` and `endSeq` can be computed without overflow.
-    private func frameEntry(_ i: Int) -> FrameInfo? {
+    /// Whether frame `f` fits on its own: inside a log of `logLength` bytes from offset `end` on, its
+    /// seqs from `seq` on and before `endSeq` (in that order, so no subtraction can overflow).
+    static func frameFits(_ f: FrameInfo, from end: UInt64, seq: UInt64, endSeq: UInt64, logLength: UInt64) -> Bool {
+        f.offset >= end && f.offset <= logLength && UInt64(f.header.totalLength) <= logLength - f.offset
+            && f.header.count > 0 && f.firstSeq >= seq && f.firstSeq <= endSeq && UInt64(f.header.count) <= endSeq - f.firstSeq
+    }
+
+    /// Entry `i` of the frame table as written, unchecked.
+    private func decodeFrameEntry(_ i: Int) -> FrameInfo {
         let o = framesAt.lowerBound + i * Self.frameEntrySize
-        guard verified(o..<(o + Self.frameEntrySize)) else { return nil }
         let h = FrameHeader(
             compressedLength: file.u32(at: o + 28), uncompressedLength: file.u32(at: o + 32),
             firstSeq: file.u64(at: o + 16), count: file.u32(at: o + 24), flags: UInt16(truncatingIfNeeded: file.u32(at: o + 36)),
             minTime: Int64(bitPattern: file.u64(at: o + 40)), maxTime: Int64(bitPattern: file.u64(at: o + 48)))
-        let f = FrameInfo(offset: file.u64(at: o), blockStart: file.u64(at: o + 8), header: h)
-        guard baseSeq <= endSeq, f.offset >= UInt64(FileHeader.size), f.offset <= logLength,
-            UInt64(f.header.totalLength) <= logLength - f.offset, f.header.count > 0, f.firstSeq >= baseSeq,
-            f.firstSeq <= endSeq, UInt64(f.header.count) <= endSeq - f.firstSeq
-        else { return nil }
-        return f
+        return FrameInfo(offset: file.u64(at: o), blockStart: file.u64(at: o + 8), header: h)
+    }
+
+    /// Entry `i` of the frame table, read from the map; nil if its page fails its checksum or the entry
+    /// does not fit on its own (`frameFits`), so that its `end` and `endSeq` can be computed without
+    /// overflow.
+    private func frameEntry(_ i: Int) -> FrameInfo? {
+        let o = framesAt.lowerBound + i * Self.frameEntrySize
+        guard verified(o..<(o + Self.frameEntrySize)), baseSeq <= endSeq else { return nil }
+        let f = decodeFrameEntry(i)
+        return Self.frameFits(f, from: UInt64(FileHeader.size), seq: baseSeq, endSeq: endSeq, logLength: logLength) ? f : nil
     }
 
     /// Where the last frame ends, from the table's last entry alone (a reader checks that a checkpoint

@@ -1,5 +1,9 @@
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// How busy appending is (events committed in the last whole second and the one running), so that
 /// background work yields the CPU to ingest.
 ///
@@ -52,16 +56,10 @@ final class IngestLoad: Sendable {
     }
 
     /// Waits, in steps of `step` milliseconds, while ingest is busy.
-    func waitWhileBusy(step: Int = 200) {
-        while isBusy(now: currentMicros()) { usleepMillis(step) }
+    func waitWhileBusy(step: Int) {
+        while isBusy(now: currentMicros()) { _ = usleep(useconds_t(step * 1000)) }
     }
 
     /// The store is closing: nothing waits for quiet any more.
     func close() { closing.store(true, ordering: .relaxed) }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif
-
-private func usleepMillis(_ ms: Int) { _ = usleep(useconds_t(ms * 1000)) }
