@@ -3,23 +3,37 @@
 /// It reads the body through an `UnsafeBufferPointer` (valid for the duration of `JSONTape.init`'s
 /// `withUnsafeBufferPointer`) because it is the ingest hot path: every read below is behind an explicit
 /// `i < bytes.count` check, so the buffer's unchecked subscript drops only the second check an `Array`
-/// would make. With the 8-byte string scan below, the tape went from 264 to 317–339 MB/s on the
-/// benchmark's Orderspace bodies (`hooklog-loadgen extract`; JSONSerialization: 18 MB/s). `fuzz/`
-/// (fuzz-json) runs it under ASan.
-struct JSONParser {
+/// would make. Tokens go into a buffer it grows itself (`TokenBuffer`), not an `Array` passed `inout`
+/// down the recursion, whose every append paid a uniqueness and a capacity check in a call: with the
+/// 8-byte string scan below, the tape went from 264 to 317–339 MB/s on the benchmark's Orderspace bodies
+/// (`hooklog-loadgen extract`; JSONSerialization: 18 MB/s), and the token buffer took it up by another 11 %.
+/// `fuzz/` (fuzz-json) runs it under ASan.
+struct JSONParser: ~Copyable {
     let bytes: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
     var i = 0
+    /// The tokens found so far, in document order.
+    var tokens: TokenBuffer
 
     init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
         self.bytes = bytes
         self.maxDepth = maxDepth
+        tokens = TokenBuffer(capacity: bytes.count / 8 + 16)
     }
 
     typealias Failure = JSONTape.Failure
 
     private func fail(_ reason: String, at offset: Int? = nil) -> Failure {
         Failure(reason: reason, offset: offset ?? i)
+    }
+
+    /// Records a scalar that spans `start..<i`; its subtree ends at the next token.
+    @inline(__always)
+    private mutating func scalar(_ kind: JSONTape.Kind, from start: Int, escaped: Bool = false) {
+        let n = tokens.count
+        tokens.append(
+            JSONTape.Token(start: Int32(truncatingIfNeeded: start), end: Int32(truncatingIfNeeded: i),
+                next: Int32(truncatingIfNeeded: n + 1), kind: kind, escaped: escaped))
     }
 
     mutating func skipSpace() throws(Failure) {
@@ -31,22 +45,22 @@ struct JSONParser {
         }
     }
 
-    mutating func value(depth: Int, into tokens: inout [JSONTape.Token]) throws(Failure) {
+    mutating func value(depth: Int) throws(Failure) {
         guard i < bytes.count else { throw fail(bytes.isEmpty ? "empty body" : "unexpected end of JSON") }
         switch bytes[i] {
-        case UInt8(ascii: "{"): try container(object: true, depth: depth, into: &tokens)
-        case UInt8(ascii: "["): try container(object: false, depth: depth, into: &tokens)
+        case UInt8(ascii: "{"): try container(object: true, depth: depth)
+        case UInt8(ascii: "["): try container(object: false, depth: depth)
         case UInt8(ascii: "\""):
             let start = i
             let escaped = try string()
-            tokens.append(.init(kind: .string, start: Int32(start), end: Int32(i), next: Int32(tokens.count + 1), escaped: escaped))
+            scalar(.string, from: start, escaped: escaped)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             let start = i
             try number()
-            tokens.append(.init(kind: .number, start: Int32(start), end: Int32(i), next: Int32(tokens.count + 1), escaped: false))
-        case UInt8(ascii: "t"): try literal("true", .true, into: &tokens)
-        case UInt8(ascii: "f"): try literal("false", .false, into: &tokens)
-        case UInt8(ascii: "n"): try literal("null", .null, into: &tokens)
+            scalar(.number, from: start)
+        case UInt8(ascii: "t"): try literal("true", .true)
+        case UInt8(ascii: "f"): try literal("false", .false)
+        case UInt8(ascii: "n"): try literal("null", .null)
         default:
             throw fail("unexpected character '\(Self.printable(bytes[i]))'")
         }
@@ -56,20 +70,20 @@ struct JSONParser {
         b >= 0x20 && b < 0x7f ? String(UnicodeScalar(b)) : "\\x" + String(b, radix: 16)
     }
 
-    private mutating func literal(_ word: StaticString, _ kind: JSONTape.Kind, into tokens: inout [JSONTape.Token]) throws(Failure) {
+    private mutating func literal(_ word: StaticString, _ kind: JSONTape.Kind) throws(Failure) {
         let start = i
         let n = word.utf8CodeUnitCount
         guard bytes.count - i >= n else { throw fail("unexpected end of JSON") }
         for k in 0..<n where bytes[i + k] != word.utf8Start[k] { throw fail("invalid literal", at: i + k) }
         i += n
-        tokens.append(.init(kind: kind, start: Int32(start), end: Int32(i), next: Int32(tokens.count + 1), escaped: false))
+        scalar(kind, from: start)
     }
 
-    private mutating func container(object: Bool, depth: Int, into tokens: inout [JSONTape.Token]) throws(Failure) {
+    private mutating func container(object: Bool, depth: Int) throws(Failure) {
         guard depth < maxDepth else { throw fail("nesting deeper than \(maxDepth) levels") }
         let index = tokens.count
-        let start = i
-        tokens.append(.init(kind: object ? .object : .array, start: Int32(start), end: 0, next: 0, escaped: false))
+        tokens.append(
+            JSONTape.Token(start: Int32(truncatingIfNeeded: i), end: 0, next: 0, kind: object ? .object : .array, escaped: false))
         i += 1
         try skipSpace()
         let close = object ? UInt8(ascii: "}") : UInt8(ascii: "]")
@@ -81,7 +95,7 @@ struct JSONParser {
                     guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else {
                         throw fail(i < bytes.count ? "expected a member name in quotes" : "unexpected end of JSON")
                     }
-                    try value(depth: depth + 1, into: &tokens)
+                    try value(depth: depth + 1)
                     try skipSpace()
                     guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else {
                         throw fail(i < bytes.count ? "expected ':' after a member name" : "unexpected end of JSON")
@@ -89,7 +103,7 @@ struct JSONParser {
                     i += 1
                     try skipSpace()
                 }
-                try value(depth: depth + 1, into: &tokens)
+                try value(depth: depth + 1)
                 try skipSpace()
                 guard i < bytes.count else { throw fail("unexpected end of JSON") }
                 if bytes[i] == UInt8(ascii: ",") {
@@ -102,8 +116,7 @@ struct JSONParser {
                 break
             }
         }
-        tokens[index].end = Int32(i)
-        tokens[index].next = Int32(tokens.count)
+        tokens.close(index, end: Int32(truncatingIfNeeded: i), next: Int32(truncatingIfNeeded: tokens.count))
     }
 
     /// Scans a string from its opening quote; returns whether it holds escapes.

@@ -10,14 +10,16 @@ public struct JSONTape: Sendable {
         case object, array, string, number, `true`, `false`, null
     }
 
+    /// One value. The fields are in this order so that a token takes 16 bytes (Swift lays fields out as
+    /// declared: `kind` first made it 20).
     struct Token: Sendable {
-        var kind: Kind
         /// First byte of the value (the quote of a string, the bracket of a container).
         var start: Int32
         /// One past its last byte.
         var end: Int32
         /// The token index after this value's whole subtree.
         var next: Int32
+        var kind: Kind
         /// A string containing backslash escapes (it must be decoded, not just sliced).
         var escaped: Bool
     }
@@ -43,22 +45,26 @@ public struct JSONTape: Sendable {
     /// - Parameter maxDepth: deeper nesting is refused (no webhook needs it; unbounded nesting is a
     ///   classic way to exhaust a parser's stack).
     public init(parsing bytes: [UInt8], maxDepth: Int = 128) throws(Failure) {
+        // Offsets are kept as Int32: a bigger document is refused before anything is read.
+        guard bytes.count < Int(Int32.max) else {
+            throw Failure(reason: "a JSON document of \(bytes.count) bytes is over the 2 GiB limit", offset: 0)
+        }
         self.bytes = bytes
-        var tokens: [Token] = []
-        tokens.reserveCapacity(bytes.count / 8)
-        let outcome = bytes.withUnsafeBufferPointer { buffer -> Failure? in
+        let outcome = bytes.withUnsafeBufferPointer { buffer -> Result<[Token], Failure> in
             var p = JSONParser(bytes: buffer, maxDepth: maxDepth)
             do throws(Failure) {
                 try p.skipSpace()
-                try p.value(depth: 0, into: &tokens)
+                try p.value(depth: 0)
                 try p.skipSpace()
             } catch {
-                return error
+                return .failure(error)
             }
-            return p.i == buffer.count ? nil : Failure(reason: "unexpected data after the JSON value", offset: p.i)
+            guard p.i == buffer.count else {
+                return .failure(Failure(reason: "unexpected data after the JSON value", offset: p.i))
+            }
+            return .success(p.tokens.array())
         }
-        if let outcome { throw outcome }
-        self.tokens = tokens
+        tokens = try outcome.get()
     }
 
     // MARK: Navigation
@@ -108,6 +114,47 @@ public struct JSONTape: Sendable {
             j = Int(tokens[j + 1].next)
         }
         return nil
+    }
+
+    /// The value of member `key` of the object at `i`: `member(_:_:)` for a name fixed in the code, compared
+    /// as bytes without making a `String` (the extractors' hot path).
+    func member(_ i: Int, named key: StaticString) -> Int? {
+        guard tokens[i].kind == .object else { return nil }
+        var j = i + 1
+        while j < Int(tokens[i].next) {
+            if stringIs(j, key) { return j + 1 }
+            j = Int(tokens[j + 1].next)
+        }
+        return nil
+    }
+
+    /// Calls `body` with each element of the array at `i` (none for any other kind), without building
+    /// the array `elements(_:)` returns.
+    func forEachElement<E: Error>(_ i: Int, _ body: (Int) throws(E) -> Void) throws(E) {
+        guard tokens[i].kind == .array else { return }
+        var j = i + 1
+        while j < Int(tokens[i].next) {
+            try body(j)
+            j = Int(tokens[j].next)
+        }
+    }
+
+    /// Whether the value at `i` is a string whose text is `text` (an escaped string is decoded first).
+    func stringIs(_ i: Int, _ text: StaticString) -> Bool {
+        let t = tokens[i]
+        guard t.kind == .string else { return false }
+        let k = UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
+        if t.escaped { return string(i).map { $0.utf8.elementsEqual(k) } ?? false }
+        let inner = (Int(t.start) + 1)..<(Int(t.end) - 1)
+        guard k.count == inner.count else { return false }
+        return bytes.withUnsafeBufferPointer { b in
+            var n = inner.lowerBound
+            for c in k {
+                if b[n] != c { return false }
+                n += 1
+            }
+            return true
+        }
     }
 
     /// Follows a JSON pointer (RFC 6901: `/data/object/id`, `/items/0/sku`, `~1` for `/`, `~0` for `~`).
