@@ -151,6 +151,35 @@ extension String {
         }
     }
 
+    /// Each refusal the C pass reports comes out in the words and at the offset the Swift parser before it
+    /// gave (a 400's message quotes them), one document for each.
+    @Test func everyRefusalSaysWhatAndWhere() {
+        let cases: [([UInt8], String, Int)] = [
+            ([], "empty body", 0),
+            (Array(" ".utf8), "unexpected end of JSON", 1),
+            (Array("p".utf8), "unexpected character 'p'", 0),
+            ([0x5B, 0x01], "unexpected character '\\x1'", 1),
+            (Array("tr,u".utf8), "invalid literal", 2),
+            (Array("[[[[[[[[[[[[[[[[[".utf8), "nesting deeper than 16 levels", 16),
+            (Array("{1".utf8), "expected a member name in quotes", 1),
+            (Array(#"{""""#.utf8), "expected ':' after a member name", 3),
+            (Array(#"{"Id":1c2"#.utf8), "expected ',' or '}'", 7),
+            ([0x5B, 0x31, 0x00], "expected ',' or ']'", 2),
+            (Array(#"{"a":"\u"#.utf8), "invalid \\u escape", 6),
+            (Array(#""\q""#.utf8), "invalid escape", 1),
+            ([0x22, 0x0A], "control character in a string", 1),
+            (Array(#"""#.utf8), "unterminated string", 1),
+            ([0x22, 0x90], "invalid UTF-8", 1),
+            (Array("-".utf8), "invalid number", 1),
+            (Array("1,".utf8), "unexpected data after the JSON value", 1),
+        ]
+        for (bytes, reason, offset) in cases {
+            #expect(throws: JSONTape.Failure(reason: reason, offset: offset), "\(bytes)") {
+                try JSONTape(parsing: bytes, maxDepth: 16)
+            }
+        }
+    }
+
     /// The string scanner skips 8 bytes at a time (SWAR) and must stop at exactly the right byte wherever
     /// it falls in a word: each byte that needs attention, at every offset of strings of every length
     /// around a word or two, is found and handled as the byte-by-byte rules say.

@@ -89,6 +89,16 @@ extension TestClientProtocol {
 }
 
 @Suite struct ServerTests {
+    /// The answer is written digit by digit: every number must come out as its decimal text.
+    @Test func receiptJSONWritesEveryNumberInFull() throws {
+        let seqs: [UInt64] = [0, 9, 10, 99, 100, 1_234_567_890, UInt64.max]
+        let receipt = IngestReceipt(events: 7, stored: 10, duplicates: 0, seqs: seqs)
+        #expect(
+            receipt.json
+                == "{\"events\":7,\"stored\":10,\"duplicates\":0,\"seqs\":[\(seqs.map(String.init).joined(separator: ","))]}")
+        #expect(IngestReceipt(events: 0, stored: 0, duplicates: 0, seqs: []).json == #"{"events":0,"stored":0,"duplicates":0,"seqs":[]}"#)
+    }
+
     static let o2vendHeaders = ["X-O2VEND-Secret": "o2-test-secret-7f3a", "X-Api-Key": "shop-42"]
     static let signingKey = "os_signing_key_Qm9vR2x5YnVpbGQ4dGVzdA"
 

@@ -10,8 +10,7 @@ public struct JSONTape: Sendable {
         case object, array, string, number, `true`, `false`, null
     }
 
-    /// One value. The fields are in this order so that a token takes 16 bytes (Swift lays fields out as
-    /// declared: `kind` first made it 20).
+    /// One value (as read from the C pass's `hooklog_json_token`).
     struct Token: Sendable {
         /// First byte of the value (the quote of a string, the bracket of a container).
         var start: Int32
@@ -25,7 +24,7 @@ public struct JSONTape: Sendable {
     }
 
     /// Why a body is not acceptable JSON.
-    public struct Failure: Error, Sendable, CustomStringConvertible {
+    public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
         /// What is wrong.
         public var reason: String
         /// The byte offset where it was found.
@@ -35,7 +34,7 @@ public struct JSONTape: Sendable {
 
     /// The document's bytes, as received.
     public let bytes: [UInt8]
-    var tokens: [Token] = []
+    let tokens: JSONTokens
 
     /// The root value's index.
     public var root: Int { 0 }
@@ -50,21 +49,7 @@ public struct JSONTape: Sendable {
             throw Failure(reason: "a JSON document of \(bytes.count) bytes is over the 2 GiB limit", offset: 0)
         }
         self.bytes = bytes
-        let outcome = bytes.withUnsafeBufferPointer { buffer -> Result<[Token], Failure> in
-            var p = JSONParser(bytes: buffer, maxDepth: maxDepth)
-            do throws(Failure) {
-                try p.skipSpace()
-                try p.value(depth: 0)
-                try p.skipSpace()
-            } catch {
-                return .failure(error)
-            }
-            guard p.i == buffer.count else {
-                return .failure(Failure(reason: "unexpected data after the JSON value", offset: p.i))
-            }
-            return .success(p.tokens.array())
-        }
-        tokens = try outcome.get()
+        tokens = try bytes.withUnsafeBufferPointer { JSONParser.tokens(of: $0, maxDepth: maxDepth) }.get()
     }
 
     // MARK: Navigation

@@ -38,8 +38,42 @@ public struct IngestReceipt: Sendable, Hashable {
     public var seqs: [UInt64]
 
     /// The JSON answer: `{"events":N,"stored":S,"duplicates":D,"seqs":[…]}`.
+    ///
+    /// Written digit by digit into one buffer: a batch's answer lists 50 seqs, and a `String` for each,
+    /// joined, was 2 % of a busy server's CPU.
     public var json: String {
-        "{\"events\":\(events),\"stored\":\(stored),\"duplicates\":\(duplicates),\"seqs\":[\(seqs.map(String.init).joined(separator: ","))]}"
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + seqs.count * 12)
+        func text(_ s: StaticString) { out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
+        func number(_ n: UInt64) {
+            var digits: (UInt64, Int) = (n, 1)
+            while digits.0 >= 10 {
+                digits.0 /= 10
+                digits.1 += 1
+            }
+            let end = out.count + digits.1
+            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits.1))
+            var rest = n
+            var at = end
+            repeat {
+                at -= 1
+                out[at] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+        }
+        text("{\"events\":")
+        number(UInt64(events))
+        text(",\"stored\":")
+        number(UInt64(stored))
+        text(",\"duplicates\":")
+        number(UInt64(duplicates))
+        text(",\"seqs\":[")
+        for (k, seq) in seqs.enumerated() {
+            if k > 0 { out.append(UInt8(ascii: ",")) }
+            number(seq)
+        }
+        text("]}")
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

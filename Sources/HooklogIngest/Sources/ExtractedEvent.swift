@@ -70,6 +70,7 @@ struct IDSet {
         guard let value, !value.isEmpty else { return }
         if seen == nil {
             guard !values.contains(value) else { return }
+            if values.isEmpty { values.reserveCapacity(8) }  // one allocation, not a regrowth at 1, 3, 6 refs
             values.append(value)
             if values.count == 16 { seen = Set(values) }
         } else if seen!.insert(value).inserted {

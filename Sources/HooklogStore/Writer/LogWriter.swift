@@ -282,22 +282,29 @@ final class LogWriter {
                 seenDigests[key] = (request, seq)
             }
             var digest = request.bodyDigest  // recorded on the request's first stored event
-            for event in request.events {
-                if let id = event.id {
-                    let key = IndexKey.id(account: event.account, source: event.source, id: id)
-                    if let s = seenIDs[key]?.first(where: { Self.sameID($0.0, event) })?.1 ?? findID(key, event) {
-                        plan.outcomes.append(.duplicate(s))
-                        continue
+            // Through the buffer, not `for event in` or `events[k]`: both hand out a copy of each event (a
+            // retain and a release of every field), 2 % of a busy server's CPU; the buffer's elements are
+            // borrowed in place.
+            request.events.withUnsafeBufferPointer { events in
+                for k in events.indices {
+                    if let id = events[k].id {
+                        let key = IndexKey.id(account: events[k].account, source: events[k].source, id: id)
+                        if let s = seenIDs[key]?.first(where: { Self.sameID($0.0, events[k]) })?.1
+                            ?? findID(key, events[k])
+                        {
+                            plan.outcomes.append(.duplicate(s))
+                            continue
+                        }
+                        seenIDs[key, default: []].append((events[k], seq))
                     }
-                    seenIDs[key, default: []].append((event, seq))
+                    if recordCount > 0 && records.count + events[k].payload.count + 256 > options.blockSize { flushFrame() }
+                    RecordCodec.encode(events[k], receivedAt: now, bodyDigest: digest, into: &records)
+                    digest = nil
+                    recordCount += 1
+                    plan.outcomes.append(.stored(seq))
+                    plan.stores = true
+                    seq += 1
                 }
-                if recordCount > 0 && records.count + event.payload.count + 256 > options.blockSize { flushFrame() }
-                RecordCodec.encode(event, receivedAt: now, bodyDigest: digest, into: &records)
-                digest = nil
-                recordCount += 1
-                plan.outcomes.append(.stored(seq))
-                plan.stores = true
-                seq += 1
             }
             planned.append(plan)
         }
