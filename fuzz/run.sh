@@ -4,7 +4,7 @@
 #   fuzz/run.sh [SECONDS] [TARGET]
 #
 #   SECONDS  how long each target runs (default 300)
-#   TARGET   json, segment or all (default all: one after the other)
+#   TARGET   json, segment, tape or all (default all: one after the other)
 #
 # Environment:
 #   FIXTURES     the example deliveries the seeds come from (default /work/shared/fixtures)
@@ -22,9 +22,9 @@ seconds=${1:-300}
 target=${2:-all}
 fixtures=${FIXTURES:-/work/shared/fixtures}
 case "$target" in
-    all) targets=(json segment) ;;
-    json | segment) targets=("$target") ;;
-    *) echo "usage: $0 [SECONDS] [json|segment|all]" >&2; exit 2 ;;
+    all) targets=(json segment tape) ;;
+    json | segment | tape) targets=("$target") ;;
+    *) echo "usage: $0 [SECONDS] [json|segment|tape|all]" >&2; exit 2 ;;
 esac
 
 # SwiftPM does not always notice that the root package's manifest changed (a new target there):
@@ -33,6 +33,15 @@ touch Package.swift
 swift build -c release --scratch-path .build-seed --product fuzz-seed
 .build-seed/release/fuzz-seed seeds "$fixtures"
 for t in "${targets[@]}"; do
+    if [ "$t" = tape ]; then
+        # The C pass of the JSON tape alone, built by clang with ASan: SwiftPM's -sanitize flags reach
+        # only the Swift of fuzz-json, not the C targets it calls.
+        mkdir -p .build-fuzz/release
+        clang -fsanitize=fuzzer,address -O1 -g -I ../Sources/CJSONTape/include ../Sources/CJSONTape/json_tape.c \
+            tape/fuzz_tape.c -o .build-fuzz/release/fuzz-tape
+        mkdir -p seeds/tape && cp seeds/json/* seeds/tape/
+        continue
+    fi
     swift build -c release --scratch-path .build-fuzz \
         -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library --product "fuzz-$t"
 done
@@ -44,7 +53,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-malloc_context_size=5}
 
 for t in "${targets[@]}"; do
     case "$t" in
-        json) max_len=65536 leaks=1 rss=2048 ;;
+        json | tape) max_len=65536 leaks=1 rss=2048 ;;
         # Leak checks after every input cost fuzz-segment 3/4 of its speed: it runs without them, and
         # its whole corpus is run once with them at the end. Its process grows with the corpus (ASan's
         # quarantine, libFuzzer's tables: ~1.9 GB after 6,800 inputs, with no leak: the corpus ran clean
