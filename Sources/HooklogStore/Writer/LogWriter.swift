@@ -236,6 +236,10 @@ final class LogWriter {
         var frameFirstSeq = seq
         var frames = ByteWriter(capacity: 64 << 10)
         var newFrames: [(FrameInfo, [UInt8])] = []
+        // The ID and digest keys of the records of each new frame (its position in `newFrames`), for the
+        // writer's dedupe index without parsing the records again.
+        var frameKeys: [(key: UInt64, seq: UInt64)] = []
+        var newFrameKeys: [[(key: UInt64, seq: UInt64)]] = []
         var seenIDs: [UInt64: [(NewEvent, UInt64)]] = [:]
         var seenDigests: [UInt64: (AppendRequest, UInt64)] = [:]
         let startLength = activeLength
@@ -258,6 +262,8 @@ final class LogWriter {
             if startsBlock { blockStart = offset }
             header.write(payload: compressed, into: &frames)
             newFrames.append((FrameInfo(offset: offset, blockStart: blockStart, header: header), input))
+            newFrameKeys.append(frameKeys)
+            frameKeys.removeAll()
             records = ByteWriter(capacity: 64 << 10)
             recordCount = 0
             frameFirstSeq = seq
@@ -287,6 +293,7 @@ final class LogWriter {
             // borrowed in place.
             request.events.withUnsafeBufferPointer { events in
                 for k in events.indices {
+                    var idKey: UInt64? = nil
                     if let id = events[k].id {
                         let key = IndexKey.id(account: events[k].account, source: events[k].source, id: id)
                         if let s = seenIDs[key]?.first(where: { Self.sameID($0.0, events[k]) })?.1
@@ -296,8 +303,16 @@ final class LogWriter {
                             continue
                         }
                         seenIDs[key, default: []].append((events[k], seq))
+                        idKey = key
                     }
                     if recordCount > 0 && records.count + events[k].payload.count + 256 > options.blockSize { flushFrame() }
+                    // The keys the record is indexed by for dedupe, as `SegmentIndex.add` would derive them
+                    // from the record: the ID key, then the digest key (of the record's own account and source).
+                    if let idKey { frameKeys.append((idKey, seq)) }
+                    if let digest {
+                        frameKeys.append(
+                            (IndexKey.digest(account: events[k].account, source: events[k].source, digest: digest), seq))
+                    }
                     RecordCodec.encode(events[k], receivedAt: now, bodyDigest: digest, into: &records)
                     digest = nil
                     recordCount += 1
@@ -323,10 +338,7 @@ final class LogWriter {
             }
             activeLength += UInt64(frames.count)
             unsynced.append(activeFile)
-            for (frame, input) in newFrames {
-                // The records were just encoded by this process: they parse.
-                try! activeIndex.add(frame: frame, block: input, start: 0, dedupeOnly: true)
-            }
+            for (n, (frame, _)) in newFrames.enumerated() { activeIndex.addDedupe(frame: frame, keys: newFrameKeys[n]) }
             builder.enqueue(.frames(newFrames))
             lastTime = now
         }
