@@ -91,23 +91,19 @@ public struct JSONTape: Sendable {
     }
 
     /// The value of member `key` of the object at `i`.
-    public func member(_ i: Int, _ key: String) -> Int? {
-        guard tokens[i].kind == .object else { return nil }
-        var j = i + 1
-        while j < Int(tokens[i].next) {
-            if stringEquals(j, key) { return j + 1 }
-            j = Int(tokens[j + 1].next)
-        }
-        return nil
-    }
+    public func member(_ i: Int, _ key: String) -> Int? { memberValue(i) { stringEquals($0, key) } }
 
     /// The value of member `key` of the object at `i`: `member(_:_:)` for a name fixed in the code, compared
     /// as bytes without making a `String` (the extractors' hot path).
-    func member(_ i: Int, named key: StaticString) -> Int? {
+    func member(_ i: Int, named key: StaticString) -> Int? { memberValue(i) { stringIs($0, key) } }
+
+    /// The value of the first member of the object at `i` whose key (its token index) `matches`.
+    @inline(__always)
+    private func memberValue(_ i: Int, where matches: (Int) -> Bool) -> Int? {
         guard tokens[i].kind == .object else { return nil }
         var j = i + 1
         while j < Int(tokens[i].next) {
-            if stringIs(j, key) { return j + 1 }
+            if matches(j) { return j + 1 }
             j = Int(tokens[j + 1].next)
         }
         return nil
@@ -126,9 +122,14 @@ public struct JSONTape: Sendable {
 
     /// Whether the value at `i` is a string whose text is `text` (an escaped string is decoded first).
     func stringIs(_ i: Int, _ text: StaticString) -> Bool {
+        decodesTo(i, UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// Whether the value at `i` is a string that decodes to exactly the UTF-8 bytes `k`: member names
+    /// compare code unit by code unit (RFC 8259 §8.3), escaped or not.
+    private func decodesTo(_ i: Int, _ k: UnsafeBufferPointer<UInt8>) -> Bool {
         let t = tokens[i]
         guard t.kind == .string else { return false }
-        let k = UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
         if t.escaped { return string(i).map { $0.utf8.elementsEqual(k) } ?? false }
         let inner = (Int(t.start) + 1)..<(Int(t.end) - 1)
         guard k.count == inner.count else { return false }
@@ -183,18 +184,7 @@ public struct JSONTape: Sendable {
     }
 
     private func stringEquals(_ i: Int, _ key: String) -> Bool {
-        let t = tokens[i]
-        if t.escaped { return string(i) == key }
-        let inner = (Int(t.start) + 1)..<(Int(t.end) - 1)
         var key = key
-        return key.withUTF8 { k in
-            guard k.count == inner.count else { return false }
-            var n = inner.lowerBound
-            for b in k {
-                if bytes[n] != b { return false }
-                n += 1
-            }
-            return true
-        }
+        return key.withUTF8 { decodesTo(i, $0) }
     }
 }
