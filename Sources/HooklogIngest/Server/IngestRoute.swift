@@ -46,20 +46,13 @@ public struct IngestReceipt: Sendable, Hashable {
         out.reserveCapacity(64 + seqs.count * 12)
         func text(_ s: StaticString) { out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
         func number(_ n: UInt64) {
-            var digits: (UInt64, Int) = (n, 1)
-            while digits.0 >= 10 {
-                digits.0 /= 10
-                digits.1 += 1
-            }
-            let end = out.count + digits.1
-            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits.1))
+            let start = out.count
             var rest = n
-            var at = end
             repeat {
-                at -= 1
-                out[at] = UInt8(ascii: "0") + UInt8(rest % 10)
+                out.append(UInt8(ascii: "0") + UInt8(rest % 10))  // lowest digit first, turned round below
                 rest /= 10
             } while rest > 0
+            out[start...].reverse()
         }
         text("{\"events\":")
         number(UInt64(events))

@@ -86,18 +86,19 @@ struct MemoryIndex: SegmentIndex {
         }
     }
 
-    /// Indexes a frame the writer has just encoded by its dedupe keys only (the writer's own index; the
-    /// `IndexBuilder` indexes the rest), as the writer computed them (each an event ID or body digest
-    /// key, with the event's seq): parsing every record again for them was 2.6 % of a busy server's CPU.
-    /// Seqs outside the frame trap: the writer passes its own.
-    mutating func addDedupe(frame: FrameInfo, keys: [(key: UInt64, seq: UInt64)]) {
-        precondition(frame.firstSeq >= baseSeq && frame.endSeq - baseSeq <= UInt64(UInt32.max) + 1, "frame outside the segment")
+    /// Indexes frames the writer has just encoded (in order, after those already here) by their dedupe
+    /// keys only (the writer's own index; the `IndexBuilder` indexes the rest), as the writer computed
+    /// them (each an event ID or body digest key, with the event's seq): parsing every record again for
+    /// them was 2.6 % of a busy server's CPU. Seqs outside the frames trap: the writer passes its own.
+    mutating func addDedupe(frames added: [FrameInfo], keys: [(key: UInt64, seq: UInt64)]) {
+        guard let first = added.first, let last = added.last else { return }
+        precondition(first.firstSeq >= baseSeq && last.endSeq - baseSeq <= UInt64(UInt32.max) + 1, "frames outside the segment")
         for (key, seq) in keys {
-            precondition(seq >= frame.firstSeq && seq < frame.endSeq, "dedupe key outside its frame")
+            precondition(seq >= first.firstSeq && seq < last.endSeq, "dedupe key outside its frames")
             if table.append(key, UInt32(seq - baseSeq)) { dedupeKeys.append(key) }
         }
-        frames.append(frame)
-        endSeq = frame.endSeq
+        frames.append(contentsOf: added)
+        endSeq = last.endSeq
     }
 
     /// Indexes every record of a frame. `block` holds the decoded block; the frame's records start at

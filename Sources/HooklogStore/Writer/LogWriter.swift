@@ -236,10 +236,9 @@ final class LogWriter {
         var frameFirstSeq = seq
         var frames = ByteWriter(capacity: 64 << 10)
         var newFrames: [(FrameInfo, [UInt8])] = []
-        // The ID and digest keys of the records of each new frame (its position in `newFrames`), for the
-        // writer's dedupe index without parsing the records again.
-        var frameKeys: [(key: UInt64, seq: UInt64)] = []
-        var newFrameKeys: [[(key: UInt64, seq: UInt64)]] = []
+        // The ID and digest keys of the new records, for the writer's dedupe index without parsing the
+        // records again.
+        var dedupeKeys: [(key: UInt64, seq: UInt64)] = []
         var seenIDs: [UInt64: [(NewEvent, UInt64)]] = [:]
         var seenDigests: [UInt64: (AppendRequest, UInt64)] = [:]
         let startLength = activeLength
@@ -262,8 +261,6 @@ final class LogWriter {
             if startsBlock { blockStart = offset }
             header.write(payload: compressed, into: &frames)
             newFrames.append((FrameInfo(offset: offset, blockStart: blockStart, header: header), input))
-            newFrameKeys.append(frameKeys)
-            frameKeys.removeAll()
             records = ByteWriter(capacity: 64 << 10)
             recordCount = 0
             frameFirstSeq = seq
@@ -308,9 +305,9 @@ final class LogWriter {
                     if recordCount > 0 && records.count + events[k].payload.count + 256 > options.blockSize { flushFrame() }
                     // The keys the record is indexed by for dedupe, as `SegmentIndex.add` would derive them
                     // from the record: the ID key, then the digest key (of the record's own account and source).
-                    if let idKey { frameKeys.append((idKey, seq)) }
+                    if let idKey { dedupeKeys.append((idKey, seq)) }
                     if let digest {
-                        frameKeys.append(
+                        dedupeKeys.append(
                             (IndexKey.digest(account: events[k].account, source: events[k].source, digest: digest), seq))
                     }
                     RecordCodec.encode(events[k], receivedAt: now, bodyDigest: digest, into: &records)
@@ -338,7 +335,7 @@ final class LogWriter {
             }
             activeLength += UInt64(frames.count)
             unsynced.append(activeFile)
-            for (n, (frame, _)) in newFrames.enumerated() { activeIndex.addDedupe(frame: frame, keys: newFrameKeys[n]) }
+            activeIndex.addDedupe(frames: newFrames.map(\.0), keys: dedupeKeys)
             builder.enqueue(.frames(newFrames))
             lastTime = now
         }
