@@ -180,11 +180,12 @@ extension String {
         }
     }
 
-    /// The string scanner skips 8 bytes at a time (SWAR) and must stop at exactly the right byte wherever
-    /// it falls in a word: each byte that needs attention, at every offset of strings of every length
-    /// around a word or two, is found and handled as the byte-by-byte rules say.
+    /// The string scanner skips 16 bytes at a time (SSE2; 8 with SWAR on other CPUs) and must stop at
+    /// exactly the right byte wherever it falls in a window: each byte that needs attention, at every
+    /// offset of strings of every length over two windows and the byte-by-byte tail, is found and handled
+    /// as the byte-by-byte rules say.
     @Test func stringScanStopsAtEveryByteThatNeedsAttentionAtAnyOffset() throws {
-        let plain = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        let plain = Array("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ".utf8)
         // (bytes to insert, accepted, what they decode to)
         let specials: [([UInt8], Bool, String)] = [
             (Array("é".utf8), true, "é"), (Array("😀".utf8), true, "😀"), (Array(#"\n"#.utf8), true, "\n"),
@@ -193,7 +194,7 @@ extension String {
             ([0xC3], false, ""), (Array(#"\x"#.utf8), false, ""),
         ]
         for (special, accepted, decoded) in specials {
-            for length in 0..<20 {
+            for length in 0..<40 {
                 for at in 0...length {
                     let inner = Array(plain[0..<at]) + special + Array(plain[at..<length])
                     let body = Array(#"[1,""#.utf8) + inner + Array(#"",true]"#.utf8)
