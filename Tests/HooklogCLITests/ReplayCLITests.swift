@@ -153,7 +153,7 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         #expect(out.stdout.contains("delivered 72 of 72 events in 72 requests"))
         let got = receiver.accepted
         #expect(got.count == events.count)
-        #expect(Set(got.map(\.body)) == Set(events.map(\.payload)))
+        #expect(Set(got.map(\.body)) == Set(events.map { Array($0.payload) }))
         var lastStep: [String: Int] = [:]
         for r in got {
             let (order, step) = orderStep(r.body)
@@ -209,7 +209,7 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
             delivered += elements
         }
         #expect(delivered.count == events.count, "each event exactly once")
-        #expect(Set(delivered) == Set(events.map(\.payload)))
+        #expect(Set(delivered) == Set(events.map { Array($0.payload) }))
         #expect(receiver.requests.count > receiver.accepted.count)
     }
 
@@ -289,7 +289,7 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         defer { fine.stop() }
         let again = try await CLI.runAsync(["replay", "--data", dir, "--to", fine.url, "--shape", "o2vend", "--from-file", dead])
         #expect(again.status == 0, "\(again.stderr)")
-        #expect(fine.accepted.map(\.body) == events.filter { $0.entity == "or_2" }.map(\.payload))
+        #expect(fine.accepted.map(\.body) == events.filter { $0.entity == "or_2" }.map { Array($0.payload) })
     }
 
     @Test("a run killed with -9 continues from its checkpoint, re-sending at most what was in flight")
@@ -322,7 +322,7 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stdout.contains("already sent by an earlier run"), "\(second.stdout)")
         let bodies = receiver.accepted.map(\.body)
-        #expect(Set(bodies) == Set(events.map(\.payload)), "everything delivered")
+        #expect(Set(bodies) == Set(events.map { Array($0.payload) }), "everything delivered")
         let resent = bodies.count - events.count
         #expect(resent <= 4, "at most the 4 requests in flight were sent twice (\(resent))")
         // Order per entity holds across the two runs (a re-sent event repeats, never goes backwards).

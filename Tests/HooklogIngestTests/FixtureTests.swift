@@ -95,7 +95,7 @@ extension String {
         let single = try Fixtures.bytes("o2vend/order-create.json")
         var trimmed = single[...]
         while let last = trimmed.last, last == 0x0A || last == 0x20 || last == 0x0D { trimmed = trimmed.dropLast() }
-        #expect(try O2VendSource.extract(body: single)[0].payload == Array(trimmed))
+        #expect(try O2VendSource.extract(body: single)[0].payload.elementsEqual(trimmed))
     }
 
     /// The error a refused extraction threw, or nil if it was accepted.

@@ -72,7 +72,7 @@ import Testing
         for i in 0..<12 {
             let events = orderEvents(order: i, count: 2, padding: 40)
             _ = try await store.append(events)
-            payloads += events.map(\.payload)
+            payloads += events.map { Array($0.payload) }
         }
         let path = dir.segmentFiles().last!
         let all = frames(of: path)
@@ -117,7 +117,7 @@ import Testing
                     for r in 0..<25 {
                         let events = orderEvents(order: w * 100 + r, count: 1 + r % 3, padding: 30)
                         let result = try await store.append(events)
-                        mine += zip(result.storedSeqs, events.map(\.payload)).map { ($0, $1) }
+                        mine += zip(result.storedSeqs, events.map { Array($0.payload) }).map { ($0, $1) }
                     }
                     return mine
                 }
@@ -143,7 +143,7 @@ import Testing
         for i in 0..<120 {
             let events = orderEvents(order: i, count: 2, padding: 60)
             _ = try await store.append(events)
-            all += events.map(\.payload)
+            all += events.map { Array($0.payload) }
         }
         store.close()
         return (dir, options, all)

@@ -88,18 +88,18 @@ func lightTraffic(_ count: Int) -> [[NewEvent]] {
         func check(_ snapshot: ArchiveSnapshot) throws {
             let events = try snapshot.events()
             #expect(events.count == all.count)
-            #expect(events.map(\.payload) == all.map(\.payload))
+            #expect(events.map(\.payload) == all.map { Array($0.payload) })
             let byEntity = try snapshot.events(matching: EventFilter(entity: "or_3"))
-            #expect(byEntity.map(\.payload) == all.filter { $0.entity == "or_3" }.map(\.payload))
+            #expect(byEntity.map(\.payload) == all.filter { $0.entity == "or_3" }.map { Array($0.payload) })
             let story = try snapshot.events(matching: EventFilter(ref: "or_3"))
-            #expect(story.map(\.payload) == all.filter { $0.entity == "or_3" || $0.refs.contains("or_3") }.map(\.payload))
+            #expect(story.map(\.payload) == all.filter { $0.entity == "or_3" || $0.refs.contains("or_3") }.map { Array($0.payload) })
             #expect(story.count > byEntity.count)
             let sku = try snapshot.events(matching: EventFilter(account: "odd", ref: "SKU-2"))
-            #expect(sku.map(\.payload) == all.filter { $0.account == "odd" && ($0.refs.contains("SKU-2") || $0.entity == "SKU-2") }.map(\.payload))
+            #expect(sku.map(\.payload) == all.filter { $0.account == "odd" && ($0.refs.contains("SKU-2") || $0.entity == "SKU-2") }.map { Array($0.payload) })
             let glob = try snapshot.events(matching: EventFilter(type: "*.created", entity: "or_5"))
-            #expect(glob.map(\.payload) == all.filter { $0.entity == "or_5" && $0.type.hasSuffix(".created") }.map(\.payload))
+            #expect(glob.map(\.payload) == all.filter { $0.entity == "or_5" && $0.type.hasSuffix(".created") }.map { Array($0.payload) })
             let newest = try snapshot.events(matching: EventFilter(account: "even"), reverse: true, limit: 5)
-            #expect(newest.map(\.payload) == all.filter { $0.account == "even" }.suffix(5).reversed().map(\.payload))
+            #expect(newest.map(\.payload) == all.filter { $0.account == "even" }.suffix(5).reversed().map { Array($0.payload) })
             #expect(try snapshot.events(matching: EventFilter(entity: "nobody")).isEmpty)
             let contains = try snapshot.events(matching: EventFilter(contains: Array("\"n\":3,".utf8)))
             #expect(contains.count == all.filter { String(decoding: $0.payload, as: UTF8.self).contains("\"n\":3,") }.count)
@@ -411,7 +411,7 @@ func lightTraffic(_ count: Int) -> [[NewEvent]] {
                         // Acknowledged means visible to a new snapshot, with these exact bytes.
                         let snapshot = try reader.snapshot()
                         for (seq, event) in zip(result.storedSeqs, events) {
-                            #expect(try snapshot.event(seq: seq)?.payload == event.payload)
+                            #expect(try snapshot.event(seq: seq)?.payload == Array(event.payload))
                         }
                     }
                 }

@@ -11,11 +11,12 @@ public struct ExtractedEvent: Sendable, Hashable {
     public var refs: [String]
     /// The sender's event ID, if it has one.
     public var id: String?
-    /// The event's JSON exactly as received.
-    public var payload: [UInt8]
+    /// The event's JSON exactly as received: a slice of the request body, which the events of a batch
+    /// share (no copy per event).
+    public var payload: ArraySlice<UInt8>
 
     /// Creates an extracted event.
-    public init(type: String, entity: String?, refs: [String], id: String?, payload: [UInt8]) {
+    public init(type: String, entity: String?, refs: [String], id: String?, payload: ArraySlice<UInt8>) {
         self.type = type
         self.entity = entity
         self.refs = refs

@@ -79,7 +79,7 @@ public struct GenericSource: Sendable, Hashable, Codable {
             let idLocation = idAt ?? (verify == .standardWebhooks ? "header:webhook-id" : nil)
             return ExtractedEvent(
                 type: type, entity: scalar(entityAt, e), refs: refs.values, id: idLocation.flatMap { scalar($0, e) },
-                payload: Array(body[tape.range(e)]))
+                payload: body[tape.range(e)])
         }
     }
 }

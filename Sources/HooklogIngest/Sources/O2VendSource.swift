@@ -39,7 +39,7 @@ public enum O2VendSource {
                     }
                 }
             }
-            return ExtractedEvent(type: type, entity: entity, refs: refs.values, id: id, payload: Array(body[tape.range(e)]))
+            return ExtractedEvent(type: type, entity: entity, refs: refs.values, id: id, payload: body[tape.range(e)])
         }
     }
 }

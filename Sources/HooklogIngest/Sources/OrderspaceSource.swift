@@ -65,7 +65,7 @@ public enum OrderspaceSource {
                 // Any other kind: a type hooklog does not know, archived all the same with no entity.
             }
             out.append(
-                ExtractedEvent(type: type, entity: entity, refs: refs.values, id: nil, payload: Array(body[tape.range(e)])))
+                ExtractedEvent(type: type, entity: entity, refs: refs.values, id: nil, payload: body[tape.range(e)]))
         }
         return out
     }
