@@ -11,6 +11,7 @@
 // hold it to them.
 #include "json_tape.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,11 +41,53 @@ static int fail(parser *p, int error, size_t at) {
     return 0;
 }
 
+// Token buffers. Each is one allocation: a 16-byte header holding its capacity (which keeps the tokens
+// 16-byte aligned), then the tokens; callers see only the tokens.
+//
+// Each thread keeps one spare buffer of at most SPARE_MAX tokens between documents: a 38 KB batch needs
+// a 76 KB buffer, and allocating and freeing that for every request went through glibc's large-chunk
+// paths (fastbin consolidation, unlinking), about 1.5 % of a busy server's CPU. A thread's spare is
+// freed when the thread exits.
+#define HEADER 16
+#define SPARE_MAX 16384
+
+static pthread_key_t spare_key;
+static int spare_ready;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+
+static void spare_setup(void) { spare_ready = pthread_key_create(&spare_key, free) == 0; }
+
+static inline size_t *header_of(hooklog_json_token *tokens) { return (size_t *)((uint8_t *)tokens - HEADER); }
+
+/// A buffer of at least `capacity` tokens (the thread's spare if it has one), or NULL.
+static hooklog_json_token *buffer_take(size_t capacity) {
+    pthread_once(&spare_once, spare_setup);
+    size_t *base = spare_ready ? pthread_getspecific(spare_key) : NULL;
+    if (base) {
+        pthread_setspecific(spare_key, NULL);
+        if (base[0] < capacity) {
+            size_t *bigger = realloc(base, HEADER + capacity * sizeof(hooklog_json_token));
+            if (!bigger) {
+                free(base);
+                return NULL;
+            }
+            base = bigger;
+            base[0] = capacity;
+        }
+    } else {
+        base = malloc(HEADER + capacity * sizeof(hooklog_json_token));
+        if (!base) return NULL;
+        base[0] = capacity;
+    }
+    return (hooklog_json_token *)((uint8_t *)base + HEADER);
+}
+
 static int grow(parser *p) {
     size_t capacity = p->capacity * 2;
-    hooklog_json_token *bigger = realloc(p->tokens, capacity * sizeof(hooklog_json_token));
-    if (!bigger) return fail(p, HOOKLOG_JSON_NO_MEMORY, p->i);
-    p->tokens = bigger;
+    size_t *base = realloc(header_of(p->tokens), HEADER + capacity * sizeof(hooklog_json_token));
+    if (!base) return fail(p, HOOKLOG_JSON_NO_MEMORY, p->i);
+    base[0] = capacity;
+    p->tokens = (hooklog_json_token *)((uint8_t *)base + HEADER);
     p->capacity = capacity;
     return 1;
 }
@@ -279,8 +322,8 @@ static int value(parser *p, int depth) {
 void hooklog_json_tape(const uint8_t *bytes, size_t length, int max_depth, size_t capacity_hint,
                        hooklog_json_result *result) {
     parser p = {.b = bytes, .n = length, .i = 0, .max_depth = max_depth, .count = 0, .error = HOOKLOG_JSON_OK};
-    p.capacity = capacity_hint < 16 ? 16 : capacity_hint;
-    p.tokens = malloc(p.capacity * sizeof(hooklog_json_token));
+    p.tokens = buffer_take(capacity_hint < 16 ? 16 : capacity_hint);
+    p.capacity = p.tokens ? *header_of(p.tokens) : 0;
     if (!p.tokens) {
         fail(&p, HOOKLOG_JSON_NO_MEMORY, 0);
     } else {
@@ -296,4 +339,10 @@ void hooklog_json_tape(const uint8_t *bytes, size_t length, int max_depth, size_
     result->error_offset = p.error_offset;
 }
 
-void hooklog_json_free(hooklog_json_token *tokens) { free(tokens); }
+void hooklog_json_free(hooklog_json_token *tokens) {
+    if (!tokens) return;
+    size_t *base = header_of(tokens);
+    if (spare_ready && base[0] <= SPARE_MAX && !pthread_getspecific(spare_key) && pthread_setspecific(spare_key, base) == 0)
+        return;
+    free(base);
+}

@@ -53,8 +53,8 @@ enum {
 
 /// What `hooklog_json_tape` found.
 typedef struct {
-    /// The tokens in document order (malloc'd, `count` of them): the caller frees them with
-    /// `hooklog_json_free`, whatever the outcome (NULL is allowed).
+    /// The tokens in document order (`count` of them): the caller frees them with `hooklog_json_free`,
+    /// whatever the outcome (NULL is allowed), and never with `free`.
     hooklog_json_token *tokens;
     size_t count;
     /// HOOKLOG_JSON_OK, or why the document was refused ...
@@ -71,7 +71,7 @@ typedef struct {
 void hooklog_json_tape(const uint8_t *bytes, size_t length, int max_depth, size_t capacity_hint,
                        hooklog_json_result *result);
 
-/// Frees a result's tokens.
+/// Frees a result's tokens, or keeps their buffer as the calling thread's spare for its next document.
 void hooklog_json_free(hooklog_json_token *tokens);
 
 #endif
