@@ -6,7 +6,10 @@
 #
 # What it measures (every phase on a fresh data directory in $TMPDIR unless said):
 #   1. append (the reference of 2): in process, `ArchiveStore.append` (durable, group commit) of a set of
-#      N corpus Orderspace batches of 50 events from 32 concurrent tasks, the set repeated for SECONDS.
+#      N corpus Orderspace batches of 50 events from 32 concurrent tasks, the set repeated for SECONDS;
+#      each batch with a 16-byte body digest and the default dedupe window, as `serve` stores an
+#      Orderspace delivery (so the store does the same dedupe work and writes the same records; the
+#      digest is made from the batch's position, not hashed: hashing the body is the server's work).
 #      Events/s and MB/s of payload, counted as the appends are acknowledged (the background indexing and
 #      LZ4HC recompression that close() then waits for is shown apart, for information).
 #   2. batches: `hooklog serve`; the same set as Orderspace request bodies (`[` the payloads joined by `,`
