@@ -98,7 +98,10 @@ let package = Package(
         .testTarget(name: "HooklogReplayTests", dependencies: ["HooklogReplay", "HooklogStore"]),
         .testTarget(
             name: "HooklogIngestTests",
-            dependencies: ["HooklogIngest", .product(name: "HummingbirdTesting", package: "hummingbird")]),
+            dependencies: [
+                "HooklogIngest", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]),
         // End to end on the built binary's printed output.
         .testTarget(
             name: "HooklogCLITests",
