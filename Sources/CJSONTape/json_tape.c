@@ -7,8 +7,8 @@
 // each read being behind an explicit length check. Strings are scanned 16 bytes at a time with SSE2 (a
 // baseline of x86-64; other CPUs use 8-byte words): one signed compare finds both the control bytes and
 // the bytes of multi-byte UTF-8 sequences. The rules and every error offset are those the Swift parser
-// had; JSONTapeTests and fuzz/ (fuzz-json, under ASan, with a differential check against Foundation)
-// hold it to them.
+// had; JSONTapeTests and fuzz/ hold it to them (fuzz-tape: this file alone, under ASan; fuzz-json:
+// through the Swift tape, with a differential check against Foundation).
 #include "json_tape.h"
 
 #include <pthread.h>

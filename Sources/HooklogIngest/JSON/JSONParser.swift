@@ -10,7 +10,7 @@ import CJSONTape
 /// tested before the jump table, runs at about 530 MB/s over the same bodies (the benchmark's Orderspace
 /// batches, one thread; JSONSerialization: 18 MB/s). The rules, the error messages and their offsets are
 /// those of the Swift parser (checked on 59,000 mutated documents, and pinned by JSONTapeTests);
-/// `fuzz/` (fuzz-json) runs it under ASan.
+/// `fuzz/` runs the C alone under ASan (fuzz-tape) and, through this tape, against Foundation (fuzz-json).
 enum JSONParser {
     typealias Failure = JSONTape.Failure
 
