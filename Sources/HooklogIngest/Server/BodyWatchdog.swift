@@ -4,11 +4,12 @@ import Synchronization
 /// Ends the body reads that outlast the body timeout: the connection's input is closed, the read ends,
 /// and the route answers `408`.
 ///
-/// One patrol task for the whole server checks every body being read ten times a timeout (at most once
-/// a second), instead of a timer per request. A `Task.sleep` raced against each body in a task group
-/// was 2.5–3 % of a busy server's CPU: each sleep is a `dispatch_after` that libdispatch's manager
-/// thread arms, and a cancelled sleep's timer is not disarmed but fires, idle, a whole timeout later.
-/// The price is precision: a late body is cut between 1 and 1.1 timeouts after its read began.
+/// One patrol task for the whole server checks every body being read each tenth of the timeout (but at
+/// least every second and at most every 5 ms), instead of a timer per request. A `Task.sleep` raced
+/// against each body in a task group was 2.5–3 % of a busy server's CPU: each sleep is a `dispatch_after`
+/// that libdispatch's manager thread arms, and a cancelled sleep's timer is not disarmed but fires, idle,
+/// a whole timeout later. The price is precision: a late body is cut within one patrol interval after
+/// its deadline.
 final class BodyWatchdog: Sendable {
     /// One body read being watched.
     struct Ticket: Sendable {
