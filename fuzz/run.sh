@@ -34,16 +34,19 @@ swift build -c release --scratch-path .build-seed --product fuzz-seed
 .build-seed/release/fuzz-seed seeds "$fixtures"
 for t in "${targets[@]}"; do
     if [ "$t" = tape ]; then
-        # The C pass of the JSON tape alone, built by clang with ASan: SwiftPM's -sanitize flags reach
-        # only the Swift of fuzz-json, not the C targets it calls.
+        # The C pass of the JSON tape alone, built by clang with ASan and libFuzzer: a small, fast
+        # target for the C the whole request path stands on.
         mkdir -p .build-fuzz/release
         clang -fsanitize=fuzzer,address -O1 -g -I ../Sources/CJSONTape/include ../Sources/CJSONTape/json_tape.c \
             tape/fuzz_tape.c -o .build-fuzz/release/fuzz-tape
         mkdir -p seeds/tape && cp seeds/json/* seeds/tape/
         continue
     fi
+    # -Xcc: the package's own C (the JSON minifier and tape, CRC32C) under ASan and coverage too;
+    # -Xswiftc -sanitize reaches only Swift.
     swift build -c release --scratch-path .build-fuzz \
-        -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library --product "fuzz-$t"
+        -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
+        -Xcc -fsanitize=fuzzer-no-link,address --product "fuzz-$t"
 done
 
 # A trap is SIGILL: let libFuzzer report it (and write the artifact), not Swift's backtracer. Shorter
