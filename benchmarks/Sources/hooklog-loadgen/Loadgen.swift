@@ -235,19 +235,14 @@ struct Append: AsyncParsableCommand {
         printLatencies("append_latency", results.flatMap(\.2))
     }
 
-    /// 16 well-mixed bytes for the `i`-th batch of the run (splitmix64 of `i`, twice): a stand-in for the
-    /// SHA-256 prefix `serve` stores, distinct for every batch and pass.
+    /// 16 well-mixed bytes for the `i`-th batch of the run (the first two outputs of `SplitMix64` seeded
+    /// with `i`): a stand-in for the SHA-256 prefix `serve` stores, distinct for every batch and pass.
     static func digest(_ i: Int) -> [UInt8] {
-        func mix(_ x: UInt64) -> UInt64 {
-            var z = x &+ 0x9E37_79B9_7F4A_7C15
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var generator = SplitMix64(seed: UInt64(i))
         var out: [UInt8] = []
         out.reserveCapacity(16)
-        for half in [mix(UInt64(i)), mix(UInt64(i) ^ 0xFFFF_FFFF_FFFF_FFFF)] {
-            withUnsafeBytes(of: half.littleEndian) { out.append(contentsOf: $0) }
+        for _ in 0..<2 {
+            withUnsafeBytes(of: generator.next().littleEndian) { out.append(contentsOf: $0) }
         }
         return out
     }
