@@ -5,7 +5,7 @@
 # bench_archive: sets ARCHIVE and DATA (its hooklog data directory) for HOOKLOG_BENCH_EVENTS /
 # HOOKLOG_BENCH_SEED (default 1000000 / 42), building the archive once if it is missing.
 bench_archive() {
-    ARCHIVE=$ROOT/benchmarks/.data/archive-${HOOKLOG_BENCH_EVENTS:-1000000}-seed${HOOKLOG_BENCH_SEED:-42}-corpus1-rest
+    ARCHIVE=$ROOT/benchmarks/.data/archive-${HOOKLOG_BENCH_EVENTS:-1000000}-seed${HOOKLOG_BENCH_SEED:-42}-corpus1-rest-dict
     DATA=$ARCHIVE/hooklog
     if [[ ! -f $ARCHIVE/manifest ]]; then
         echo "building the benchmark archive (once) ..." >&2

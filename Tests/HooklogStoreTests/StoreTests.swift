@@ -198,7 +198,8 @@ func lightTraffic(_ count: Int) -> [[NewEvent]] {
     @Test func retentionDeletesWholeOldSegmentsOnly() async throws {
         let dir = TempDirectory()
         var options = smallOptions()
-        options.maxBytes = 20 << 10
+        // Sealed segments are recompressed to about 4 KB each here: a limit of two of them.
+        options.maxBytes = 8 << 10
         let store = try ArchiveStore.open(directory: dir.path, options: options)
         for i in 0..<200 { _ = try await store.append(orderEvents(order: i, count: 2)) }
         _ = try await store.applyRetention()
@@ -210,7 +211,7 @@ func lightTraffic(_ count: Int) -> [[NewEvent]] {
         // The sealed segments fit the limit, give or take the one that pushed it over (the active one
         // holds zeros written ahead, so it is not counted here).
         let sealed = dir.segmentFiles().dropLast().reduce(UInt64(0)) { $0 + (FileSystem.fileSize($1) ?? 0) }
-        #expect(sealed <= 20 << 10 + UInt64(smallOptions().segmentSize) * 2)
+        #expect(sealed <= 8 << 10 + UInt64(smallOptions().segmentSize) * 2)
         store.close()
     }
 
@@ -233,11 +234,20 @@ func lightTraffic(_ count: Int) -> [[NewEvent]] {
         func bytes(_ files: ArraySlice<String>) -> UInt64 { files.reduce(0) { $0 + (FileSystem.fileSize($1) ?? 0) } }
         #expect(bytes(sealedHC) < bytes(sealedFast))
         for path in sealedHC {
+            // Format version 2: the dictionary section, then one frame a block, each against the dictionary.
+            let bytes = read(path)
+            let header = try FileHeader.decode(Array(bytes.prefix(FileHeader.size)), kind: .segment, path: path)
+            #expect(header.version == FileHeader.dictionarySegmentVersion)
+            let layout = try SegmentDictionary.layout(file: RawFile(path: path, flags: O_RDONLY), header: header)
+            let dictionary = try #require(layout.dictionary)
+            #expect(layout.framesStart == UInt64(FileHeader.size) + header.extra[0])
+            #expect(dictionary.count <= SegmentDictionary.maxLength && !dictionary.isEmpty)
             let scan = SegmentScanner.scan(
-                Array(read(path)[FileHeader.size...]), fileOffset: UInt64(FileHeader.size),
+                Array(bytes[Int(layout.framesStart)...]), fileOffset: layout.framesStart,
                 expectedSeq: SegmentName.baseSeq(ofLog: String(path.split(separator: "/").last!))!, blockStart: nil,
                 resync: false, path: path)
-            #expect(scan.tailLength == 0 && scan.frames.allSatisfy { $0.header.startsBlock })
+            #expect(scan.tailLength == 0 && !scan.frames.isEmpty)
+            #expect(scan.frames.allSatisfy { $0.header.startsBlock && $0.header.usesDictionary })
         }
         let report = try ArchiveCheck.run(directory: hc.path, repair: false)
         #expect(report.isClean, "\(report.problems)")

@@ -3,15 +3,19 @@ struct FileHeader: Equatable, Sendable {
     static let size = 64
     static let segmentMagic: [UInt8] = Array("HKLOGSEG".utf8)
     static let indexMagic: [UInt8] = Array("HKLOGIDX".utf8)
-    /// The segment format version this build writes and reads.
+    /// The segment format version the writer gives new (active) segments. A recompressed segment is
+    /// version 2 (`dictionarySegmentVersion`); this build reads both.
     static let currentVersion: UInt16 = 1
+    /// A sealed segment recompressed with a dictionary: a dictionary section follows the header, and the
+    /// header's `extra[0]` is its length (see `SegmentDictionary`).
+    static let dictionarySegmentVersion: UInt16 = 2
     /// The index format version this build writes: 2 (a checksum per 4 KB page of the body). It also
     /// reads version 1 (one checksum over the whole body), so archives written before stay usable.
     static let indexVersion: UInt16 = 2
 
     /// The versions this build reads for a kind of file.
     static func readable(_ kind: Kind) -> ClosedRange<UInt16> {
-        kind == .segment ? 1...currentVersion : 1...indexVersion
+        kind == .segment ? 1...dictionarySegmentVersion : 1...indexVersion
     }
 
     enum Kind { case segment, index }
@@ -22,7 +26,7 @@ struct FileHeader: Equatable, Sendable {
     var baseSeq: UInt64
     /// When the file was made, µs since the epoch.
     var createdMicros: Int64
-    /// Index files only: the number of header-described bytes after it (sections), for validation.
+    /// Index files: end seq, log length, body length. Segments: `[dictionary section length, 0, 0]`.
     var extra: [UInt64] = [0, 0, 0]
 
     func encoded() -> [UInt8] {

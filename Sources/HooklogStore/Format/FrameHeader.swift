@@ -9,6 +9,10 @@ struct FrameHeader: Equatable, Sendable {
     static let magic: UInt32 = 0x3146_4C48
     /// The frame starts a new block: the LZ4 history is reset, so it decodes on its own.
     static let flagStartsBlock: UInt16 = 1
+    /// The frame is compressed with its segment's dictionary as LZ4 history (`SegmentDictionary`; only in
+    /// a recompressed segment, format version 2). Such a frame also starts its block, and its block holds
+    /// no other frame.
+    static let flagUsesDictionary: UInt16 = 2
     /// Frames larger than this are refused as damage rather than allocated.
     static let maxUncompressed: UInt32 = 256 << 20
 
@@ -21,6 +25,7 @@ struct FrameHeader: Equatable, Sendable {
     var maxTime: Int64
 
     var startsBlock: Bool { flags & Self.flagStartsBlock != 0 }
+    var usesDictionary: Bool { flags & Self.flagUsesDictionary != 0 }
     var totalLength: Int { Self.size + Int(compressedLength) }
 
     /// Appends the header followed by `compressed`, with the CRC over both (from byte 8 on).

@@ -11,14 +11,21 @@ struct SegmentIndexer: Sendable {
     private(set) var tailIsZero = false
     private var block: [UInt8] = []
     private var blockStart: UInt64?
+    /// The current block's first frame used the dictionary: no frame may continue that block.
+    private var blockUsesDictionary = false
     let path: String
+    /// A recompressed segment's dictionary (`SegmentDictionary`), for its frames that use it.
+    private let layout: SegmentDictionary.Layout
 
-    /// - Parameter start: where to begin: after the header, or after the part of the log a checkpoint
-    ///   index covers (the next frame there starts a block).
-    init(baseSeq: UInt64, path: String, start: UInt64 = UInt64(FileHeader.size)) {
+    /// - Parameters:
+    ///   - start: where to begin: after the header, or after the part of the log a checkpoint index
+    ///     covers (the next frame there starts a block).
+    ///   - layout: a recompressed segment's layout (`start` is then its `framesStart`).
+    init(baseSeq: UInt64, path: String, start: UInt64 = UInt64(FileHeader.size), layout: SegmentDictionary.Layout = .plain) {
         index = MemoryIndex(baseSeq: baseSeq)
-        scannedEnd = start
+        scannedEnd = max(start, layout.framesStart)
         self.path = path
+        self.layout = layout
     }
 
     /// Indexes the frames in `file` between `scannedEnd` and `limit`.
@@ -39,15 +46,24 @@ struct SegmentIndexer: Sendable {
             if frame.header.startsBlock {
                 block.removeAll(keepingCapacity: true)
                 skipUntilBlockStart = false
+                blockUsesDictionary = frame.header.usesDictionary
             } else if skipUntilBlockStart {
                 continue
             }
             let start = block.count
             let local = Int(frame.offset - fileOffset) + FrameHeader.size
             do throws(BlockDecoder.Failure) {
+                var dictionary: [UInt8]?
+                // A dictionary block is one frame: its compressor's history was the dictionary, which a
+                // continuing frame's decoder would not have.
+                if !frame.header.startsBlock && blockUsesDictionary { throw BlockDecoder.Failure() }
+                if frame.header.usesDictionary {
+                    guard frame.header.startsBlock, let d = layout.dictionary else { throw BlockDecoder.Failure() }
+                    dictionary = d
+                }
                 try BlockDecoder.decodeFrame(
                     bytes, range: local..<(local + Int(frame.header.compressedLength)),
-                    uncompressedLength: Int(frame.header.uncompressedLength), appendingTo: &block)
+                    uncompressedLength: Int(frame.header.uncompressedLength), appendingTo: &block, dictionary: dictionary)
                 do {
                     try index.add(frame: frame, block: block, start: start)
                 } catch {
@@ -55,10 +71,13 @@ struct SegmentIndexer: Sendable {
                 }
             } catch {
                 // The CRC held but the contents do not parse: written wrong, not damaged in transit.
+                let reason =
+                    frame.header.usesDictionary && layout.dictionary == nil
+                    ? "frame does not decode: \(layout.problem ?? "the segment has no dictionary")" : "frame does not decode"
                 damage.append(
                     DamagedRange(
                         path: path, offset: frame.offset, length: UInt64(frame.header.totalLength),
-                        reason: "frame does not decode", lostSeqs: frame.firstSeq..<frame.endSeq))
+                        reason: reason, lostSeqs: frame.firstSeq..<frame.endSeq))
                 index.endSeq = frame.endSeq
                 skipUntilBlockStart = true
                 block.removeAll(keepingCapacity: true)

@@ -79,15 +79,31 @@ public enum ArchiveCheck {
                 out.report.problems.append("\(path): shorter than its header (\(size) bytes)")
                 continue
             }
+            var header: FileHeader?
             do {
-                _ = try FileHeader.decode(try file.read(at: 0, count: FileHeader.size), kind: .segment, path: path)
+                header = try FileHeader.decode(try file.read(at: 0, count: FileHeader.size), kind: .segment, path: path)
             } catch {
                 out.report.problems.append(error.message)
                 // A damaged header does not stop the frames after it being read (each has its own
                 // checksum), as the store reads them; another format version does.
                 if error.code != .corrupt { continue }
             }
-            var indexer = SegmentIndexer(baseSeq: base, path: path)
+            let layout: SegmentDictionary.Layout
+            do {
+                layout = try SegmentDictionary.layout(file: file, header: header)
+            } catch {
+                out.report.problems.append(error.message)
+                continue
+            }
+            if header != nil, let problem = layout.problem { out.report.problems.append("\(path): \(problem)") }
+            if let header, header.version >= FileHeader.dictionarySegmentVersion, layout.dictionary != nil,
+                let bytes = try? file.read(at: UInt64(FileHeader.size), count: Int(header.extra[0])),
+                SegmentDictionary.decodeCopy(bytes, at: 0) == nil || SegmentDictionary.decodeCopy(bytes, at: bytes.count / 2) == nil
+            {
+                // One copy serves; the other is worth knowing about (`check --repair` does not rewrite it).
+                out.report.problems.append("\(path): one of the two copies of the segment's dictionary is damaged (the other is used)")
+            }
+            var indexer = SegmentIndexer(baseSeq: base, path: path, layout: layout)
             let limit = mark.map { $0.segmentBase == base ? min($0.offset, size) : size } ?? size
             try indexer.advance(file: file, limit: limit)
             let index = indexer.index

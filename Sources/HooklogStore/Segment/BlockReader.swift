@@ -37,8 +37,20 @@ enum BlockReader {
             out.frames.append((f, position))
             position += Int(f.header.uncompressedLength)
         }
+        // A recompressed segment's blocks are compressed against its dictionary.
+        var dictionary: [UInt8]?
+        if frames[first].header.usesDictionary && !runs.isEmpty {
+            let layout = try SegmentDictionary.cachedLayout(file: file)
+            guard let d = layout.dictionary else {
+                throw StoreError(
+                    .corrupt,
+                    "\(file.path) at offset \(frames[first].offset): block unreadable, \(layout.problem ?? "the segment has no dictionary"); run `hooklog check`",
+                    path: file.path)
+            }
+            dictionary = d
+        }
         do {
-            if !runs.isEmpty { out.bytes = try BlockDecoder.decodeRun(raw, frames: runs) }
+            if !runs.isEmpty { out.bytes = try BlockDecoder.decodeRun(raw, frames: runs, dictionary: dictionary) }
         } catch {
             throw StoreError(
                 .corrupt, "\(file.path) at offset \(frames[first].offset): block does not decompress", path: file.path)

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -9,6 +11,10 @@ import Darwin
 final class RawFile: Sendable {
     let fd: Int32
     let path: String
+    /// For a segment file: its layout and dictionary, read the first time a frame needs them (see
+    /// `SegmentDictionary.cachedLayout`). They belong to this open file: a segment recompressed since is
+    /// a new file, opened anew.
+    let segmentLayout = Mutex<SegmentDictionary.Layout?>(nil)
 
     /// Opens `path` with `open(2)` flags.
     init(path: String, flags: Int32, mode: mode_t = 0o644) throws(StoreError) {

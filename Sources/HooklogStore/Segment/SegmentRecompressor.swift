@@ -7,10 +7,12 @@ import Glibc
 /// The hot path compresses with fast LZ4 in chained frames; a sealed segment is read many times and
 /// never written, so it is worth compressing harder once: measured on the benchmark corpus with 64 KB
 /// independent blocks, LZ4HC level 4 stores 28 % fewer bytes than fast LZ4, at ~40 MB/s, and decodes as
-/// fast. Records and seqs stay as they were (so every posting stays valid); only the frames change: one
-/// frame per block. The new log is written beside the old one, synced and renamed over it; the caller
-/// then writes the matching index. A crash in between leaves a log whose index has the wrong length,
-/// which is rebuilt on open.
+/// fast. Each block is also compressed against the segment's dictionary, a sample of its own records
+/// (`SegmentDictionary`): 21 % fewer bytes again. Records and seqs stay as they were (so every posting
+/// stays valid); only the frames change: one frame per block, and the file becomes format version 2.
+/// The new log is written beside the old one, synced and renamed over it; the caller then writes the
+/// matching index. A crash in between leaves a log whose index has the wrong length, which is rebuilt
+/// on open.
 enum SegmentRecompressor {
     static let suffix = ".recompress"
 
@@ -22,9 +24,33 @@ enum SegmentRecompressor {
         guard index.damage.isEmpty, !index.frames.isEmpty else { return nil }
         let old = try RawFile(path: path, flags: O_RDONLY)
         let oldLength = index.frames.last!.end
-        let header = try old.read(at: 0, count: FileHeader.size)
+        guard var header = try? FileHeader.decode(try old.read(at: 0, count: FileHeader.size), kind: .segment, path: path)
+        else { return nil }
+
+        // Pass 1: the dictionary, every k-th record (decoding fast LZ4 again for pass 2 costs far less
+        // than holding the segment's records, several times its 64 MB, in memory).
+        let uncompressed = index.frames.reduce(UInt64(0)) { $0 + UInt64($1.header.uncompressedLength) }
+        let recordCount = Int(index.endSeq - index.baseSeq)
+        let stride = SegmentDictionary.sampleStride(uncompressedBytes: uncompressed, recordCount: recordCount)
+        var sample: [UInt8] = []
+        var n = 0
+        let sampled = try forEachRecord(old, index) { record, _, _ in
+            if n % stride == 0 { sample.append(contentsOf: record) }
+            n += 1
+        }
+        guard sampled else { return nil }
+        // LZ4 reaches back 64 KB: the end of the sample is what the blocks see.
+        let dictionary = Array(sample.suffix(SegmentDictionary.maxLength))
+        guard !dictionary.isEmpty else { return nil }
+        let compressor = HCDictionaryCompressor(dictionary: dictionary, level: level)
+
+        // Pass 2: the records again, in blocks of `blockSize`, each compressed against the dictionary.
+        let section = SegmentDictionary.section(dictionary)
+        header.version = FileHeader.dictionarySegmentVersion
+        header.extra = [UInt64(section.count), 0, 0]
         var out = ByteWriter(capacity: Int(oldLength))
-        out.bytes.append(contentsOf: header)
+        out.bytes.append(contentsOf: header.encoded())
+        out.bytes.append(contentsOf: section)
         var frames: [FrameInfo] = []
         var records = ByteWriter(capacity: blockSize + 4096)
         var first: UInt64 = 0
@@ -34,10 +60,11 @@ enum SegmentRecompressor {
 
         func flush() {
             guard count > 0 else { return }
-            let compressed = BlockDecoder.compressHC(records.bytes, level: level)
+            let compressed = compressor.compress(records.bytes)
             let h = FrameHeader(
                 compressedLength: UInt32(compressed.count), uncompressedLength: UInt32(records.count), firstSeq: first,
-                count: count, flags: FrameHeader.flagStartsBlock, minTime: minTime, maxTime: maxTime)
+                count: count, flags: FrameHeader.flagStartsBlock | FrameHeader.flagUsesDictionary, minTime: minTime,
+                maxTime: maxTime)
             let offset = UInt64(out.count)
             h.write(payload: compressed, into: &out)
             frames.append(FrameInfo(offset: offset, blockStart: offset, header: h))
@@ -47,30 +74,15 @@ enum SegmentRecompressor {
             maxTime = .min
         }
 
-        var i = 0
-        while i < index.frames.count {
-            var last = i
-            while last + 1 < index.frames.count && !index.frames[last + 1].header.startsBlock { last += 1 }
-            let decoded = try BlockReader.decode(file: old, frames: index.frames, first: i, last: last)
-            if decoded.damage != nil { return nil }
-            for (frame, begin) in decoded.frames {
-                var r = ByteReader(decoded.bytes, from: begin, to: begin + Int(frame.header.uncompressedLength))
-                for k in 0..<UInt64(frame.header.count) {
-                    let p = r.offset
-                    // A record is `varint bodyLength`, then the body, which starts with its i64 time.
-                    guard let length = try? r.varint(), let time = try? r.i64(), (try? r.skip(Int(length) - 8)) != nil else {
-                        return nil
-                    }
-                    if count > 0 && records.count + (r.offset - p) > blockSize { flush() }
-                    if count == 0 { first = frame.firstSeq + k }
-                    minTime = min(minTime, time)
-                    maxTime = max(maxTime, time)
-                    records.bytes.append(contentsOf: decoded.bytes[p..<r.offset])
-                    count += 1
-                }
-            }
-            i = last + 1
+        let copied = try forEachRecord(old, index) { record, seq, time in
+            if count > 0 && records.count + record.count > blockSize { flush() }
+            if count == 0 { first = seq }
+            minTime = min(minTime, time)
+            maxTime = max(maxTime, time)
+            records.bytes.append(contentsOf: record)
+            count += 1
         }
+        guard copied else { return nil }
         flush()
         guard UInt64(out.count) < oldLength else { return nil }
         let temporary = path + suffix
@@ -86,5 +98,32 @@ enum SegmentRecompressor {
         var rewritten = index
         rewritten.frames = frames
         return (rewritten, UInt64(out.count))
+    }
+
+    /// Calls `body` with each record of the segment (its bytes, seq and receipt time), in seq order;
+    /// false if a block does not decode or a record does not parse.
+    private static func forEachRecord(
+        _ file: RawFile, _ index: MemoryIndex, _ body: (ArraySlice<UInt8>, UInt64, Int64) -> Void
+    ) throws(StoreError) -> Bool {
+        var i = 0
+        while i < index.frames.count {
+            var last = i
+            while last + 1 < index.frames.count && !index.frames[last + 1].header.startsBlock { last += 1 }
+            let decoded = try BlockReader.decode(file: file, frames: index.frames, first: i, last: last)
+            if decoded.damage != nil { return false }
+            for (frame, begin) in decoded.frames {
+                var r = ByteReader(decoded.bytes, from: begin, to: begin + Int(frame.header.uncompressedLength))
+                for k in 0..<UInt64(frame.header.count) {
+                    let p = r.offset
+                    // A record is `varint bodyLength`, then the body, which starts with its i64 time.
+                    guard let length = try? r.varint(), let time = try? r.i64(), (try? r.skip(Int(length) - 8)) != nil else {
+                        return false
+                    }
+                    body(decoded.bytes[p..<r.offset], frame.firstSeq + k, time)
+                }
+            }
+            i = last + 1
+        }
+        return true
     }
 }

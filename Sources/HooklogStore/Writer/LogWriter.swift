@@ -100,8 +100,9 @@ final class LogWriter {
         }
         activeFile = try RawFile(path: path, flags: O_RDWR)
         activeBase = lastBase
-        _ = try FileHeader.decode(try activeFile.read(at: 0, count: FileHeader.size), kind: .segment, path: path)
-        var indexer = SegmentIndexer(baseSeq: lastBase, path: path)
+        let activeHeader = try FileHeader.decode(try activeFile.read(at: 0, count: FileHeader.size), kind: .segment, path: path)
+        var indexer = SegmentIndexer(
+            baseSeq: lastBase, path: path, layout: try SegmentDictionary.layout(file: activeFile, header: activeHeader))
         let size = try activeFile.size()
         try indexer.advance(file: activeFile, limit: size)
         for d in indexer.index.damage { recoveryNotes.append(d.description) }
@@ -177,15 +178,17 @@ final class LogWriter {
     /// does not know is still refused (its frames may not be ours to read).
     static func rebuildIndex(file: RawFile, base: UInt64, length: UInt64) throws(StoreError) -> MemoryIndex {
         var headerDamage: DamagedRange? = nil
+        var header: FileHeader?
         do {
-            _ = try FileHeader.decode(try file.read(at: 0, count: FileHeader.size), kind: .segment, path: file.path)
+            header = try FileHeader.decode(try file.read(at: 0, count: FileHeader.size), kind: .segment, path: file.path)
         } catch where error.code == .corrupt {
             let lost = length < UInt64(FileHeader.size) ? "; the segment's events are lost" : ""
             headerDamage = DamagedRange(
                 path: file.path, offset: 0, length: min(length, UInt64(FileHeader.size)),
                 reason: "damaged file header: \(error.message)\(lost)", lostSeqs: nil)
         }
-        var indexer = SegmentIndexer(baseSeq: base, path: file.path)
+        let layout = try SegmentDictionary.layout(file: file, header: header)
+        var indexer = SegmentIndexer(baseSeq: base, path: file.path, layout: layout)
         try indexer.advance(file: file, limit: length)
         var index = indexer.index
         if let headerDamage { index.damage.insert(headerDamage, at: 0) }

@@ -18,8 +18,9 @@ public struct BigArchive: Sendable {
     public init(eventCount: Int = BenchEnv.bigEventCount, seed: UInt64 = BenchEnv.seed) {
         self.eventCount = eventCount
         self.seed = seed
-        // "rest": built at rest (below); archives cached before that stayed fast LZ4 and are rebuilt.
-        directory = BenchEnv.dataRoot + "/archive-\(eventCount)-seed\(seed)-corpus1-rest"
+        // "rest": built at rest (below); "dict": sealed segments with dictionaries (format 2). Archives
+        // cached before either are rebuilt.
+        directory = BenchEnv.dataRoot + "/archive-\(eventCount)-seed\(seed)-corpus1-rest-dict"
     }
 
     /// What the build measured.
