@@ -326,6 +326,29 @@ func lightTraffic(_ count: Int) -> [[NewEvent]] {
     /// Sealed segments still fast LZ4 (chained frames) after a run that did not recompress them (a
     /// backlog, a stop, an older build) are recompressed in the background when the store is next opened,
     /// newest first, every event unchanged; meanwhile retention never brings a deleted segment back.
+    /// A close that finishes recompression (`finishesRecompressionOnClose`: tests, and the benchmark
+    /// archive built at rest) finishes the catch-up of segments left fast LZ4 too, not just its first step.
+    @Test func aCloseThatFinishesRecompressionFinishesTheCatchUp() async throws {
+        let dir = TempDirectory()
+        var options = smallOptions(segmentSize: 8 << 10, blockSize: 2 << 10)
+        options.recompressSealed = false
+        try await append(lightTraffic(400), to: dir, options: options)
+        func fastLZ4() -> Int {
+            dir.segmentFiles().dropLast().filter { log in
+                (try? FileHeader.decode(Array(read(log).prefix(FileHeader.size)), kind: .segment, path: log))?.version
+                    != FileHeader.dictionarySegmentVersion
+            }.count
+        }
+        try #require(fastLZ4() >= 4)
+        let before = try ArchiveReader(directory: dir.path).snapshot().events()
+        options.recompressSealed = true
+        options.finishesRecompressionOnClose = true
+        try ArchiveStore.open(directory: dir.path, options: options).close()
+        #expect(fastLZ4() == 0)
+        #expect(try ArchiveReader(directory: dir.path).snapshot().events() == before)
+        #expect(try ArchiveCheck.run(directory: dir.path, repair: false).isClean)
+    }
+
     @Test func segmentsLeftFastLZ4AreRecompressedWhenTheStoreIsNextOpened() async throws {
         let dir = TempDirectory()
         var options = smallOptions(segmentSize: 8 << 10, blockSize: 2 << 10)

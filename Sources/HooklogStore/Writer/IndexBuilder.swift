@@ -111,10 +111,16 @@ final class IndexBuilder: Sendable {
                     }
                 }
                 guard catchUp else { return }
-                load.waitWhileBusy(step: 500)
-                let more = Self.catchUpOne(
-                    level: level, blockSize: blockSize, logDirectory: logDirectory, published: published, rewrites: rewrites)
-                if more { _ = catchUpQueue.withLock { $0.worker?.enqueue(.catchUp) } }
+                while true {
+                    load.waitWhileBusy(step: 500)
+                    let more = Self.catchUpOne(
+                        level: level, blockSize: blockSize, logDirectory: logDirectory, published: published, rewrites: rewrites)
+                    // One segment a step, so that a segment sealed meanwhile is not kept waiting; once the
+                    // thread is closing it takes no new step, and a close that finishes recompression
+                    // (`finishesRecompressionOnClose`) finishes the catch-up here, every segment of it.
+                    guard more else { break }
+                    if catchUpQueue.withLock({ $0.worker?.enqueue(.catchUp) }) == true || !finishesRecompressionOnClose { break }
+                }
             }
         }
         catchUpQueue.withLock { $0.worker = recompressor }
