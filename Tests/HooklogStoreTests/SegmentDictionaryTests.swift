@@ -123,6 +123,28 @@ import Testing
         #expect(!report.isClean && report.problems.contains { $0.contains("both copies") }, "\(report.problems)")
     }
 
+    @Test func aSectionLengthThatCannotBeCostsThatSegmentNotTheArchive() async throws {
+        let (dir, events) = try await recompressedArchive()
+        let path = dir.segmentFiles()[0]
+        let (_, layout) = try layout(path)
+        let lost = try SegmentIndexerProbe.seqs(path: path, framesStart: layout.framesStart)
+        // A header written wrong: its checksum holds, its section length is past the file.
+        var bytes = read(path)
+        for i in 0..<8 { bytes[32 + i] = i == 4 ? 0x01 : 0 }
+        let crc = CRC32C.checksum(bytes[0..<(FileHeader.size - 4)])
+        for i in 0..<4 { bytes[FileHeader.size - 4 + i] = UInt8(truncatingIfNeeded: crc >> UInt32(8 * i)) }
+        write(bytes, to: path)
+        for path in dir.indexFiles() { try FileManager.default.removeItem(atPath: path) }
+        // The writer opens the archive (rebuilding that index from the log) and every other event reads.
+        let store = try ArchiveStore.open(directory: dir.path, options: smallOptions(segmentSize: 16 << 10, blockSize: 4 << 10))
+        store.close()
+        let snapshot = try ArchiveReader(directory: dir.path).snapshot()
+        #expect(try snapshot.events().map(\.seq) == events.map(\.seq).filter { !lost.contains($0) })
+        #expect(snapshot.damage.contains { $0.path == path })
+        let report = try ArchiveCheck.run(directory: dir.path, repair: false)
+        #expect(report.problems.contains { $0.contains("does not fit the file") }, "\(report.problems)")
+    }
+
     @Test func aDamagedHeaderStillFindsTheDictionary() async throws {
         let (dir, events) = try await recompressedArchive()
         let path = dir.segmentFiles()[0]

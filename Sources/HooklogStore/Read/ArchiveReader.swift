@@ -142,9 +142,10 @@ public final class ArchiveReader: Sendable {
                 let file = try RawFile(path: activePath, flags: O_RDONLY)
                 let header = try file.read(at: 0, count: FileHeader.size)
                 guard header.count == FileHeader.size else { return ArchiveSnapshot(segments: views, endSeqFloor: floor) }
-                _ = try FileHeader.decode(header, kind: .segment, path: activePath)
+                let decoded = try FileHeader.decode(header, kind: .segment, path: activePath)
                 var prefix: SegmentView? = nil
-                var indexer = SegmentIndexer(baseSeq: activeBase, path: activePath)
+                var indexer = SegmentIndexer(
+                    baseSeq: activeBase, path: activePath, layout: try SegmentDictionary.layout(file: file, header: decoded))
                 if let checkpoint = try? IndexFile(path: logDirectory + "/" + SegmentName.index(activeBase), segmentPath: activePath),
                     checkpoint.baseSeq == activeBase, checkpoint.lastFrameEnd == checkpoint.logLength,
                     checkpoint.logLength <= (try file.size())

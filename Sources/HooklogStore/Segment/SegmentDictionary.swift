@@ -87,7 +87,12 @@ enum SegmentDictionary {
         guard length >= UInt64(2 * entryHeaderSize), length % 2 == 0, length <= 2 * UInt64(entryHeaderSize + 2 * maxLength),
             start + length <= size
         else {
-            throw StoreError(.corrupt, "\(file.path): dictionary section length \(length) does not fit the file", path: file.path)
+            // A header whose checksum holds but whose section length cannot be (written wrong): frames are
+            // looked for from the header on, as after a damaged header; those that need the dictionary
+            // are damage, the archive stays readable.
+            return Layout(
+                framesStart: start, dictionary: nil,
+                problem: "the dictionary section's length (\(length) bytes) does not fit the file")
         }
         let bytes = try file.read(at: start, count: Int(length))
         let dictionary = decodeCopy(bytes, at: 0) ?? decodeCopy(bytes, at: Int(length / 2))
