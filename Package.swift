@@ -41,6 +41,8 @@ let package = Package(
         .target(name: "CJSONTape"),
         // Thread names and per-thread priority (pthread_setname_np, gettid need _GNU_SOURCE).
         .target(name: "CThread"),
+        // glibc malloc's thresholds, for the executable (see Sources/hooklog/main.swift).
+        .target(name: "CMallocTuning"),
         // The archive store: log format, segments, indexes, group commit. No HTTP in here.
         .target(
             name: "HooklogStore",
@@ -77,6 +79,7 @@ let package = Package(
                 "HooklogReplay",
                 "HooklogSigning",
                 "CZlib",
+                "CMallocTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
