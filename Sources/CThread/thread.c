@@ -1,9 +1,11 @@
-// pthread_setname_np and gettid need _GNU_SOURCE, which Swift's Glibc module does not define: these
-// two calls are all this module is for.
+// pthread_setname_np, gettid and sync_file_range need _GNU_SOURCE, which Swift's Glibc module does not
+// define: these calls are all this module is for.
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include "hooklog_thread.h"
 
@@ -18,6 +20,16 @@ int hooklog_thread_set_niceness(int niceness) {
 #ifdef __linux__
     return setpriority(PRIO_PROCESS, (id_t)gettid(), niceness);
 #else
+    return -1;
+#endif
+}
+
+int hooklog_write_back(int fd, long long offset, long long length) {
+#ifdef __linux__
+    return sync_file_range(fd, (off_t)offset, (off_t)length,
+                           SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+#else
+    errno = ENOSYS;
     return -1;
 #endif
 }

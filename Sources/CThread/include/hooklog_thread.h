@@ -7,4 +7,9 @@ void hooklog_thread_set_name(const char *name);
 /// Lowers the calling thread's CPU priority by `niceness` (Linux: per-thread nice); returns 0 on success.
 int hooklog_thread_set_niceness(int niceness);
 
+/// Writes back the dirty pages of `fd` in `offset ..< offset + length` and waits for them (Linux
+/// `sync_file_range`, which also needs _GNU_SOURCE); returns 0 on success, -1 with errno set (or where
+/// there is no such call).
+int hooklog_write_back(int fd, long long offset, long long length);
+
 #endif
