@@ -127,9 +127,9 @@ enum BlockDecoder {
     ///   - range: where the compressed frame lies in `source`.
     ///   - uncompressedLength: the length the frame header promises.
     ///   - block: the block decoded so far (empty for a frame that starts a block).
-    /// - Throws: `Failure` if the bytes are not a valid LZ4 frame of exactly that length.
     ///   - dictionary: for a frame compressed against its segment's dictionary (it then starts its block,
     ///     and `block` is empty): that dictionary.
+    /// - Throws: `Failure` if the bytes are not a valid LZ4 frame of exactly that length.
     static func decodeFrame(
         _ source: [UInt8], range: Range<Int>, uncompressedLength: Int, appendingTo block: inout [UInt8],
         dictionary: [UInt8]? = nil
@@ -141,14 +141,9 @@ enum BlockDecoder {
             block.withUnsafeMutableBytes { dst in
                 let out = dst.baseAddress! + prefix
                 if let dictionary {
-                    return dictionary.withUnsafeBytes { dict in
-                        let dictSize = min(dict.count, 64 << 10)
-                        return LZ4_decompress_safe_usingDict(
-                            (src.baseAddress! + range.lowerBound).assumingMemoryBound(to: CChar.self),
-                            out.assumingMemoryBound(to: CChar.self), Int32(range.count), Int32(uncompressedLength),
-                            dict.baseAddress.map { ($0 + dict.count - dictSize).assumingMemoryBound(to: CChar.self) },
-                            Int32(dictSize))
-                    }
+                    return decode(
+                        src.baseAddress! + range.lowerBound, compressed: range.count, into: out, length: uncompressedLength,
+                        dictionary: dictionary)
                 }
                 let dictSize = min(prefix, 64 << 10)
                 return LZ4_decompress_safe_usingDict(
@@ -188,21 +183,9 @@ enum BlockDecoder {
                     let out = UnsafeMutableRawPointer(dst.baseAddress!) + position
                     let n: Int32
                     if let dictionary {
-                        // The dictionary is copied in front of the output: LZ4 then decodes with it as a
-                        // contiguous prefix, its fast path, rather than as an external dictionary, which
-                        // checks every match for crossing into it (measured: a full scan 18 % slower).
-                        n = dictionary.withUnsafeBytes { dict in
-                            let dictSize = min(dict.count, 64 << 10)
-                            let staging = UnsafeMutableRawPointer.allocate(byteCount: dictSize + frame.length, alignment: 16)
-                            defer { staging.deallocate() }
-                            if dictSize > 0 { staging.copyMemory(from: dict.baseAddress! + dict.count - dictSize, byteCount: dictSize) }
-                            let n = LZ4_decompress_safe_usingDict(
-                                (src.baseAddress! + frame.offset).assumingMemoryBound(to: CChar.self),
-                                (staging + dictSize).assumingMemoryBound(to: CChar.self), Int32(frame.compressed),
-                                Int32(frame.length), staging.assumingMemoryBound(to: CChar.self), Int32(dictSize))
-                            if n == Int32(frame.length) { out.copyMemory(from: staging + dictSize, byteCount: frame.length) }
-                            return n
-                        }
+                        n = decode(
+                            src.baseAddress! + frame.offset, compressed: frame.compressed, into: out, length: frame.length,
+                            dictionary: dictionary)
                     } else {
                         let dictSize = min(position, 64 << 10)
                         n = LZ4_decompress_safe_usingDict(
@@ -221,6 +204,28 @@ enum BlockDecoder {
         }
         guard ok else { throw Failure() }
         return out
+    }
+
+    /// Decodes one frame compressed against `dictionary` into `length` bytes at `out`; LZ4's result
+    /// (`length` on success).
+    ///
+    /// The dictionary is copied in front of the output in a staging buffer: LZ4 then decodes with it as a
+    /// contiguous prefix, its fast path, rather than as an external dictionary, which checks every match
+    /// for crossing into it (measured: a full scan 18 % slower that way).
+    private static func decode(
+        _ source: UnsafeRawPointer, compressed: Int, into out: UnsafeMutableRawPointer, length: Int, dictionary: [UInt8]
+    ) -> Int32 {
+        dictionary.withUnsafeBytes { dict in
+            let dictSize = min(dict.count, 64 << 10)
+            let staging = UnsafeMutableRawPointer.allocate(byteCount: dictSize + length, alignment: 16)
+            defer { staging.deallocate() }
+            if dictSize > 0 { staging.copyMemory(from: dict.baseAddress! + dict.count - dictSize, byteCount: dictSize) }
+            let n = LZ4_decompress_safe_usingDict(
+                source.assumingMemoryBound(to: CChar.self), (staging + dictSize).assumingMemoryBound(to: CChar.self),
+                Int32(compressed), Int32(length), staging.assumingMemoryBound(to: CChar.self), Int32(dictSize))
+            if n == Int32(length) { out.copyMemory(from: staging + dictSize, byteCount: length) }
+            return n
+        }
     }
 
     /// One independent block with LZ4HC (used when sealed segments are recompressed in the background;
