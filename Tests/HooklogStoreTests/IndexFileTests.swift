@@ -30,6 +30,36 @@ import Testing
         return (keys..<(keys + keyCount * IndexFile.keyEntrySize), postings..<(postings + postingsLength), count)
     }
 
+    /// `find` guesses a key's place from its value (keys are hashes, spread evenly): whatever the spread,
+    /// every key is found and no absent one is.
+    @Test func lookupsFindEveryKeyHoweverTheKeysAreSpread() throws {
+        var random = SeededRandom(seed: 11)
+        for shape in 0..<4 {
+            var index = MemoryIndex(baseSeq: 1)
+            var keys: [UInt64] = []
+            for i in 0..<5000 {
+                let k: UInt64
+                switch shape {
+                case 0: k = random.next() | 1  // hashes: even over the range
+                case 1: k = UInt64(i) * 7 + 1  // all at the bottom of the range
+                case 2: k = i % 2 == 0 ? UInt64(i) + 1 : UInt64.max - UInt64(i) * 1_000_003  // at both ends
+                default: k = UInt64(i + 1) * UInt64(i + 1) * UInt64(i + 1) * 1_000  // ever sparser
+                }
+                keys.append(k)
+                _ = index.table.append(k, UInt32(i))
+            }
+            let dir = TempDirectory()
+            let path = dir.path + "/x.idx"
+            write(IndexFile.encode(index, logLength: 64, createdMicros: 0), to: path)
+            let file = try IndexFile(path: path, segmentPath: dir.path + "/x.log")
+            for (i, k) in keys.enumerated() { #expect(file.postings(k) == [UInt32(i)], "shape \(shape), key \(i)") }
+            let present = Set(keys)
+            var absent = (0..<2000).map { _ in random.next() }
+            absent += keys.flatMap { [$0 &- 1, $0 &+ 1] }.prefix(2000)
+            for k in absent where !present.contains(k) && k != 0 { #expect(file.postings(k).isEmpty, "shape \(shape)") }
+        }
+    }
+
     @Test func aDamagedPageIsFoundWhenReadAndTheLookupAnswersFromTheLog() async throws {
         let (dir, expected) = try await Self.archive()
         let indexes = dir.indexFiles()

@@ -406,12 +406,42 @@ final class IndexFile: SegmentIndex {
     @inline(__always)
     private func verified(_ range: Range<Int>) -> Bool { pages?.verify(range) ?? true }
 
-    /// Binary search in the sorted key table: the entry's index, nil if absent; throws if a page it
-    /// read is damaged.
+    /// Search in the sorted key table: the entry's index, nil if absent; throws if a page it read is
+    /// damaged.
+    ///
+    /// Keys are 64-bit hashes, spread close to evenly over their range, so a key's place in the table
+    /// is about its fraction of the range between two known keys: a few such guesses (interpolation)
+    /// narrow the search to a handful of entries, then a binary search finishes. Every guess is an
+    /// ordinary comparison that keeps `lo..<hi` holding the key if present, so an uneven table costs
+    /// probes, never a wrong answer. A binary search over the 330k keys of a full segment took about 19
+    /// probes on as many pages of the mapped file, most of them cache misses; this was a quarter of a
+    /// warm entity lookup's time on the 10 M-event archive (35 segments).
     private func find(_ key: UInt64) throws(PageDamage) -> Int? {
         let key = key == 0 ? 1 : key
         var lo = 0
         var hi = keyCount
+        // Every key at lo..<hi lies in loKey...hiKey.
+        var loKey: UInt64 = 0
+        var hiKey: UInt64 = .max
+        var guesses = 0
+        while hi - lo > 8 && guesses < 4 {
+            guesses += 1
+            guard key >= loKey, key <= hiKey, hiKey > loKey else { break }
+            let fraction = Double(key - loKey) / Double(hiKey - loKey)
+            let mid = min(hi - 1, max(lo, lo + Int(fraction * Double(hi - lo))))
+            let at = keysOffset + mid * Self.keyEntrySize
+            guard verified(at..<(at + 8)) else { throw PageDamage() }
+            let k = file.u64(at: at)
+            if k < key {
+                lo = mid + 1
+                loKey = k
+            } else if k > key {
+                hi = mid
+                hiKey = k
+            } else {
+                return mid
+            }
+        }
         while lo < hi {
             let mid = (lo + hi) / 2
             let at = keysOffset + mid * Self.keyEntrySize
