@@ -90,16 +90,13 @@ public enum ArchiveCheck {
             }
             let layout: SegmentDictionary.Layout
             do {
-                layout = try SegmentDictionary.layout(file: file, header: header)
+                layout = try SegmentDictionary.layout(file: file, header: header, checkingBothCopies: true)
             } catch {
                 out.report.problems.append(error.message)
                 continue
             }
             if header != nil, let problem = layout.problem { out.report.problems.append("\(path): \(problem)") }
-            if let header, header.version >= FileHeader.dictionarySegmentVersion, layout.dictionary != nil,
-                let bytes = try? file.read(at: UInt64(FileHeader.size), count: Int(header.extra[0])),
-                SegmentDictionary.decodeCopy(bytes, at: 0) == nil || SegmentDictionary.decodeCopy(bytes, at: bytes.count / 2) == nil
-            {
+            if layout.oneCopyDamaged {
                 // One copy serves; the other is worth knowing about (`check --repair` does not rewrite it).
                 out.report.problems.append("\(path): one of the two copies of the segment's dictionary is damaged (the other is used)")
             }

@@ -24,6 +24,9 @@ enum SegmentDictionary {
         var dictionary: [UInt8]?
         /// Why a version 2 segment has no dictionary.
         var problem: String?
+        /// One of the two copies failed while the other served (known only when both were read: see
+        /// `layout(file:header:checkingBothCopies:)`).
+        var oneCopyDamaged = false
 
         static let plain = Layout(framesStart: UInt64(FileHeader.size), dictionary: nil, problem: nil)
     }
@@ -66,9 +69,25 @@ enum SegmentDictionary {
         return try? BlockDecoder.decodeRun(bytes, frames: [(offset + entryHeaderSize, compressed, length)])
     }
 
+    /// The layout of a section of two copies of `copyLength` bytes each, read from `bytes` (the section)
+    /// and followed by frames from `framesStart`. The second copy is decoded only if the first fails, or
+    /// if `checkingBothCopies` (for `check`, which reports a damaged copy even while the other serves).
+    private static func layout(
+        section bytes: [UInt8], copyLength: Int, framesStart: UInt64, checkingBothCopies: Bool
+    ) -> Layout {
+        let first = decodeCopy(bytes, at: 0)
+        let second = first == nil || checkingBothCopies ? decodeCopy(bytes, at: copyLength) : nil
+        let dictionary = first ?? second
+        var layout = Layout(
+            framesStart: framesStart, dictionary: dictionary,
+            problem: dictionary == nil ? "both copies of the segment's dictionary are damaged" : nil)
+        layout.oneCopyDamaged = dictionary != nil && (first == nil || (checkingBothCopies && second == nil))
+        return layout
+    }
+
     /// Reads the layout of the segment `file` whose header is `header` (nil: the header is damaged, and
     /// a dictionary section is looked for after it all the same).
-    static func layout(file: RawFile, header: FileHeader?) throws(StoreError) -> Layout {
+    static func layout(file: RawFile, header: FileHeader?, checkingBothCopies: Bool = false) throws(StoreError) -> Layout {
         let start = UInt64(FileHeader.size)
         guard let header else {
             // A damaged header: if a whole copy of a dictionary section follows it, frames start after
@@ -77,9 +96,9 @@ enum SegmentDictionary {
             guard first.count == entryHeaderSize, first.loadU32(at: 0) == magic else { return .plain }
             let copy = UInt64(entryHeaderSize) + UInt64(first.loadU32(at: 8))
             guard copy <= UInt64(entryHeaderSize + maxLength + maxLength / 255 + 16) else { return .plain }
-            let bytes = try file.read(at: start, count: Int(2 * copy))
-            let dictionary = decodeCopy(bytes, at: 0) ?? decodeCopy(bytes, at: Int(copy))
-            return Layout(framesStart: start + 2 * copy, dictionary: dictionary, problem: dictionary == nil ? "dictionary damaged" : nil)
+            return layout(
+                section: try file.read(at: start, count: Int(2 * copy)), copyLength: Int(copy), framesStart: start + 2 * copy,
+                checkingBothCopies: checkingBothCopies)
         }
         guard header.version >= FileHeader.dictionarySegmentVersion else { return .plain }
         let length = header.extra[0]
@@ -94,11 +113,9 @@ enum SegmentDictionary {
                 framesStart: start, dictionary: nil,
                 problem: "the dictionary section's length (\(length) bytes) does not fit the file")
         }
-        let bytes = try file.read(at: start, count: Int(length))
-        let dictionary = decodeCopy(bytes, at: 0) ?? decodeCopy(bytes, at: Int(length / 2))
-        return Layout(
-            framesStart: start + length, dictionary: dictionary,
-            problem: dictionary == nil ? "both copies of the segment's dictionary are damaged" : nil)
+        return layout(
+            section: try file.read(at: start, count: Int(length)), copyLength: Int(length / 2), framesStart: start + length,
+            checkingBothCopies: checkingBothCopies)
     }
 
     /// The layout of the segment `file`, read once for the open file and then kept with it.
