@@ -502,6 +502,16 @@ struct Paced: AsyncParsableCommand {
         var outside = Tally()
         var fromSchedule: [Int] = []
         var lag: [Int] = []
+        // HOOKLOG_LOADGEN_TRACE=FILE: every request as `sent done` (CLOCK_MONOTONIC ns), to line latency
+        // spikes up with what the server was doing then (its own clock is the same).
+        if let cPath = getenv("HOOKLOG_LOADGEN_TRACE") {
+            let path = String(cString: cPath)
+            var text = ""
+            for r in records where r.due >= measureFrom { text += "\(r.sent) \(r.done)\n" }
+            guard let f = fopen(path, "w") else { throw ValidationError("cannot write \(path)") }
+            fputs(text, f)
+            fclose(f)
+        }
         for r in records {
             if r.due >= measureFrom {
                 measured.latencies.append(r.done - r.sent)
