@@ -30,6 +30,32 @@ import Testing
         return (keys..<(keys + keyCount * IndexFile.keyEntrySize), postings..<(postings + postingsLength), count)
     }
 
+    /// The walk an index file is written from (`forEachKeySorted`, a bucket sort of the arena) gives
+    /// every key once, ascending, with exactly the ordinals `postings` finds by following its chain:
+    /// keys of one posting and of thousands, interleaved, repeated ordinals dropped, key 0 among them.
+    @Test func theSortedWalkGivesEveryKeyWithItsPostings() {
+        var random = SeededRandom(seed: 5)
+        for round in 0..<20 {
+            var table = PostingTable(capacity: 4)  // grows (rehashes) many times on the way
+            let hot = (0..<(1 + round % 5)).map { _ in random.next() }  // an account, a type: on most events
+            var ordinal: UInt32 = 0
+            for _ in 0..<(round * 400) {
+                ordinal += UInt32(random.next() % 3)  // gaps, and the same ordinal twice
+                table.append(hot[Int(random.next() % UInt64(hot.count))], ordinal)
+                table.append(random.next() % 4 == 0 ? 0 : random.next(), ordinal)  // unique keys (and key 0)
+                table.append(random.next() % 64, ordinal)  // a few keys, repeated
+            }
+            var walked: [(UInt64, [UInt32])] = []
+            table.forEachKeySorted { key, list in walked.append((key, Array(list))) }
+            let keys = table.allKeys.sorted()
+            #expect(walked.map(\.0) == keys, "round \(round)")
+            #expect(walked.count == table.count, "round \(round)")
+            for (key, list) in walked where list != table.postings(key) {
+                Issue.record("round \(round): key \(key): \(list) instead of \(table.postings(key))")
+            }
+        }
+    }
+
     /// `find` guesses a key's place from its value (keys are hashes, spread evenly): whatever the spread,
     /// every key is found and no absent one is.
     @Test func lookupsFindEveryKeyHoweverTheKeysAreSpread() throws {

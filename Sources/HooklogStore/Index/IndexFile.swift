@@ -62,11 +62,10 @@ final class IndexFile: SegmentIndex {
             body.i64(f.header.minTime)
             body.i64(f.header.maxTime)
         }
-        let sortedKeys = index.table.allKeys.sorted()
         var postings = ByteWriter(capacity: index.table.count * 4)
         let keysOffset = body.count
-        for key in sortedKeys {
-            let list = index.table.postings(key)
+        var keyCount = 0
+        index.table.forEachKeySorted { key, list in
             body.u64(key)
             body.u32(UInt32(postings.count))
             var previous: UInt32 = 0
@@ -74,6 +73,7 @@ final class IndexFile: SegmentIndex {
                 postings.varint(UInt64(i == 0 ? ordinal : ordinal - previous))
                 previous = ordinal
             }
+            keyCount += 1
         }
         let postingsOffset = body.count
         body.bytes.append(contentsOf: postings.bytes)
@@ -99,7 +99,7 @@ final class IndexFile: SegmentIndex {
         }
         var dir = ByteWriter(capacity: directorySize)
         for v in [
-            framesOffset, index.frames.count, keysOffset, sortedKeys.count, postingsOffset, postings.count,
+            framesOffset, index.frames.count, keysOffset, keyCount, postingsOffset, postings.count,
             bloomOffset, bloom.words.count, namesOffset, names.count, damageOffset, index.damage.count,
         ] { dir.u64(UInt64(v)) }
         body.bytes.replaceSubrange(0..<directorySize, with: dir.bytes)

@@ -103,4 +103,53 @@ struct PostingTable: Sendable {
 
     /// Every key, unordered.
     var allKeys: [UInt64] { keys.filter { $0 != 0 } }
+
+    /// Every key in ascending order with its ordinals, ascending, handed to `body`: what an index file
+    /// is written from.
+    ///
+    /// Hand-written for speed (the sealing of every segment waits on it): `postings(_:)` for each key
+    /// follows the key's chain through the arena, a cache miss or more a posting, one after the other.
+    /// That was three quarters of the CPU of writing a 400k-event segment's index (a second, taken from
+    /// ingest). Here the arena is read once, in order, and each posting dropped into its key's place
+    /// (a bucket sort by key rank): the misses are independent, so the processor overlaps them.
+    func forEachKeySorted(_ body: (UInt64, UnsafeBufferPointer<UInt32>) -> Void) {
+        let sorted = allKeys.sorted()
+        guard !sorted.isEmpty else { return }
+        // For each arena entry, the rank of its key: set for the first entry of each chain here, and
+        // passed down each chain as the arena is read (a chain only ever points forward).
+        var rankOf = [UInt32](repeating: 0, count: arena.count)
+        // Where each rank's ordinals start in `out`, and (once filled) end.
+        var start = [Int](repeating: 0, count: sorted.count + 1)
+        var total = 0
+        for (rank, key) in sorted.enumerated() {
+            let s = slot(of: key)
+            start[rank] = total
+            total += Int(counts[s])
+            rankOf[Int(heads[s]) - 1] = UInt32(rank)
+        }
+        start[sorted.count] = total
+        var out = [UInt32](repeating: 0, count: total)
+        var cursor = start
+        arena.withUnsafeBufferPointer { arena in
+            rankOf.withUnsafeMutableBufferPointer { rankOf in
+                out.withUnsafeMutableBufferPointer { out in
+                    cursor.withUnsafeMutableBufferPointer { cursor in
+                        for e in 0..<arena.count {
+                            let entry = arena[e]
+                            let rank = Int(rankOf[e])
+                            let next = Int(truncatingIfNeeded: entry >> 32)
+                            if next != 0 { rankOf[next - 1] = UInt32(truncatingIfNeeded: rank) }
+                            out[cursor[rank]] = UInt32(truncatingIfNeeded: entry)
+                            cursor[rank] += 1
+                        }
+                    }
+                }
+            }
+        }
+        out.withUnsafeBufferPointer { out in
+            for (rank, key) in sorted.enumerated() {
+                body(key, UnsafeBufferPointer(rebasing: out[start[rank]..<start[rank + 1]]))
+            }
+        }
+    }
 }
