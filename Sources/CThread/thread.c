@@ -2,6 +2,7 @@
 // define: these calls are all this module is for.
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <errno.h>
@@ -19,6 +20,15 @@ void hooklog_thread_set_name(const char *name) {
 int hooklog_thread_set_niceness(int niceness) {
 #ifdef __linux__
     return setpriority(PRIO_PROCESS, (id_t)gettid(), niceness);
+#else
+    return -1;
+#endif
+}
+
+int hooklog_thread_set_idle_class(void) {
+#ifdef __linux__
+    struct sched_param param = { .sched_priority = 0 };
+    return sched_setscheduler((pid_t)gettid(), SCHED_IDLE, &param);
 #else
     return -1;
 #endif

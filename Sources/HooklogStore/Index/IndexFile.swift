@@ -526,6 +526,14 @@ final class IndexFile: SegmentIndex {
         return out
     }
 
+    /// Checks the Bloom filter and brings its pages into memory now, rather than in the first dedupe
+    /// probe: the writer probes it inside a commit, and a newly written index file is out of the page
+    /// cache (`FileSystem.writeAtomically(uncached:)`), so that first probe faulted in its pages one by
+    /// one, every acknowledgement waiting (a 400k-event segment's filter: a 16 ms commit).
+    func loadDedupeFilter() {
+        _ = mightContain(dedupeKey: 0)
+    }
+
     func mightContain(dedupeKey: UInt64) -> Bool {
         var state = bloomState.load(ordering: .acquiring)
         if state == 0 {

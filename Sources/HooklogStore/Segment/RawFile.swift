@@ -1,3 +1,4 @@
+import CThread
 import Synchronization
 
 #if canImport(Glibc)
@@ -57,20 +58,24 @@ final class RawFile: Sendable {
 
     /// Writes all of `bytes` at `offset`.
     func write(_ bytes: [UInt8], at offset: UInt64) throws(StoreError) {
-        var failed: Int32 = 0
+        var failure: StoreError? = nil
         bytes.withUnsafeBytes { buf in
-            var done = 0
-            while done < buf.count {
-                let n = pwrite(fd, buf.baseAddress! + done, buf.count - done, off_t(offset) + off_t(done))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failed = errno
-                    return
-                }
-                done += n
-            }
+            do throws(StoreError) { try write(buf, at: offset) } catch { failure = error }
         }
-        if failed != 0 { throw StoreError.system("write", path: path, errno: failed) }
+        if let failure { throw failure }
+    }
+
+    /// Writes all of `buffer` at `offset`.
+    func write(_ buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(StoreError) {
+        var done = 0
+        while done < buffer.count {
+            let n = pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StoreError.system("write", path: path)
+            }
+            done += n
+        }
     }
 
     /// `fdatasync(2)`: the data (and the size, when it changed) is on stable storage when this returns.
@@ -141,9 +146,32 @@ enum FileSystem {
     ///   time (`MappedFile` maps with `MADV_RANDOM`: no readahead), it costs the pages it reads (25 MB).
     static func writeAtomically(_ bytes: [UInt8], to path: String, directory: String, uncached: Bool = false) throws(StoreError) {
         let temp = path + ".tmp"
-        do {
+        do throws(StoreError) {
             let file = try RawFile(path: temp, flags: O_WRONLY | O_CREAT | O_TRUNC)
-            try file.write(bytes, at: 0)
+            if uncached {
+                // Written back a quarter MB at a time: one write of a sealed segment's 18 MB index and
+                // its fdatasync filled the disk's queue, and the log's own syncs (every acknowledgement)
+                // waited behind it, 3-7 ms instead of 0.3 for as long as it took.
+                let piece = 256 << 10
+                var failure: StoreError? = nil
+                bytes.withUnsafeBytes { all in
+                    var at = 0
+                    while at < all.count {
+                        let end = min(all.count, at + piece)
+                        do throws(StoreError) {
+                            try file.write(UnsafeRawBufferPointer(rebasing: all[at..<end]), at: UInt64(at))
+                        } catch {
+                            failure = error
+                            return
+                        }
+                        _ = hooklog_write_back(file.fd, Int64(at), Int64(end - at))  // advice: the sync below still holds
+                        at = end
+                    }
+                }
+                if let failure { throw failure }
+            } else {
+                try file.write(bytes, at: 0)
+            }
             try file.syncData()
             #if os(Linux)
             if uncached { _ = posix_fadvise(file.fd, 0, 0, Int32(POSIX_FADV_DONTNEED)) }

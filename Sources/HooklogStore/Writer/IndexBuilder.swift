@@ -5,11 +5,11 @@ import Glibc
 #endif
 
 /// Keeps the active segment's full index off the writer's path, on its own thread, and writes each
-/// sealed segment's index file.
+/// sealed segment's index file (on a low-priority thread of its own).
 ///
 /// The writer indexes only what dedupe needs (event IDs and body digests); everything else (account,
 /// source, type, entity, refs) is indexed here from the same record bytes, in the same order. When the
-/// writer seals a segment, the builder writes its `.idx` and publishes the mapped file, which the
+/// writer seals a segment, the seal thread writes its `.idx` and publishes the mapped file, which the
 /// writer then swaps in for its own light index of that segment.
 final class IndexBuilder: Sendable {
     enum Job: Sendable {
@@ -58,7 +58,17 @@ final class IndexBuilder: Sendable {
         let state = Mutex(State())
     }
 
+    /// What the seal thread is asked to do.
+    enum SealJob: Sendable {
+        /// Write the index file of a segment the index thread has finished indexing.
+        case write(index: MemoryIndex, logLength: UInt64, logPath: String, nextBase: UInt64)
+        /// Free indexes the writer no longer uses (see `release`).
+        case release([any SegmentIndex])
+    }
+
     private let worker: WorkerThread<Job>
+    /// Writes each sealed segment's index file and key summary filter, at low priority (see `init`).
+    private let sealer: WorkerThread<SealJob>
     private let recompressor: WorkerThread<RecompressionJob>?
     private let rewrites = Rewrites()
     private let finishesRecompressionOnClose: Bool
@@ -125,6 +135,38 @@ final class IndexBuilder: Sendable {
         }
         catchUpQueue.withLock { $0.worker = recompressor }
         self.recompressor = recompressor
+        // Writing a sealed segment's index takes a third of a second of CPU for a 64 MB segment of
+        // 1-event requests (400k events, an 18 MB file; a second before `forEachKeySorted`), and ingest
+        // goes on meanwhile. On the index thread it took one of a 2-core machine's cores from the
+        // server: the one stretch of each segment where acknowledgements waited 5-20 ms, most of the
+        // ingest benchmark's paced p99. At nice 10 it still did (4 paced runs at 10.4k req/s, the 650 ms
+        // after each roll: 911-3560 of 6760 requests over 4 ms); in the idle scheduling class, which
+        // gives up the CPU the moment a server thread wants it, 8-575 (p99 over the whole run 2.9-4.8 ms
+        // against 6.1-9.8). It still runs at the closed-loop peak (both cores busy): a seal took 0.5 s
+        // there, as the threads' waits on the disk leave the CPU idle in between. Until the file is
+        // written, the writer keeps its own light index of the segment for dedupe and readers index the
+        // sealed log themselves; the index thread goes straight on with the next segment.
+        let sealer = WorkerThread<SealJob>(name: "hooklog-seal", niceness: 10, idle: true) { jobs in
+            for job in jobs {
+                guard case .write(let index, let logLength, let logPath, let nextBase) = job else { continue }  // `.release`: dropped here
+                // The index of the segment as written: readers and the writer get it now.
+                Self.writeIndex(index, logLength: logLength, logPath: logPath, logDirectory: logDirectory, published: published)
+                // Then its filter in the key summary: lookups of other keys skip the segment from now on.
+                summary.writer.withLock { $0 }?.add(baseSeq: index.baseSeq, endSeq: nextBase, index: index)
+                // LZ4HC on a thread of its own, one segment at a time. Under a backlog a segment stays fast
+                // LZ4 until the thread is idle (then its index is rebuilt from the log: memory stays flat).
+                if let level = recompressLevel, let recompressor, recompressor.backlog < recompressionBacklog,
+                    !load.isBusy(now: currentMicros())
+                {
+                    recompressor.enqueue(.sealed(Recompression(index: index, logPath: logPath, level: level)))
+                } else if recompressLevel != nil {
+                    // Not now (a backlog, or ingest busy): when the thread is idle and ingest quiet (`catchUp`).
+                    rewrites.state.withLock { $0.waiting.append((index.baseSeq, logPath)) }
+                    recompressor?.enqueue(.catchUp)
+                }
+            }
+        }
+        self.sealer = sealer
         worker = WorkerThread(name: "hooklog-index") { jobs in
             for job in jobs {
                 switch job {
@@ -143,22 +185,7 @@ final class IndexBuilder: Sendable {
                 case .seal(let logLength, let logPath, let nextBase):
                     guard let index = confined.index else { continue }
                     confined.index = MemoryIndex(baseSeq: nextBase)
-                    // The index of the segment as written, at once: readers and the writer get it now.
-                    Self.writeIndex(index, logLength: logLength, logPath: logPath, logDirectory: logDirectory, published: published)
-                    // Then its filter in the key summary: lookups of other keys skip the segment from now on.
-                    summary.writer.withLock { $0 }?.add(baseSeq: index.baseSeq, endSeq: nextBase, index: index)
-                    // LZ4HC on a thread of its own, at low priority, so indexing never waits behind it
-                    // (its records would pile up in memory). Under a backlog a segment stays fast LZ4
-                    // until the thread is idle (then its index is rebuilt from the log: memory stays flat).
-                    if let level = recompressLevel, let recompressor, recompressor.backlog < recompressionBacklog,
-                        !load.isBusy(now: currentMicros())
-                    {
-                        recompressor.enqueue(.sealed(Recompression(index: index, logPath: logPath, level: level)))
-                    } else if recompressLevel != nil {
-                        // Not now (a backlog, or ingest busy): when the thread is idle and ingest quiet (`catchUp`).
-                        rewrites.state.withLock { $0.waiting.append((index.baseSeq, logPath)) }
-                        recompressor?.enqueue(.catchUp)
-                    }
+                    sealer.enqueue(.write(index: index, logLength: logLength, logPath: logPath, nextBase: nextBase))
                 }
             }
         }
@@ -249,11 +276,19 @@ final class IndexBuilder: Sendable {
             let file = try? IndexFile(path: path, segmentPath: logPath),
             let log = try? RawFile(path: logPath, flags: O_RDONLY)
         {
+            file.loadDedupeFilter()  // here, not in the writer's next commit
             published.files.withLock { $0[index.baseSeq] = (file, log) }
         }
     }
 
     func enqueue(_ job: Job) { worker.enqueue(job) }
+
+    /// Frees `indexes` on the seal thread. The writer's light index of a 400k-event segment took 4 ms to
+    /// free, in the commit that swapped the index file in for it: every acknowledgement waited.
+    func release(_ indexes: [any SegmentIndex]) {
+        guard !indexes.isEmpty else { return }
+        sealer.enqueue(.release(indexes))
+    }
 
     /// Index files written since the last call, with their (possibly recompressed) logs, by base seq.
     func takePublished() -> [UInt64: (IndexFile, RawFile)] {
@@ -268,6 +303,7 @@ final class IndexBuilder: Sendable {
     func close() {
         load.close()  // a recompression waiting for quiet goes on (or is dropped) now
         worker.close()
+        sealer.close()  // after the index thread, which hands it the last seal
         recompressor?.close(discardingPending: !finishesRecompressionOnClose)
     }
 }

@@ -28,6 +28,8 @@ final class LogWriter {
     /// extents still need converting, measured 0.65 ms).
     private var allocatedLength: UInt64
     static let preallocationChunk: UInt64 = 4 << 20
+    /// Zeros written in a commit that finds none ahead (see `preallocate`).
+    static let urgentChunk: UInt64 = 256 << 10
     /// Writes the next chunk of zeros in the background.
     private let zeros = Preallocator()
     private var activeIndex: MemoryIndex
@@ -356,7 +358,9 @@ final class LogWriter {
             if let through = zeros.take(for: activeFile) { allocatedLength = max(allocatedLength, through) }
         }
         if end > allocatedLength {
-            let target = max(end, allocatedLength + Self.preallocationChunk)
+            // Only a little here, in the commit (the first after a roll, whose new segment has no zeros
+            // yet: 4 MB of them made that commit 8 ms); the next chunk starts in the background below.
+            let target = max(end, allocatedLength + Self.urgentChunk)
             do {
                 try Preallocator.zeros(activeFile, from: allocatedLength, to: target)
             } catch {
@@ -385,11 +389,14 @@ final class LogWriter {
     private func adoptPublishedIndexes() {
         let published = builder.takePublished()
         guard !published.isEmpty else { return }
+        var replaced: [any SegmentIndex] = []
         for i in sealed.indices {
             if let (index, file) = published[sealed[i].baseSeq] {
+                replaced.append(sealed[i].index)
                 sealed[i] = SealedSegment(baseSeq: sealed[i].baseSeq, file: file, index: index, logLength: index.logLength)
             }
         }
+        builder.release(replaced)
     }
 
     /// Undoes a failed write: cuts the file back and makes the next frame start a fresh block (the LZ4

@@ -26,14 +26,17 @@ final class WorkerThread<Job: Sendable>: Sendable {
     /// - Parameters:
     ///   - name: the thread's name as `top -H` and `perf` show it (at most 15 bytes on Linux).
     ///   - niceness: above 0 for background work that must yield the CPU to ingest and queries.
+    ///   - idle: the idle scheduling class (Linux `SCHED_IDLE`), for background work that must not take
+    ///     the CPU from ingest even for a moment; it runs only when no other thread wants it.
     init(
-        name: String, niceness: Int32 = 0, handle: @escaping @Sendable ([Job]) -> Void,
+        name: String, niceness: Int32 = 0, idle: Bool = false, handle: @escaping @Sendable ([Job]) -> Void,
         finish: @escaping @Sendable () -> Void = {}
     ) {
         let thread = Thread { [shared] in
             // Foundation's `Thread.name` does not reach the kernel here: name it from inside.
             hooklog_thread_set_name(name)
             if niceness != 0 { _ = hooklog_thread_set_niceness(niceness) }
+            if idle { _ = hooklog_thread_set_idle_class() }
             while true {
                 let (jobs, closed) = shared.state.withLock { s in
                     let jobs = s.jobs
