@@ -78,6 +78,32 @@ final class RawFile: Sendable {
         }
     }
 
+    /// Writes `bytes` from offset 0 a quarter MB at a time, each piece written back to the disk before
+    /// the next (for background writes of whole files: index files, recompressed logs).
+    ///
+    /// Why: one write of many MB and its `fdatasync` filled the disk's queue, and the log's own syncs
+    /// (every acknowledgement) waited behind it: 3-7 ms instead of 0.3 while a sealed segment's 18 MB
+    /// index was written, 10-18 ms while a recompressed log was. The caller still syncs after.
+    func writeBackInPieces(_ bytes: [UInt8]) throws(StoreError) {
+        let piece = 256 << 10
+        var failure: StoreError? = nil
+        bytes.withUnsafeBytes { all in
+            var at = 0
+            while at < all.count {
+                let end = min(all.count, at + piece)
+                do throws(StoreError) {
+                    try write(UnsafeRawBufferPointer(rebasing: all[at..<end]), at: UInt64(at))
+                } catch {
+                    failure = error
+                    return
+                }
+                _ = hooklog_write_back(fd, Int64(at), Int64(end - at))  // advice: the caller's sync still holds
+                at = end
+            }
+        }
+        if let failure { throw failure }
+    }
+
     /// `fdatasync(2)`: the data (and the size, when it changed) is on stable storage when this returns.
     func syncData() throws(StoreError) {
         guard fdatasync(fd) == 0 else { throw StoreError.system("sync", path: path) }
@@ -144,34 +170,13 @@ enum FileSystem {
     ///   folio into a reader's memory on its first touch: one key lookup made 4 MB of every index
     ///   resident (a cold `query` on the 10 M archive peaked at 121 MB of RSS). Read back a page at a
     ///   time (`MappedFile` maps with `MADV_RANDOM`: no readahead), it costs the pages it reads (25 MB).
+    ///   Such files are written in the background, so they are also written back in pieces
+    ///   (`writeBackInPieces`), never queued on the disk ahead of the log's syncs all at once.
     static func writeAtomically(_ bytes: [UInt8], to path: String, directory: String, uncached: Bool = false) throws(StoreError) {
         let temp = path + ".tmp"
         do throws(StoreError) {
             let file = try RawFile(path: temp, flags: O_WRONLY | O_CREAT | O_TRUNC)
-            if uncached {
-                // Written back a quarter MB at a time: one write of a sealed segment's 18 MB index and
-                // its fdatasync filled the disk's queue, and the log's own syncs (every acknowledgement)
-                // waited behind it, 3-7 ms instead of 0.3 for as long as it took.
-                let piece = 256 << 10
-                var failure: StoreError? = nil
-                bytes.withUnsafeBytes { all in
-                    var at = 0
-                    while at < all.count {
-                        let end = min(all.count, at + piece)
-                        do throws(StoreError) {
-                            try file.write(UnsafeRawBufferPointer(rebasing: all[at..<end]), at: UInt64(at))
-                        } catch {
-                            failure = error
-                            return
-                        }
-                        _ = hooklog_write_back(file.fd, Int64(at), Int64(end - at))  // advice: the sync below still holds
-                        at = end
-                    }
-                }
-                if let failure { throw failure }
-            } else {
-                try file.write(bytes, at: 0)
-            }
+            if uncached { try file.writeBackInPieces(bytes) } else { try file.write(bytes, at: 0) }
             try file.syncData()
             #if os(Linux)
             if uncached { _ = posix_fadvise(file.fd, 0, 0, Int32(POSIX_FADV_DONTNEED)) }

@@ -88,7 +88,7 @@ enum SegmentRecompressor {
         let temporary = path + suffix
         do {
             let file = try RawFile(path: temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
-            try file.write(out.bytes, at: 0)
+            try file.writeBackInPieces(out.bytes)
             try file.syncData()
             try FileSystem.rename(temporary, path)
         } catch {

@@ -7,10 +7,10 @@ import Glibc
 /// How busy appending is (events committed in the last whole second and the one running), so that
 /// background work yields the CPU to ingest.
 ///
-/// Why: LZ4HC recompression of sealed segments runs at nice 10, but a server whose HTTP path waits on
-/// the network between requests leaves gaps that niceness does not protect: under the ingest
-/// benchmark's 50-event batches the recompression thread took 0.37 of the machine's 2 cores while
-/// ingest was running flat out. While ingest is busy, sealed segments now stay fast LZ4 (valid, 28 %
+/// Why: LZ4HC recompression of sealed segments runs at low priority (now the idle scheduling class, then
+/// nice 10), but a server whose HTTP path waits on the network between requests leaves gaps that
+/// priority does not protect: under the ingest benchmark's 50-event batches the recompression thread
+/// (at nice 10) took 0.37 of the machine's 2 cores while ingest was running flat out. While ingest is busy, sealed segments now stay fast LZ4 (valid, 28 %
 /// larger) and are recompressed once it is quiet, as segments left by a backlog always were (one
 /// already under way finishes: it holds retention back while it runs).
 final class IngestLoad: Sendable {

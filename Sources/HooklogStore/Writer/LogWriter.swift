@@ -389,10 +389,10 @@ final class LogWriter {
     private func adoptPublishedIndexes() {
         let published = builder.takePublished()
         guard !published.isEmpty else { return }
-        var replaced: [any SegmentIndex] = []
+        var replaced: [SealedSegment] = []
         for i in sealed.indices {
             if let (index, file) = published[sealed[i].baseSeq] {
-                replaced.append(sealed[i].index)
+                replaced.append(sealed[i])
                 sealed[i] = SealedSegment(baseSeq: sealed[i].baseSeq, file: file, index: index, logLength: index.logLength)
             }
         }
