@@ -170,7 +170,7 @@ final class IndexBuilder: Sendable {
             }
         }
         self.sealer = sealer
-        worker = WorkerThread(name: "hooklog-index") { jobs in
+        worker = WorkerThread(name: "hooklog-index", gathering: .milliseconds(20)) { jobs in
             for job in jobs {
                 switch job {
                 case .adopt(let index):
