@@ -43,7 +43,9 @@ import Testing
                 ordinal += UInt32(random.next() % 3)  // gaps, and the same ordinal twice
                 table.append(hot[Int(random.next() % UInt64(hot.count))], ordinal)
                 table.append(random.next() % 4 == 0 ? 0 : random.next(), ordinal)  // unique keys (and key 0)
-                table.append(random.next() % 64, ordinal)  // a few keys, repeated
+                // A few keys, repeated, all in the sort's first bucket (their top 16 bits are 0): more than
+                // its insertion sort takes.
+                table.append(random.next() % 200, ordinal)
             }
             var walked: [(UInt64, [UInt32])] = []
             table.forEachKeySorted { key, list in walked.append((key, Array(list))) }

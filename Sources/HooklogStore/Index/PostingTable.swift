@@ -104,6 +104,64 @@ struct PostingTable: Sendable {
     /// Every key, unordered.
     var allKeys: [UInt64] { keys.filter { $0 != 0 } }
 
+    /// The keys in ascending order, each with its slot.
+    ///
+    /// Keys are hashes, spread evenly: a counting pass on their top 16 bits puts them in 65,536 buckets
+    /// of about count/65,536 keys, each then put in order by insertion (a bucket holding more, should
+    /// keys ever bunch, is sorted by the standard library). Sequential passes and small local sorts:
+    /// `allKeys.sorted()` and a hash probe for each key's slot took 2.5 times as long.
+    private func sortedKeysAndSlots() -> (keys: [UInt64], slots: [UInt32]) {
+        let buckets = 1 << 16
+        var bucketStart = [Int](repeating: 0, count: buckets + 1)
+        var sortedKeys = [UInt64](repeating: 0, count: count)
+        var sortedSlots = [UInt32](repeating: 0, count: count)
+        keys.withUnsafeBufferPointer { keys in
+            bucketStart.withUnsafeMutableBufferPointer { start in
+                for k in keys where k != 0 { start[Int(k >> 48) + 1] += 1 }
+                for b in 0..<buckets { start[b + 1] += start[b] }
+                var fill = Array(start[0..<buckets])
+                sortedKeys.withUnsafeMutableBufferPointer { out in
+                    sortedSlots.withUnsafeMutableBufferPointer { outSlots in
+                        fill.withUnsafeMutableBufferPointer { fill in
+                            for s in 0..<keys.count where keys[s] != 0 {
+                                let b = Int(keys[s] >> 48)
+                                out[fill[b]] = keys[s]
+                                outSlots[fill[b]] = UInt32(truncatingIfNeeded: s)
+                                fill[b] += 1
+                            }
+                        }
+                        for b in 0..<buckets {
+                            let lo = start[b]
+                            let hi = start[b + 1]
+                            if hi - lo <= 1 { continue }
+                            if hi - lo <= 64 {
+                                for i in (lo + 1)..<hi {
+                                    let key = out[i]
+                                    let slot = outSlots[i]
+                                    var j = i
+                                    while j > lo && out[j - 1] > key {
+                                        out[j] = out[j - 1]
+                                        outSlots[j] = outSlots[j - 1]
+                                        j -= 1
+                                    }
+                                    out[j] = key
+                                    outSlots[j] = slot
+                                }
+                            } else {
+                                let pairs = (lo..<hi).map { (out[$0], outSlots[$0]) }.sorted { $0.0 < $1.0 }
+                                for (i, pair) in pairs.enumerated() {
+                                    out[lo + i] = pair.0
+                                    outSlots[lo + i] = pair.1
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (sortedKeys, sortedSlots)
+    }
+
     /// Every key in ascending order with its ordinals, ascending, handed to `body`: what an index file
     /// is written from.
     ///
@@ -111,9 +169,10 @@ struct PostingTable: Sendable {
     /// follows the key's chain through the arena, a cache miss or more a posting, one after the other.
     /// That was three quarters of the CPU of writing a 400k-event segment's index (a second, taken from
     /// ingest). Here the arena is read once, in order, and each posting dropped into its key's place
-    /// (a bucket sort by key rank): the misses are independent, so the processor overlaps them.
+    /// (a bucket sort by key rank): the misses are independent, so the processor overlaps them. With the
+    /// keys put in order by `sortedKeysAndSlots`, encoding that index went from 817-1333 ms to about 200.
     func forEachKeySorted(_ body: (UInt64, UnsafeBufferPointer<UInt32>) -> Void) {
-        let sorted = allKeys.sorted()
+        let (sorted, slots) = sortedKeysAndSlots()
         guard !sorted.isEmpty else { return }
         // For each arena entry, the rank of its key: set for the first entry of each chain here, and
         // passed down each chain as the arena is read (a chain only ever points forward).
@@ -121,8 +180,8 @@ struct PostingTable: Sendable {
         // Where each rank's ordinals start in `out`, and (once filled) end.
         var start = [Int](repeating: 0, count: sorted.count + 1)
         var total = 0
-        for (rank, key) in sorted.enumerated() {
-            let s = slot(of: key)
+        for rank in sorted.indices {
+            let s = Int(slots[rank])
             start[rank] = total
             total += Int(counts[s])
             rankOf[Int(heads[s]) - 1] = UInt32(rank)
