@@ -56,6 +56,21 @@ import Testing
                 Issue.record("round \(round): key \(key): \(list) instead of \(table.postings(key))")
             }
         }
+        // Buckets (top 16 bits) of 2, 10, 64 and 65 keys, each added in descending order: the insertion
+        // sort at its limit and the standard sort just past it, every key moved as far as it can be.
+        var table = PostingTable()
+        var expected: [UInt64] = []
+        for (bucket, size) in [(3, 2), (700, 10), (9000, 64), (65535, 65)] {
+            let keys = (0..<size).map { _ in UInt64(bucket) << 48 | (random.next() >> 16) }.sorted(by: >)
+            for (i, key) in keys.enumerated() { table.append(key, UInt32(i)) }
+            expected += keys.reversed()
+        }
+        var walked: [UInt64] = []
+        table.forEachKeySorted { key, list in
+            walked.append(key)
+            #expect(Array(list) == table.postings(key))
+        }
+        #expect(walked == expected)
     }
 
     /// `find` guesses a key's place from its value (keys are hashes, spread evenly): whatever the spread,

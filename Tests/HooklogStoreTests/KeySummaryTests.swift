@@ -100,7 +100,11 @@ import Testing
         try Self.expectSameAnswers(dir)
         try await append([], to: dir, options: Self.options)
         let after = try #require(KeySummary.entries(ofDirectory: read(Self.directoryPath(dir))))
-        #expect(after == KeySummary.entries(ofDirectory: before), "the same filters, at the same places")
+        // The same filters; not always at the same places: when the seal thread is still writing one
+        // segment's filter as the next is sealed, the index thread writes the next one itself, and it
+        // can land first (the summary sorts its entries when read).
+        let original = try #require(KeySummary.entries(ofDirectory: before))
+        #expect(after.map { [$0.baseSeq, $0.endSeq, UInt64($0.lineCount)] } == original.map { [$0.baseSeq, $0.endSeq, UInt64($0.lineCount)] })
         #expect(try ArchiveReader(directory: dir.path).snapshot(for: EventFilter(entity: "or_4")).segmentCount <= 3)
         try Self.expectSameAnswers(dir)
     }

@@ -22,6 +22,8 @@ final class IndexBuilder: Sendable {
         /// The store is closing cleanly: write an index of the active segment as it stands, so that the
         /// next reader need not re-index it (the log only grows, so it stays valid for that prefix).
         case checkpoint(logLength: UInt64)
+        /// Free what the writer no longer uses (see `release`).
+        case release([SealedSegment])
     }
 
     /// The builder's state. `@unchecked Sendable`: touched only on the builder's own thread.
@@ -58,17 +60,22 @@ final class IndexBuilder: Sendable {
         let state = Mutex(State())
     }
 
-    /// What the seal thread is asked to do.
-    enum SealJob: Sendable {
-        /// Write the index file of a segment the index thread has finished indexing.
-        case write(index: MemoryIndex, logLength: UInt64, logPath: String, nextBase: UInt64)
-        /// Free what the writer no longer uses (see `release`).
-        case release([SealedSegment])
+    /// A segment the index thread has finished indexing, for the seal thread to write out.
+    struct Seal: Sendable {
+        var index: MemoryIndex
+        var logLength: UInt64
+        var logPath: String
+        var nextBase: UInt64
+    }
+
+    /// Seals handed to the seal thread and not yet written.
+    final class SealBacklog: Sendable {
+        let count = Atomic<Int>(0)
     }
 
     private let worker: WorkerThread<Job>
     /// Writes each sealed segment's index file and key summary filter, at low priority (see `init`).
-    private let sealer: WorkerThread<SealJob>
+    private let sealer: WorkerThread<Seal>
     private let recompressor: WorkerThread<RecompressionJob>?
     private let rewrites = Rewrites()
     private let finishesRecompressionOnClose: Bool
@@ -149,24 +156,31 @@ final class IndexBuilder: Sendable {
         // there, as the threads' waits on the disk leave the CPU idle in between. Until the file is
         // written, the writer keeps its own light index of the segment for dedupe and readers index the
         // sealed log themselves; the index thread goes straight on with the next segment.
-        let sealer = WorkerThread<SealJob>(name: "hooklog-seal", niceness: 10, idle: true) { jobs in
-            for job in jobs {
-                guard case .write(let index, let logLength, let logPath, let nextBase) = job else { continue }  // `.release`: dropped here
-                // The index of the segment as written: readers and the writer get it now.
-                Self.writeIndex(index, logLength: logLength, logPath: logPath, logDirectory: logDirectory, published: published)
-                // Then its filter in the key summary: lookups of other keys skip the segment from now on.
-                summary.writer.withLock { $0 }?.add(baseSeq: index.baseSeq, endSeq: nextBase, index: index)
-                // LZ4HC on a thread of its own, one segment at a time. Under a backlog a segment stays fast
-                // LZ4 until the thread is idle (then its index is rebuilt from the log: memory stays flat).
-                if let level = recompressLevel, let recompressor, recompressor.backlog < recompressionBacklog,
-                    !load.isBusy(now: currentMicros())
-                {
-                    recompressor.enqueue(.sealed(Recompression(index: index, logPath: logPath, level: level)))
-                } else if recompressLevel != nil {
-                    // Not now (a backlog, or ingest busy): when the thread is idle and ingest quiet (`catchUp`).
-                    rewrites.state.withLock { $0.waiting.append((index.baseSeq, logPath)) }
-                    recompressor?.enqueue(.catchUp)
-                }
+        let writeSeal: @Sendable (Seal) -> Void = { seal in
+            let index = seal.index
+            // Gone already (retention, at a tiny `maxBytes`): nothing to index.
+            guard FileSystem.fileSize(seal.logPath) != nil else { return }
+            // The index of the segment as written: readers and the writer get it now.
+            Self.writeIndex(index, logLength: seal.logLength, logPath: seal.logPath, logDirectory: logDirectory, published: published)
+            // Then its filter in the key summary: lookups of other keys skip the segment from now on.
+            summary.writer.withLock { $0 }?.add(baseSeq: index.baseSeq, endSeq: seal.nextBase, index: index)
+            // LZ4HC on a thread of its own, one segment at a time. Under a backlog a segment stays fast
+            // LZ4 until the thread is idle (then its index is rebuilt from the log: memory stays flat).
+            if let level = recompressLevel, let recompressor, recompressor.backlog < recompressionBacklog,
+                !load.isBusy(now: currentMicros())
+            {
+                recompressor.enqueue(.sealed(Recompression(index: index, logPath: seal.logPath, level: level)))
+            } else if recompressLevel != nil {
+                // Not now (a backlog, or ingest busy): when the thread is idle and ingest quiet (`catchUp`).
+                rewrites.state.withLock { $0.waiting.append((index.baseSeq, seal.logPath)) }
+                recompressor?.enqueue(.catchUp)
+            }
+        }
+        let backlog = SealBacklog()
+        let sealer = WorkerThread<Seal>(name: "hooklog-seal", niceness: 10, idle: true) { seals in
+            for seal in seals {
+                writeSeal(seal)
+                backlog.count.subtract(1, ordering: .releasing)
             }
         }
         self.sealer = sealer
@@ -188,7 +202,19 @@ final class IndexBuilder: Sendable {
                 case .seal(let logLength, let logPath, let nextBase):
                     guard let index = confined.index else { continue }
                     confined.index = MemoryIndex(baseSeq: nextBase)
-                    sealer.enqueue(.write(index: index, logLength: logLength, logPath: logPath, nextBase: nextBase))
+                    let seal = Seal(index: index, logLength: logLength, logPath: logPath, nextBase: nextBase)
+                    if backlog.count.load(ordering: .acquiring) > 0 {
+                        // The seal thread has not finished the previous seal: a CPU with no idle moment
+                        // for it. Written here, at normal priority, so that seals (each holding a whole
+                        // segment's index) never pile up in memory. (Its key summary entry may then come
+                        // before the previous one's: the summary sorts its entries when it is read.)
+                        writeSeal(seal)
+                    } else {
+                        backlog.count.add(1, ordering: .releasing)
+                        sealer.enqueue(seal)
+                    }
+                case .release(let segments):
+                    _ = segments  // freed here, with the job
                 }
             }
         }
@@ -258,13 +284,16 @@ final class IndexBuilder: Sendable {
     /// Runs `delete` (retention removing a sealed segment) unless that segment is being rewritten;
     /// returns whether it ran. Under the lock `recompress` claims a segment under, so a rewrite never
     /// renames a log back into place after retention removed it.
+    ///
+    /// The writer calls this: when the lock is held (by the idle-class recompression thread: see
+    /// `takePublished`), it does not wait, and the segment counts as busy (the next roll deletes it).
     func retire(_ base: UInt64, _ delete: () throws(StoreError) -> Void) throws(StoreError) -> Bool {
-        try rewrites.state.withLock { state throws(StoreError) -> Bool in
+        try rewrites.state.withLockIfAvailable { state throws(StoreError) -> Bool in
             guard state.busy != base else { return false }
             state.waiting.removeAll { $0.base == base }
             try delete()
             return true
-        }
+        } ?? false
     }
 
     /// Writes a sealed segment's index file and publishes it with its log for the writer to adopt.
@@ -280,27 +309,36 @@ final class IndexBuilder: Sendable {
             let log = try? RawFile(path: logPath, flags: O_RDONLY)
         {
             file.loadDedupeFilter()  // here, not in the writer's next commit
-            published.files.withLock { $0[index.baseSeq] = (file, log) }
+            // What it replaces (a seal's index, when a recompression publishes before the writer took
+            // it) is freed after the lock: freeing closes the replaced log, which can take milliseconds.
+            let replaced = published.files.withLock { $0.updateValue((file, log), forKey: index.baseSeq) }
+            _ = replaced
         }
     }
 
     func enqueue(_ job: Job) { worker.enqueue(job) }
 
-    /// Frees the indexes and closes the files of `segments` on the seal thread, where they cost the
+    /// Frees the indexes and closes the files of `segments` on the index thread, where they cost the
     /// writer nothing. In the commit that swapped an index file in, freeing the writer's light index of
     /// a 400k-event segment took 4 ms; after a recompression, closing the last descriptor of the log it
-    /// replaced (renamed over: the close frees its 64 MB of blocks) made that commit 20 ms.
+    /// replaced (renamed over: the close frees its 64 MB of blocks) made that commit 20 ms. (Not the seal
+    /// thread: the writer must never wait for a lock an idle-class thread may hold, see `takePublished`.)
     func release(_ segments: [SealedSegment]) {
         guard !segments.isEmpty else { return }
-        sealer.enqueue(.release(segments))
+        worker.enqueue(.release(segments))
     }
 
     /// Index files written since the last call, with their (possibly recompressed) logs, by base seq.
+    ///
+    /// Called by the writer in every commit: it must not wait. The seal and recompression threads, which
+    /// publish, run in the idle scheduling class; one preempted inside this lock could be kept off the
+    /// CPU for as long as the machine is busy, and the writer with it. Taken only if free: what is
+    /// published meanwhile is taken by a later commit.
     func takePublished() -> [UInt64: (IndexFile, RawFile)] {
-        published.files.withLock { p in
+        published.files.withLockIfAvailable { p in
             defer { p.removeAll() }
             return p
-        }
+        } ?? [:]
     }
 
     /// Finishes indexing; a recompression under way completes; queued ones are dropped (those segments

@@ -30,18 +30,26 @@ final class IngestLoad: Sendable {
         self.busyAbove = busyAbove
     }
 
+    /// Events counted while the windows' lock was held elsewhere, for the next `record`.
+    private let unrecorded = Atomic<Int>(0)
+
     /// Counts `events` committed now (µs since the epoch).
+    ///
+    /// The writer calls this in every commit, so it never waits for the lock: the threads that ask
+    /// `isBusy` run in the idle scheduling class, and one preempted while holding it could be kept off
+    /// the CPU as long as the machine is busy. Events it could not count then are counted next time.
     func record(_ events: Int, now: Int64) {
         guard busyAbove != nil else { return }
         let second = now / 1_000_000
-        windows.withLock { w in
+        let counted = windows.withLockIfAvailable { w in
             if second != w.second {
                 w.previous = second == w.second + 1 ? w.current : 0
                 w.current = 0
                 w.second = second
             }
-            w.current += events
+            w.current += events + unrecorded.exchange(0, ordering: .relaxed)
         }
+        if counted == nil { unrecorded.add(events, ordering: .relaxed) }
     }
 
     /// Whether ingest is busy now (and the store is not closing).

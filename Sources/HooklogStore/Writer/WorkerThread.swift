@@ -54,7 +54,8 @@ final class WorkerThread<Job: Sendable>: Sendable {
                 }
                 if closed { break }
                 shared.wake.wait()
-                if gatherMicros > 0 { usleep(gatherMicros) }
+                // Not when woken to close (the queue is taken at once, so close does not wait for it).
+                if gatherMicros > 0 && !shared.state.withLock({ $0.closed }) { usleep(gatherMicros) }
             }
             finish()
             shared.finished.signal()
