@@ -221,7 +221,12 @@ final class LogWriter {
         var results: [Result<AppendResult, StoreError>]
         var files: [RawFile]
         var mark: CommitMark
+        /// Bytes this commit wrote to the log.
+        var written: Int
     }
+
+    /// Bytes the commit under way has written (for `Pending.written`).
+    private var writtenInCommit = 0
 
     /// Appends the requests of one group commit with one write; the `Syncer` then makes it durable
     /// (one `fdatasync` for this and any commit written meanwhile) before anyone is answered.
@@ -231,6 +236,7 @@ final class LogWriter {
     func commit(_ requests: [AppendRequest]) -> Pending {
         adoptPublishedIndexes()
         defer { unsynced.removeAll() }
+        writtenInCommit = 0
         if let poisoned = health.poisoned { return pending(requests.map { _ in .failure(poisoned) }) }
         let now = max(currentMicros(), lastTime)
         load.record(requests.reduce(0) { $0 + $1.events.count }, now: now)
@@ -339,6 +345,7 @@ final class LogWriter {
                     })
             }
             activeLength += UInt64(frames.count)
+            writtenInCommit = frames.count
             unsynced.append(activeFile)
             activeIndex.addDedupe(frames: newFrames.map(\.0), keys: dedupeKeys)
             builder.enqueue(.frames(newFrames))
@@ -382,7 +389,9 @@ final class LogWriter {
     }
 
     private func pending(_ results: [Result<AppendResult, StoreError>]) -> Pending {
-        Pending(results: results, files: unsynced, mark: CommitMark(segmentBase: activeBase, offset: activeLength, nextSeq: nextSeq))
+        Pending(
+            results: results, files: unsynced, mark: CommitMark(segmentBase: activeBase, offset: activeLength, nextSeq: nextSeq),
+            written: writtenInCommit)
     }
 
     /// Swaps the index files the builder has written in for the writer's light indexes.

@@ -10,6 +10,9 @@ final class WorkerThread<Job: Sendable>: Sendable {
     private struct State {
         var jobs: [Job] = []
         var closed = false
+        /// Whether the thread took jobs and may still be handling them (cleared when it next finds
+        /// the queue empty).
+        var handling = false
     }
 
     /// What the thread and the enqueuers share (a class, because a `Mutex` cannot be captured by copy).
@@ -46,6 +49,7 @@ final class WorkerThread<Job: Sendable>: Sendable {
                 let (jobs, closed) = shared.state.withLock { s in
                     let jobs = s.jobs
                     s.jobs.removeAll()
+                    s.handling = !jobs.isEmpty
                     return (jobs, s.closed)
                 }
                 if !jobs.isEmpty {
@@ -80,6 +84,10 @@ final class WorkerThread<Job: Sendable>: Sendable {
 
     /// How many jobs wait (not counting the batch being handled).
     var backlog: Int { shared.state.withLock { $0.jobs.count } }
+
+    /// Whether nothing is queued and the thread is not handling anything (it may be about to find
+    /// that out: then this says false).
+    var isIdle: Bool { shared.state.withLock { $0.jobs.isEmpty && !$0.handling && !$0.closed } }
 
     /// Dropped without `close` (an owner whose init threw after starting it): the thread finishes what
     /// is queued and stops, instead of waiting forever for jobs no one can send. fuzz-segment found
