@@ -68,11 +68,6 @@ final class IndexBuilder: Sendable {
         var nextBase: UInt64
     }
 
-    /// Seals handed to the seal thread and not yet written.
-    final class SealBacklog: Sendable {
-        let count = Atomic<Int>(0)
-    }
-
     private let worker: WorkerThread<Job>
     /// Writes each sealed segment's index file and key summary filter, at low priority (see `init`).
     private let sealer: WorkerThread<Seal>
@@ -176,12 +171,8 @@ final class IndexBuilder: Sendable {
                 recompressor?.enqueue(.catchUp)
             }
         }
-        let backlog = SealBacklog()
         let sealer = WorkerThread<Seal>(name: "hooklog-seal", niceness: 10, idle: true) { seals in
-            for seal in seals {
-                writeSeal(seal)
-                backlog.count.subtract(1, ordering: .releasing)
-            }
+            for seal in seals { writeSeal(seal) }
         }
         self.sealer = sealer
         worker = WorkerThread(name: "hooklog-index", gathering: .milliseconds(20)) { jobs in
@@ -203,14 +194,13 @@ final class IndexBuilder: Sendable {
                     guard let index = confined.index else { continue }
                     confined.index = MemoryIndex(baseSeq: nextBase)
                     let seal = Seal(index: index, logLength: logLength, logPath: logPath, nextBase: nextBase)
-                    if backlog.count.load(ordering: .acquiring) > 0 {
+                    if !sealer.isIdle {
                         // The seal thread has not finished the previous seal: a CPU with no idle moment
                         // for it. Written here, at normal priority, so that seals (each holding a whole
                         // segment's index) never pile up in memory. (Its key summary entry may then come
                         // before the previous one's: the summary sorts its entries when it is read.)
                         writeSeal(seal)
                     } else {
-                        backlog.count.add(1, ordering: .releasing)
                         sealer.enqueue(seal)
                     }
                 case .release(let segments):
