@@ -30,6 +30,7 @@ int hooklog_thread_set_idle_class(void) {
     struct sched_param param = { .sched_priority = 0 };
     return sched_setscheduler((pid_t)gettid(), SCHED_IDLE, &param);
 #else
+    errno = ENOSYS;
     return -1;
 #endif
 }

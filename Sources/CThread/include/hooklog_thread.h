@@ -7,7 +7,8 @@ void hooklog_thread_set_name(const char *name);
 /// Lowers the calling thread's CPU priority by `niceness` (Linux: per-thread nice); returns 0 on success.
 int hooklog_thread_set_niceness(int niceness);
 /// Moves the calling thread to the idle scheduling class (Linux SCHED_IDLE: it runs only when no other
-/// thread wants the CPU, and gives it up at once when one does); returns 0 on success.
+/// thread wants the CPU, and gives it up at once when one does); returns 0 on success, -1 with errno
+/// set (ENOSYS where there is no such class).
 int hooklog_thread_set_idle_class(void);
 
 /// Writes back the dirty pages of `fd` in `offset ..< offset + length` and waits for them (Linux
