@@ -10,9 +10,10 @@ import Glibc
 /// Why: LZ4HC recompression of sealed segments runs at low priority (now the idle scheduling class, then
 /// nice 10), but a server whose HTTP path waits on the network between requests leaves gaps that
 /// priority does not protect: under the ingest benchmark's 50-event batches the recompression thread
-/// (at nice 10) took 0.37 of the machine's 2 cores while ingest was running flat out. While ingest is busy, sealed segments now stay fast LZ4 (valid, 28 %
-/// larger) and are recompressed once it is quiet, as segments left by a backlog always were (one
-/// already under way finishes: it holds retention back while it runs).
+/// (at nice 10) took 0.37 of the machine's 2 cores while ingest was running flat out. While ingest is
+/// busy, sealed segments now stay fast LZ4 (valid, 28 % larger) and are recompressed once it is quiet,
+/// as segments left by a backlog always were (one already under way finishes: it holds retention back
+/// while it runs).
 final class IngestLoad: Sendable {
     /// Events per second at or above which ingest counts as busy; nil: never (background work runs
     /// as soon as it is queued).

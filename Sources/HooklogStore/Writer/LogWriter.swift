@@ -225,9 +225,6 @@ final class LogWriter {
         var written: Int
     }
 
-    /// Bytes the commit under way has written (for `Pending.written`).
-    private var writtenInCommit = 0
-
     /// Appends the requests of one group commit with one write; the `Syncer` then makes it durable
     /// (one `fdatasync` for this and any commit written meanwhile) before anyone is answered.
     ///
@@ -236,7 +233,6 @@ final class LogWriter {
     func commit(_ requests: [AppendRequest]) -> Pending {
         adoptPublishedIndexes()
         defer { unsynced.removeAll() }
-        writtenInCommit = 0
         if let poisoned = health.poisoned { return pending(requests.map { _ in .failure(poisoned) }) }
         let now = max(currentMicros(), lastTime)
         load.record(requests.reduce(0) { $0 + $1.events.count }, now: now)
@@ -345,14 +341,13 @@ final class LogWriter {
                     })
             }
             activeLength += UInt64(frames.count)
-            writtenInCommit = frames.count
             unsynced.append(activeFile)
             activeIndex.addDedupe(frames: newFrames.map(\.0), keys: dedupeKeys)
             builder.enqueue(.frames(newFrames))
             lastTime = now
         }
         if activeLength >= UInt64(options.segmentSize) { roll() }
-        return pending(planned.map { .success(AppendResult(outcomes: $0.outcomes)) })
+        return pending(planned.map { .success(AppendResult(outcomes: $0.outcomes)) }, written: frames.count)
     }
 
     /// Makes sure the file is written (with zeros) at least through `end`. Normally the background chunk
@@ -388,10 +383,10 @@ final class LogWriter {
         _ = zeros.take(for: activeFile)
     }
 
-    private func pending(_ results: [Result<AppendResult, StoreError>]) -> Pending {
+    private func pending(_ results: [Result<AppendResult, StoreError>], written: Int = 0) -> Pending {
         Pending(
             results: results, files: unsynced, mark: CommitMark(segmentBase: activeBase, offset: activeLength, nextSeq: nextSeq),
-            written: writtenInCommit)
+            written: written)
     }
 
     /// Swaps the index files the builder has written in for the writer's light indexes.

@@ -2,8 +2,8 @@ import Metrics
 import Synchronization
 
 /// Makes commits durable and answers them, on its own thread (or, for a small commit when it is idle, on
-/// the writer's: `syncInlineIfIdle`), so that the writer can compress and write
-/// the next group commit while the disk flushes this one (sync pipelining).
+/// the writer's: `syncInlineIfIdle`), so that the writer can compress and write the next group commit
+/// while the disk flushes this one (sync pipelining).
 ///
 /// Jobs are handled in order: every job of a batch is acknowledged only after one `fdatasync` of each
 /// file written up to it, and after the jobs before it. An acknowledgement therefore always means
@@ -68,21 +68,15 @@ final class Syncer: Sendable {
     }
 
     /// Makes `job` durable and answers it on the calling thread (the writer's) when the sync thread has
-    /// nothing queued or under way; otherwise queues it (returns false).
+    /// nothing queued or under way; otherwise queues it.
     ///
     /// Why: at moderate rates each commit is small and the sync thread is idle when it comes; handing
     /// the commit over cost a wake-up of that thread (a context switch on cores the requests need, and
     /// its wait for a core) for nothing, as nothing was being written meanwhile. Order holds: only the
     /// writer enqueues, so an idle sync thread stays idle while the writer syncs, and every job before
     /// this one is answered. Under load the sync thread is busy and the pipeline works as before.
-    @discardableResult
-    func syncInlineIfIdle(_ job: Job) -> Bool {
-        guard worker.isIdle else {
-            enqueue(job)
-            return false
-        }
-        handle([job])
-        return true
+    func syncInlineIfIdle(_ job: Job) {
+        if worker.isIdle { handle([job]) } else { enqueue(job) }
     }
 
     func close() { worker.close() }
