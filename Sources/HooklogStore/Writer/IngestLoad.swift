@@ -42,7 +42,7 @@ final class IngestLoad: Sendable {
     func record(_ events: Int, now: Int64) {
         guard busyAbove != nil else { return }
         let second = now / 1_000_000
-        let counted = windows.withLockIfAvailable { w in
+        let counted: Void? = windows.withLockIfAvailable { w in
             if second != w.second {
                 w.previous = second == w.second + 1 ? w.current : 0
                 w.current = 0
