@@ -83,6 +83,12 @@ cores() { awk -v c="$1" -v s="$2" 'BEGIN { printf "%.2f", (s > 0) ? c / s : 0 }'
 # waits on a disk sync and wakes other threads, more than for the no-op server), and the req/s and
 # latencies of that run with it.
 per_request() { awk -v c="$1" -v r="$2" -v s="$WALL" 'BEGIN { printf "%.0f", (r > 0) ? c * 1e6 / (r * s) : 0 }'; }
+# server_cpu TICKS RATE: "server ≈ C cores (U µs a request)", the server's TICKS over the phase at RATE req/s
+server_cpu() {
+    local seconds
+    seconds=$(cpu_s "$1")
+    echo "server ≈ $(cores "$seconds" "$WALL") cores ($(per_request "$seconds" "$2") µs a request)"
+}
 
 # thread_ticks PID: "tid ticks name" for every thread of PID (name with spaces squeezed out)
 thread_ticks() {
@@ -254,7 +260,7 @@ c1=$(cpu_ticks "$SERVER_PID"); thread_ticks "$SERVER_PID" > "$TMP/threads1"
 N=$TMP/noop.txt
 N_RPS=$(get "$N" req_per_s)
 echo "  no-op: $N_RPS req/s; latency p50 $(get "$N" latency_p50_ms) ms p99 $(get "$N" latency_p99_ms) ms;" \
-    "CPU: server ≈ $(cores "$(cpu_s $((c1 - c0)))" "$WALL") cores ($(per_request "$(cpu_s $((c1 - c0)))" "$N_RPS") µs a request), loadgen $(get "$N" loadgen_cpu_seconds) s in the ${SECONDS_MEASURED} s"
+    "CPU: $(server_cpu $((c1 - c0)) "$N_RPS"), loadgen $(get "$N" loadgen_cpu_seconds) s in the ${SECONDS_MEASURED} s"
 echo "  server threads: $(thread_report "$TMP/threads0" "$TMP/threads1" "$WALL")"
 phase_end noop
 check_answers "$N" noop
@@ -268,7 +274,7 @@ c1=$(cpu_ticks "$SERVER_PID"); thread_ticks "$SERVER_PID" > "$TMP/threads1"
 S=$TMP/singles.txt
 S_RPS=$(get "$S" req_per_s)
 echo "  hooklog: $S_RPS req/s; latency p50 $(get "$S" latency_p50_ms) ms p99 $(get "$S" latency_p99_ms) ms;" \
-    "CPU: server ≈ $(cores "$(cpu_s $((c1 - c0)))" "$WALL") cores ($(per_request "$(cpu_s $((c1 - c0)))" "$S_RPS") µs a request), loadgen $(get "$S" loadgen_cpu_seconds) s in the ${SECONDS_MEASURED} s"
+    "CPU: $(server_cpu $((c1 - c0)) "$S_RPS"), loadgen $(get "$S" loadgen_cpu_seconds) s in the ${SECONDS_MEASURED} s"
 echo "  server threads: $(thread_report "$TMP/threads0" "$TMP/threads1" "$WALL")"
 phase_end singles
 check_answers "$S" singles
@@ -288,7 +294,7 @@ echo "  sent $(get "$P" achieved_rate) req/s (target $(get "$P" target_rate); at
     "ack latency p50 $(get "$P" latency_p50_ms) ms p90 $(get "$P" latency_p90_ms) ms p99 $(get "$P" latency_p99_ms) ms p99.9 $(get "$P" latency_p999_ms) ms max $(get "$P" latency_max_ms) ms"
 echo "  from the scheduled time: p50 $(get "$P" from_schedule_p50_ms) ms p99 $(get "$P" from_schedule_p99_ms) ms p99.9 $(get "$P" from_schedule_p999_ms) ms;" \
     "queued before sending (no free connection, or the timer late) p99 $(get "$P" send_lag_p99_ms) ms"
-echo "  CPU: server ≈ $(cores "$(cpu_s $((c1 - c0)))" "$WALL") cores ($(per_request "$(cpu_s $((c1 - c0)))" "$RATE") µs a request), loadgen $(get "$P" loadgen_cpu_seconds) s in the ${SECONDS_MEASURED} s"
+echo "  CPU: $(server_cpu $((c1 - c0)) "$RATE"), loadgen $(get "$P" loadgen_cpu_seconds) s in the ${SECONDS_MEASURED} s"
 echo "  server threads: $(thread_report "$TMP/threads0" "$TMP/threads1" "$WALL")"
 phase_end paced
 check_answers "$P" paced
