@@ -17,9 +17,10 @@
 #      dedupe while every event's bytes stay those of (1)), POSTed over 32 keep-alive connections, closed
 #      loop, WARMUP + SECONDS. Events/s, requests/s, p50/p99 latency. Target: ≥ 50 % of (1)'s events/s.
 #   3. singles: 1-event O2VEND requests (a pool of corpus O2VEND events, each request with a new `Id`)
-#      over 64 connections, closed loop, WARMUP + SECONDS: first to hooklog-noop-server (Hummingbird 2,
-#      POST routes that collect the body and answer 200 `{}`), then to a fresh `hooklog serve`, with the
-#      same request bodies. Requests/s of each. Target: hooklog ≥ 40 % of the no-op server.
+#      over 64 connections, closed loop, to hooklog-noop-server (Hummingbird 2, POST routes that collect
+#      the body and answer 200 `{}`) and to a fresh `hooklog serve` in turn: SLICES slices each of WARMUP +
+#      SECONDS/SLICES, the no-op server first, with the same request bodies, so that a host slowing down
+#      for a while weighs on both alike. Requests/s of each. Target: hooklog ≥ 40 % of the no-op server.
 #   4. paced: the server of (3) (its archive holds (3)'s events), 1-event O2VEND requests at half of
 #      hooklog's requests/s in (3), open loop (sends follow the schedule whatever the answers; up to 64
 #      connections), WARMUP + SECONDS. Ack latency p50/p99/p99.9 from the moment each request is handed to
@@ -37,7 +38,8 @@
 # Needs: swift. Knobs (environment):
 #   HOOKLOG_INGEST_BENCH_BATCHES (1000)        N: the set of 50-event batches of (1) and (2)
 #   HOOKLOG_INGEST_BENCH_SECONDS (15)          measured seconds of each phase (and each side of 3)
-#   HOOKLOG_INGEST_BENCH_WARMUP (2)            unmeasured seconds before (2), (3) and (4)
+#   HOOKLOG_INGEST_BENCH_WARMUP (2)            unmeasured seconds before (2), each slice of (3), and (4)
+#   HOOKLOG_INGEST_BENCH_SLICES (3)            how many turns each side of (3) takes (SECONDS in all)
 #   HOOKLOG_INGEST_BENCH_CLIENT (nio)          the load generator's HTTP client: nio or ahc (AsyncHTTPClient)
 #   HOOKLOG_INGEST_BENCH_CLIENT_THREADS (1)    event-loop threads of the load generator
 #   HOOKLOG_BENCH_SEED (42)                    corpus seed
@@ -57,6 +59,7 @@ CLIENT=${HOOKLOG_INGEST_BENCH_CLIENT:-nio}
 SEED=${HOOKLOG_BENCH_SEED:-42}
 BATCH_CONNECTIONS=32
 SINGLE_CONNECTIONS=64
+SLICES=${HOOKLOG_INGEST_BENCH_SLICES:-3}
 WALL=$(awk -v a="$WARMUP" -v b="$SECONDS_MEASURED" 'BEGIN { print a + b }')
 
 # --- build --------------------------------------------------------------------------------------------
@@ -82,12 +85,14 @@ cores() { awk -v c="$1" -v s="$2" 'BEGIN { printf "%.2f", (s > 0) ? c / s : 0 }'
 # figure to compare between runs: when the host is contended it rises (for hooklog, whose every request
 # waits on a disk sync and wakes other threads, more than for the no-op server), and the req/s and
 # latencies of that run with it.
-per_request() { awk -v c="$1" -v r="$2" -v s="$WALL" 'BEGIN { printf "%.0f", (r > 0) ? c * 1e6 / (r * s) : 0 }'; }
-# server_cpu TICKS RATE: "server ≈ C cores (U µs a request)", the server's TICKS over the phase at RATE req/s
+# (over WALL SECONDS instead of the phase's WALL when given)
+per_request() { awk -v c="$1" -v r="$2" -v s="${3:-$WALL}" 'BEGIN { printf "%.0f", (r > 0) ? c * 1e6 / (r * s) : 0 }'; }
+# server_cpu TICKS RATE [WALL]: "server ≈ C cores (U µs a request)", the server's TICKS over the phase (WALL
+# seconds, the phase's by default) at RATE req/s
 server_cpu() {
-    local seconds
+    local seconds wall=${3:-$WALL}
     seconds=$(cpu_s "$1")
-    echo "server ≈ $(cores "$seconds" "$WALL") cores ($(per_request "$seconds" "$2") µs a request)"
+    echo "server ≈ $(cores "$seconds" "$wall") cores ($(per_request "$seconds" "$2" "$wall") µs a request)"
 }
 
 # thread_ticks PID: "tid ticks name" for every thread of PID (name with spaces squeezed out)
@@ -247,39 +252,61 @@ rm -rf "$TMP/batches"
 say "ingest-batches (50-event batches, $BATCH_CONNECTIONS connections): hooklog serve $B_EPS events/s ($(get "$B" req_per_s) req/s, p50 $(get "$B" latency_p50_ms) ms, p99 $(get "$B" latency_p99_ms) ms) vs in-process durable append $A_EPS events/s ($A_MBPS MB/s) = $(pct "$B_EPS" "$A_EPS") % (target ≥ 50 %, $(verdict "$(pct "$B_EPS" "$A_EPS")" ">=" 50))"
 echo
 
-# --- 3. 1-event requests: no-op server, then hooklog serve --------------------------------------------
-singles() {  # singles URL TAG OUTPUT
+# --- 3. 1-event requests: no-op server and hooklog serve, in alternating slices ------------------------
+# The two sides take turns, SLICES slices each of WARMUP + SECONDS/SLICES, on the same request bodies (slice
+# k of both with tag 3k): a host that slows down for a while (these shared VMs do, by a third at times)
+# then weighs on both sides alike, where one phase after the other could put it all on one of them.
+singles() {  # singles URL TAG OUTPUT SECONDS
     "$LOADGEN" singles --url "$1" --connections "$SINGLE_CONNECTIONS" --threads "$THREADS" --client "$CLIENT" --seed "$SEED" \
-        --tag "$2" --warmup "$WARMUP" --seconds "$SECONDS_MEASURED" > "$3"
+        --tag "$2" --warmup "$WARMUP" --seconds "$4" > "$3"
 }
-echo "3. 1-event O2VEND requests, $SINGLE_CONNECTIONS connections, ${WARMUP} s warm-up + ${SECONDS_MEASURED} s: no-op server ..."
+# over_slices KEY FILE...: "median max" of KEY over the files (the median of an even count: the higher)
+over_slices() {
+    local key=$1; shift
+    for f in "$@"; do get "$f" "$key"; done | sort -g | awk '{ v[NR] = $1 } END { printf "%s %s", v[int(NR / 2) + 1], v[NR] }'
+}
+SLICE_SECONDS=$(awk -v s="$SECONDS_MEASURED" -v n="$SLICES" 'BEGIN { printf "%g", s / n }')
+SLICE_WALL=$(awk -v a="$WARMUP" -v b="$SLICE_SECONDS" -v n="$SLICES" 'BEGIN { print (a + b) * n }')
+echo "3. 1-event O2VEND requests, $SINGLE_CONNECTIONS connections: no-op server and hooklog serve in turn, $SLICES slices each of" \
+    "${WARMUP} s warm-up + ${SLICE_SECONDS} s ..."
 start_noop noop
-c0=$(cpu_ticks "$SERVER_PID"); thread_ticks "$SERVER_PID" > "$TMP/threads0"; phase_begin "$SERVER_PID"
-singles "$O2VEND_URL" 3 "$TMP/noop.txt"
-c1=$(cpu_ticks "$SERVER_PID"); thread_ticks "$SERVER_PID" > "$TMP/threads1"
-N=$TMP/noop.txt
-N_RPS=$(get "$N" req_per_s)
-echo "  no-op: $N_RPS req/s; latency p50 $(get "$N" latency_p50_ms) ms p99 $(get "$N" latency_p99_ms) ms;" \
-    "CPU: $(server_cpu $((c1 - c0)) "$N_RPS"), loadgen $(get "$N" loadgen_cpu_seconds) s in the ${SECONDS_MEASURED} s"
-echo "  server threads: $(thread_report "$TMP/threads0" "$TMP/threads1" "$WALL")"
-phase_end noop
-check_answers "$N" noop
-stop_server "$SERVER_PID" noop
-
-echo "   ... hooklog serve"
+NOOP_PID=$SERVER_PID; NOOP_URL=$O2VEND_URL
 start_hooklog singles
-c0=$(cpu_ticks "$SERVER_PID"); thread_ticks "$SERVER_PID" > "$TMP/threads0"; phase_begin "$SERVER_PID"
-singles "$O2VEND_URL" 3 "$TMP/singles.txt"
-c1=$(cpu_ticks "$SERVER_PID"); thread_ticks "$SERVER_PID" > "$TMP/threads1"
-S=$TMP/singles.txt
-S_RPS=$(get "$S" req_per_s)
-echo "  hooklog: $S_RPS req/s; latency p50 $(get "$S" latency_p50_ms) ms p99 $(get "$S" latency_p99_ms) ms;" \
-    "CPU: $(server_cpu $((c1 - c0)) "$S_RPS"), loadgen $(get "$S" loadgen_cpu_seconds) s in the ${SECONDS_MEASURED} s"
-echo "  server threads: $(thread_report "$TMP/threads0" "$TMP/threads1" "$WALL")"
-phase_end singles
-check_answers "$S" singles
-S_STORED=$(( $(get "$S" answer_stored) + $(get "$S" outside_window_stored) ))
-say "ingest-singles (1-event requests, $SINGLE_CONNECTIONS connections): hooklog serve $S_RPS req/s (p50 $(get "$S" latency_p50_ms) ms, p99 $(get "$S" latency_p99_ms) ms) vs no-op Hummingbird POST route $N_RPS req/s (p50 $(get "$N" latency_p50_ms) ms, p99 $(get "$N" latency_p99_ms) ms) = $(pct "$S_RPS" "$N_RPS") % (target ≥ 40 %, $(verdict "$(pct "$S_RPS" "$N_RPS")" ">=" 40))"
+HOOKLOG_PID=$SERVER_PID; HOOKLOG_URL=$O2VEND_URL
+n0=$(cpu_ticks "$NOOP_PID"); thread_ticks "$NOOP_PID" > "$TMP/noop-threads0"
+c0=$(cpu_ticks "$HOOKLOG_PID"); thread_ticks "$HOOKLOG_PID" > "$TMP/threads0"
+NOOP_FILES=(); SINGLES_FILES=(); S_STORED=0
+for ((k = 1; k <= SLICES; k++)); do
+    phase_begin "$NOOP_PID"
+    singles "$NOOP_URL" "3$k" "$TMP/noop-$k.txt" "$SLICE_SECONDS"
+    echo "  slice $k: no-op $(get "$TMP/noop-$k.txt" req_per_s) req/s (p99 $(get "$TMP/noop-$k.txt" latency_p99_ms) ms)"
+    phase_end "noop slice $k"
+    check_answers "$TMP/noop-$k.txt" "noop slice $k"
+    NOOP_FILES+=("$TMP/noop-$k.txt")
+    phase_begin "$HOOKLOG_PID"
+    singles "$HOOKLOG_URL" "3$k" "$TMP/singles-$k.txt" "$SLICE_SECONDS"
+    echo "  slice $k: hooklog $(get "$TMP/singles-$k.txt" req_per_s) req/s (p99 $(get "$TMP/singles-$k.txt" latency_p99_ms) ms)"
+    phase_end "singles slice $k"
+    check_answers "$TMP/singles-$k.txt" "singles slice $k"
+    SINGLES_FILES+=("$TMP/singles-$k.txt")
+    S_STORED=$(( S_STORED + $(get "$TMP/singles-$k.txt" answer_stored) + $(get "$TMP/singles-$k.txt" outside_window_stored) ))
+done
+n1=$(cpu_ticks "$NOOP_PID"); thread_ticks "$NOOP_PID" > "$TMP/noop-threads1"
+c1=$(cpu_ticks "$HOOKLOG_PID"); thread_ticks "$HOOKLOG_PID" > "$TMP/threads1"
+# Slices of equal length: the mean of their rates is the rate over all of them.
+N_RPS=$(for f in "${NOOP_FILES[@]}"; do get "$f" req_per_s; done | awk '{ t += $1 } END { printf "%.0f", t / NR }')
+S_RPS=$(for f in "${SINGLES_FILES[@]}"; do get "$f" req_per_s; done | awk '{ t += $1 } END { printf "%.0f", t / NR }')
+read -r N_P50 _ <<< "$(over_slices latency_p50_ms "${NOOP_FILES[@]}")"; read -r _ N_P99 <<< "$(over_slices latency_p99_ms "${NOOP_FILES[@]}")"
+read -r S_P50 _ <<< "$(over_slices latency_p50_ms "${SINGLES_FILES[@]}")"; read -r _ S_P99 <<< "$(over_slices latency_p99_ms "${SINGLES_FILES[@]}")"
+echo "  no-op: $N_RPS req/s; latency p50 $N_P50 ms (median slice), p99 $N_P99 ms (highest slice);" \
+    "CPU: $(server_cpu $((n1 - n0)) "$N_RPS" "$SLICE_WALL") in its slices"
+echo "  server threads: $(thread_report "$TMP/noop-threads0" "$TMP/noop-threads1" "$SLICE_WALL")"
+stop_server "$NOOP_PID" noop
+echo "  hooklog: $S_RPS req/s; latency p50 $S_P50 ms (median slice), p99 $S_P99 ms (highest slice);" \
+    "CPU: $(server_cpu $((c1 - c0)) "$S_RPS" "$SLICE_WALL") in its slices"
+echo "  server threads: $(thread_report "$TMP/threads0" "$TMP/threads1" "$SLICE_WALL")"
+SERVER_PID=$HOOKLOG_PID; O2VEND_URL=$HOOKLOG_URL
+say "ingest-singles (1-event requests, $SINGLE_CONNECTIONS connections, $SLICES alternating slices): hooklog serve $S_RPS req/s (p50 $S_P50 ms, p99 $S_P99 ms) vs no-op Hummingbird POST route $N_RPS req/s (p50 $N_P50 ms, p99 $N_P99 ms) = $(pct "$S_RPS" "$N_RPS") % (target ≥ 40 %, $(verdict "$(pct "$S_RPS" "$N_RPS")" ">=" 40))"
 echo
 
 # --- 4. paced at half the peak --------------------------------------------------------------------------
@@ -299,8 +326,9 @@ echo "  server threads: $(thread_report "$TMP/threads0" "$TMP/threads1" "$WALL")
 phase_end paced
 check_answers "$P" paced
 P_STORED=$(( $(get "$P" answer_stored) + $(get "$P" outside_window_stored) ))
-# Each 1-event request stores one event (plus the loadgen's probe request before each run).
-check_archive "$TMP/singles" $(( S_STORED + P_STORED + 2 )) "singles+paced"
+# Each 1-event request stores one event (plus the loadgen's probe request before each run: one a slice
+# of (3), one for (4)).
+check_archive "$TMP/singles" $(( S_STORED + P_STORED + SLICES + 1 )) "singles+paced"
 stop_server "$SERVER_PID" "singles+paced"
 check_log "$TMP/singles.out.err" "singles+paced"
 say "ingest-latency (1-event requests at $RATE req/s = half of hooklog's peak, open loop): hooklog serve ack p50 $(get "$P" latency_p50_ms) ms, p99 $(get "$P" latency_p99_ms) ms, p99.9 $(get "$P" latency_p999_ms) ms (from the scheduled time: p99 $(get "$P" from_schedule_p99_ms) ms) (target p99 ≤ 5 ms, $(verdict "$(get "$P" latency_p99_ms)" "<=" 5))"
