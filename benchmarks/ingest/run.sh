@@ -276,18 +276,20 @@ HOOKLOG_PID=$SERVER_PID; HOOKLOG_URL=$O2VEND_URL
 n0=$(cpu_ticks "$NOOP_PID"); thread_ticks "$NOOP_PID" > "$TMP/noop-threads0"
 c0=$(cpu_ticks "$HOOKLOG_PID"); thread_ticks "$HOOKLOG_PID" > "$TMP/threads0"
 NOOP_FILES=(); SINGLES_FILES=(); S_STORED=0
+# slice K PID URL NAME LABEL: slice K against the server PID at URL, into $TMP/NAME-K.txt (in this shell,
+# not a subshell: phase_begin/phase_end count this shell's children)
+slice() {
+    local f=$TMP/$4-$1.txt
+    phase_begin "$2"
+    singles "$3" "3$1" "$f" "$SLICE_SECONDS"
+    echo "  slice $1: $5 $(get "$f" req_per_s) req/s (p99 $(get "$f" latency_p99_ms) ms)"
+    phase_end "$4 slice $1"
+    check_answers "$f" "$4 slice $1"
+}
 for ((k = 1; k <= SLICES; k++)); do
-    phase_begin "$NOOP_PID"
-    singles "$NOOP_URL" "3$k" "$TMP/noop-$k.txt" "$SLICE_SECONDS"
-    echo "  slice $k: no-op $(get "$TMP/noop-$k.txt" req_per_s) req/s (p99 $(get "$TMP/noop-$k.txt" latency_p99_ms) ms)"
-    phase_end "noop slice $k"
-    check_answers "$TMP/noop-$k.txt" "noop slice $k"
+    slice "$k" "$NOOP_PID" "$NOOP_URL" noop no-op
     NOOP_FILES+=("$TMP/noop-$k.txt")
-    phase_begin "$HOOKLOG_PID"
-    singles "$HOOKLOG_URL" "3$k" "$TMP/singles-$k.txt" "$SLICE_SECONDS"
-    echo "  slice $k: hooklog $(get "$TMP/singles-$k.txt" req_per_s) req/s (p99 $(get "$TMP/singles-$k.txt" latency_p99_ms) ms)"
-    phase_end "singles slice $k"
-    check_answers "$TMP/singles-$k.txt" "singles slice $k"
+    slice "$k" "$HOOKLOG_PID" "$HOOKLOG_URL" singles hooklog
     SINGLES_FILES+=("$TMP/singles-$k.txt")
     S_STORED=$(( S_STORED + $(get "$TMP/singles-$k.txt" answer_stored) + $(get "$TMP/singles-$k.txt" outside_window_stored) ))
 done
