@@ -260,10 +260,12 @@ singles() {  # singles URL TAG OUTPUT SECONDS
     "$LOADGEN" singles --url "$1" --connections "$SINGLE_CONNECTIONS" --threads "$THREADS" --client "$CLIENT" --seed "$SEED" \
         --tag "$2" --warmup "$WARMUP" --seconds "$4" > "$3"
 }
-# over_slices KEY FILE...: "median max" of KEY over the files (the median of an even count: the higher)
+# over_slices STAT KEY FILE...: the mean, median or max of KEY over the slices' files (the median of an
+# even count: the higher; the mean of equal-length slices' rates is the rate over all of them)
 over_slices() {
-    local key=$1; shift
-    for f in "$@"; do get "$f" "$key"; done | sort -g | awk '{ v[NR] = $1 } END { printf "%s %s", v[int(NR / 2) + 1], v[NR] }'
+    local stat=$1 key=$2; shift 2
+    for f in "$@"; do get "$f" "$key"; done | sort -g | awk -v stat="$stat" '{ v[NR] = $1; t += $1 }
+        END { if (stat == "mean") printf "%.0f", t / NR; else if (stat == "median") print v[int(NR / 2) + 1]; else print v[NR] }'
 }
 SLICE_SECONDS=$(awk -v s="$SECONDS_MEASURED" -v n="$SLICES" 'BEGIN { printf "%g", s / n }')
 SLICE_WALL=$(awk -v a="$WARMUP" -v b="$SLICE_SECONDS" -v n="$SLICES" 'BEGIN { print (a + b) * n }')
@@ -295,11 +297,10 @@ for ((k = 1; k <= SLICES; k++)); do
 done
 n1=$(cpu_ticks "$NOOP_PID"); thread_ticks "$NOOP_PID" > "$TMP/noop-threads1"
 c1=$(cpu_ticks "$HOOKLOG_PID"); thread_ticks "$HOOKLOG_PID" > "$TMP/threads1"
-# Slices of equal length: the mean of their rates is the rate over all of them.
-N_RPS=$(for f in "${NOOP_FILES[@]}"; do get "$f" req_per_s; done | awk '{ t += $1 } END { printf "%.0f", t / NR }')
-S_RPS=$(for f in "${SINGLES_FILES[@]}"; do get "$f" req_per_s; done | awk '{ t += $1 } END { printf "%.0f", t / NR }')
-read -r N_P50 _ <<< "$(over_slices latency_p50_ms "${NOOP_FILES[@]}")"; read -r _ N_P99 <<< "$(over_slices latency_p99_ms "${NOOP_FILES[@]}")"
-read -r S_P50 _ <<< "$(over_slices latency_p50_ms "${SINGLES_FILES[@]}")"; read -r _ S_P99 <<< "$(over_slices latency_p99_ms "${SINGLES_FILES[@]}")"
+N_RPS=$(over_slices mean req_per_s "${NOOP_FILES[@]}")
+S_RPS=$(over_slices mean req_per_s "${SINGLES_FILES[@]}")
+N_P50=$(over_slices median latency_p50_ms "${NOOP_FILES[@]}"); N_P99=$(over_slices max latency_p99_ms "${NOOP_FILES[@]}")
+S_P50=$(over_slices median latency_p50_ms "${SINGLES_FILES[@]}"); S_P99=$(over_slices max latency_p99_ms "${SINGLES_FILES[@]}")
 echo "  no-op: $N_RPS req/s; latency p50 $N_P50 ms (median slice), p99 $N_P99 ms (highest slice);" \
     "CPU: $(server_cpu $((n1 - n0)) "$N_RPS" "$SLICE_WALL") in its slices"
 echo "  server threads: $(thread_report "$TMP/noop-threads0" "$TMP/noop-threads1" "$SLICE_WALL")"
