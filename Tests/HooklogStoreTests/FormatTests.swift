@@ -70,6 +70,39 @@ import Testing
         #expect(throws: ByteReader.Overrun.self) { try short.varint() }
     }
 
+    /// `SizedByteWriter` (the index encoder's) writes what `ByteWriter` does, in the length
+    /// `varintLength` promised beforehand, and its other stores are little-endian as `ByteWriter`'s.
+    @Test func theSizedWriterWritesWhatTheGrowingOneDoes() {
+        var rng = SeededRandom(seed: 2)
+        var values: [UInt64] = [0, 1, 127, 128, 16383, 16384, (1 << 21) - 1, 1 << 21, UInt64.max]
+        for _ in 0..<2000 { values.append(rng.next() >> (rng.next() % 64)) }
+        var plain = ByteWriter()
+        for v in values {
+            plain.varint(v)
+            plain.u32(UInt32(truncatingIfNeeded: v))
+            plain.i64(Int64(bitPattern: v))
+        }
+        plain.zeros(5)
+        plain.u8(9)
+        let length = values.reduce(0) { $0 + SizedByteWriter.varintLength($1) + 12 } + 6
+        #expect(length == plain.count)
+        var sized = [UInt8](repeating: 0xee, count: length)
+        sized.withUnsafeMutableBytes { buffer in
+            var w = SizedByteWriter(buffer)
+            for v in values {
+                let before = w.offset
+                w.varint(v)
+                #expect(w.offset - before == SizedByteWriter.varintLength(v), "\(v)")
+                w.u32(UInt32(truncatingIfNeeded: v))
+                w.i64(Int64(bitPattern: v))
+            }
+            w.zeros(5)
+            [UInt8(9)].withUnsafeBytes { w.bytes($0) }
+            #expect(w.offset == buffer.count)
+        }
+        #expect(sized == plain.bytes)
+    }
+
     @Test func recordsRoundTripForRandomEvents() throws {
         var rng = SeededRandom(seed: 7)
         func text(_ n: Int) -> String { String((0..<n).map { _ in "aé_9{\"\\".randomElement(using: &rng)! }) }

@@ -30,7 +30,7 @@ import Testing
         return (keys..<(keys + keyCount * IndexFile.keyEntrySize), postings..<(postings + postingsLength), count)
     }
 
-    /// The walk an index file is written from (`forEachKeySorted`, a bucket sort of the arena) gives
+    /// The walk an index file is written from (`sorted()`, a bucket sort of the arena) gives
     /// every key once, ascending, with exactly the ordinals `postings` finds by following its chain:
     /// keys of one posting and of thousands, interleaved, repeated ordinals dropped, key 0 among them.
     @Test func theSortedWalkGivesEveryKeyWithItsPostings() {
@@ -47,8 +47,8 @@ import Testing
                 // its insertion sort takes.
                 table.append(random.next() % 200, ordinal)
             }
-            var walked: [(UInt64, [UInt32])] = []
-            table.forEachKeySorted { key, list in walked.append((key, Array(list))) }
+            let sorted = table.sorted()
+            let walked = sorted.keys.indices.map { (sorted.keys[$0], Array(sorted.list($0))) }
             let keys = table.allKeys.sorted()
             #expect(walked.map(\.0) == keys, "round \(round)")
             #expect(walked.count == table.count, "round \(round)")
@@ -65,12 +65,126 @@ import Testing
             for (i, key) in keys.enumerated() { table.append(key, UInt32(i)) }
             expected += keys.reversed()
         }
-        var walked: [UInt64] = []
-        table.forEachKeySorted { key, list in
-            walked.append(key)
-            #expect(Array(list) == table.postings(key))
+        let sorted = table.sorted()
+        for (rank, key) in sorted.keys.enumerated() { #expect(Array(sorted.list(rank)) == table.postings(key)) }
+        #expect(sorted.keys == expected)
+    }
+
+    /// The encoder sizes the file first and writes it in place (`SizedByteWriter`): for indexes of every
+    /// shape (empty, one key, keys of one posting and of thousands, ordinals needing 1-4 varint bytes,
+    /// bodies just under and over a page, names and damage) its bytes are exactly those of the layout
+    /// written the plain way, section after section, with growing arrays.
+    @Test func theSizedEncoderWritesTheLayoutByteForByte() throws {
+        var random = SeededRandom(seed: 23)
+        for round in 0..<40 {
+            var index = MemoryIndex(baseSeq: 1 + random.next() % 1_000_000)
+            let events = round == 0 ? 0 : Int(random.next() % UInt64(round < 20 ? 300 : 30_000))
+            let hot = (0..<3).map { _ in random.next() }
+            var ordinal: UInt32 = UInt32(random.next() % 3)
+            // Ordinals spaced so that deltas and first ordinals take 1 to 4 varint bytes.
+            let step = UInt32([1, 3, 200, 40_000][round % 4])
+            for _ in 0..<events {
+                ordinal += 1 + UInt32(random.next() % UInt64(step))
+                index.table.append(hot[Int(random.next() % 3)], ordinal)
+                let unique = random.next()
+                if index.table.append(unique, ordinal) { index.dedupeKeys.append(unique) }
+                index.table.append(random.next() % 50, ordinal)
+            }
+            index.endSeq = index.baseSeq + UInt64(ordinal) + 1
+            for f in 0..<Int(random.next() % 20) {
+                let header = FrameHeader(
+                    compressedLength: UInt32(random.next() % 90_000), uncompressedLength: UInt32(random.next() % 200_000),
+                    firstSeq: index.baseSeq + UInt64(f * 10), count: 10, flags: UInt16(f % 2),
+                    minTime: Int64(bitPattern: random.next()), maxTime: Int64(bitPattern: random.next()))
+                index.frames.append(FrameInfo(offset: random.next(), blockStart: random.next(), header: header))
+            }
+            for (i, kind) in IndexKey.Kind.allCases.enumerated() where random.next() % 2 == 0 {
+                let name = "name \(i) ✓ \(random.next() % 1000)"
+                index.nameTable[IndexKey.of(kind, name)] = (kind, name)
+                index.table.append(IndexKey.of(kind, name), ordinal + 1)
+            }
+            for d in 0..<Int(random.next() % 3) {
+                index.damage.append(
+                    DamagedRange(
+                        path: "x.log", offset: random.next(), length: random.next() % 5000, reason: "damage \(d)",
+                        lostSeqs: d == 0 ? nil : 10..<(20 + UInt64(d))))
+            }
+            let created = Int64(bitPattern: random.next())
+            let sized = IndexFile.encode(index, logLength: 77_777, createdMicros: created)
+            let plain = Self.plainEncoding(index, logLength: 77_777, createdMicros: created)
+            #expect(sized.count == plain.count, "round \(round)")
+            if sized != plain {
+                let at = zip(sized, plain).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(sized.count, plain.count)
+                Issue.record("round \(round): \(sized.count) against \(plain.count) bytes, first difference at \(at)")
+            }
         }
-        #expect(walked == expected)
+    }
+
+    /// An index file laid out the plain way (growing arrays, a key's postings followed through its
+    /// chain), for `theSizedEncoderWritesTheLayoutByteForByte`: docs/FORMAT.md, "Index file".
+    static func plainEncoding(_ index: MemoryIndex, logLength: UInt64, createdMicros: Int64) -> [UInt8] {
+        var body = ByteWriter()
+        body.zeros(IndexFile.directorySize)
+        let framesOffset = body.count
+        for f in index.frames {
+            body.u64(f.offset)
+            body.u64(f.blockStart)
+            body.u64(f.header.firstSeq)
+            body.u32(f.header.count)
+            body.u32(f.header.compressedLength)
+            body.u32(f.header.uncompressedLength)
+            body.u32(UInt32(f.header.flags))
+            body.i64(f.header.minTime)
+            body.i64(f.header.maxTime)
+        }
+        let keysOffset = body.count
+        var postings = ByteWriter()
+        let keys = index.table.allKeys.sorted()
+        for key in keys {
+            body.u64(key)
+            body.u32(UInt32(postings.count))
+            var previous: UInt32 = 0
+            for (i, ordinal) in index.table.postings(key).enumerated() {
+                postings.varint(UInt64(i == 0 ? ordinal : ordinal - previous))
+                previous = ordinal
+            }
+        }
+        let postingsOffset = body.count
+        body.bytes += postings.bytes
+        while body.count % 8 != 0 { body.u8(0) }
+        let bloom = BloomFilter(keys: index.dedupeKeys)
+        let bloomOffset = body.count
+        for w in bloom.words { body.u64(w) }
+        let namesOffset = body.count
+        let names = index.nameTable.values.sorted { ($0.kind.rawValue, $0.name) < ($1.kind.rawValue, $1.name) }
+        for n in names {
+            body.u8(n.kind.rawValue)
+            body.string(n.name)
+            body.varint(UInt64(index.table.postingCount(IndexKey.of(n.kind, n.name))))
+        }
+        let damageOffset = body.count
+        for d in index.damage {
+            body.u64(d.offset)
+            body.u64(d.length)
+            body.u64(d.lostSeqs?.lowerBound ?? 0)
+            body.u64(d.lostSeqs?.upperBound ?? 0)
+            body.string(d.reason)
+        }
+        var dir = ByteWriter()
+        for v in [
+            framesOffset, index.frames.count, keysOffset, keys.count, postingsOffset, postings.count,
+            bloomOffset, bloom.words.count, namesOffset, names.count, damageOffset, index.damage.count,
+        ] { dir.u64(UInt64(v)) }
+        body.bytes.replaceSubrange(0..<IndexFile.directorySize, with: dir.bytes)
+        var table = ByteWriter()
+        let crcs = PageChecksums.checksums(of: body.bytes)
+        table.u32(UInt32(crcs.count))
+        for c in crcs { table.u32(c) }
+        table.u32(CRC32C.checksum(table.bytes))
+        let header = FileHeader(
+            kind: .index, version: 2, baseSeq: index.baseSeq, createdMicros: createdMicros,
+            extra: [index.endSeq, logLength, UInt64(table.count + body.count)])
+        return header.encoded() + table.bytes + body.bytes
     }
 
     /// `find` guesses a key's place from its value (keys are hashes, spread evenly): whatever the spread,

@@ -162,8 +162,7 @@ struct PostingTable: Sendable {
         return (sortedKeys, sortedSlots)
     }
 
-    /// Every key in ascending order with its ordinals, ascending, handed to `body`: what an index file
-    /// is written from.
+    /// Every key in ascending order with its ordinals, ascending: what an index file is written from.
     ///
     /// Hand-written for speed (the sealing of every segment waits on it): `postings(_:)` for each key
     /// follows the key's chain through the arena, a cache miss or more a posting, one after the other.
@@ -171,44 +170,53 @@ struct PostingTable: Sendable {
     /// ingest). Here the arena is read once, in order, and each posting dropped into its key's place
     /// (a bucket sort by key rank): the misses are independent, so the processor overlaps them. With the
     /// keys put in order by `sortedKeysAndSlots`, encoding that index went from 817-1333 ms to about 200.
-    func forEachKeySorted(_ body: (UInt64, UnsafeBufferPointer<UInt32>) -> Void) {
+    func sorted() -> SortedPostings {
         let (sorted, slots) = sortedKeysAndSlots()
-        guard !sorted.isEmpty else { return }
+        // Where each rank's ordinals start in `ordinals`, and (once filled) end. `UInt32`: an arena index
+        // is one (see `arena`), so a posting count fits.
+        var start = [UInt32](repeating: 0, count: sorted.count + 1)
         // For each arena entry, the rank of its key: set for the first entry of each chain here, and
         // passed down each chain as the arena is read (a chain only ever points forward).
         var rankOf = [UInt32](repeating: 0, count: arena.count)
-        // Where each rank's ordinals start in `out`, and (once filled) end.
-        var start = [Int](repeating: 0, count: sorted.count + 1)
-        var total = 0
+        var total: UInt32 = 0
         for rank in sorted.indices {
             let s = Int(slots[rank])
             start[rank] = total
-            total += Int(counts[s])
+            total += counts[s]
             rankOf[Int(heads[s]) - 1] = UInt32(rank)
         }
         start[sorted.count] = total
-        var out = [UInt32](repeating: 0, count: total)
+        var ordinals = [UInt32](repeating: 0, count: Int(total))
         var cursor = start
         arena.withUnsafeBufferPointer { arena in
             rankOf.withUnsafeMutableBufferPointer { rankOf in
-                out.withUnsafeMutableBufferPointer { out in
+                ordinals.withUnsafeMutableBufferPointer { out in
                     cursor.withUnsafeMutableBufferPointer { cursor in
                         for e in 0..<arena.count {
                             let entry = arena[e]
                             let rank = Int(rankOf[e])
                             let next = Int(truncatingIfNeeded: entry >> 32)
                             if next != 0 { rankOf[next - 1] = UInt32(truncatingIfNeeded: rank) }
-                            out[cursor[rank]] = UInt32(truncatingIfNeeded: entry)
+                            out[Int(cursor[rank])] = UInt32(truncatingIfNeeded: entry)
                             cursor[rank] += 1
                         }
                     }
                 }
             }
         }
-        out.withUnsafeBufferPointer { out in
-            for (rank, key) in sorted.enumerated() {
-                body(key, UnsafeBufferPointer(rebasing: out[start[rank]..<start[rank + 1]]))
-            }
-        }
+        return SortedPostings(keys: sorted, starts: start, ordinals: ordinals)
     }
+}
+
+/// A posting table's keys in ascending order, with every key's ordinals (ascending) one key after the
+/// other: `PostingTable.sorted()`.
+struct SortedPostings: Sendable {
+    /// The keys, ascending.
+    let keys: [UInt64]
+    /// Key `k`'s ordinals are `ordinals[starts[k]..<starts[k + 1]]`.
+    let starts: [UInt32]
+    let ordinals: [UInt32]
+
+    /// The ordinals of the `rank`-th key.
+    func list(_ rank: Int) -> ArraySlice<UInt32> { ordinals[Int(starts[rank])..<Int(starts[rank + 1])] }
 }

@@ -141,7 +141,7 @@ final class IndexBuilder: Sendable {
         catchUpQueue.withLock { $0.worker = recompressor }
         self.recompressor = recompressor
         // Writing a sealed segment's index takes a third of a second of CPU for a 64 MB segment of
-        // 1-event requests (400k events, an 18 MB file; a second before `forEachKeySorted`), and ingest
+        // 1-event requests (400k events, an 18 MB file; a second before `PostingTable.sorted`), and ingest
         // goes on meanwhile. On the index thread it took one of a 2-core machine's cores from the
         // server: the one stretch of each segment where acknowledgements waited 5-20 ms, most of the
         // ingest benchmark's paced p99. At nice 10 it still did (4 paced runs at 10.4k req/s, the 650 ms
