@@ -85,23 +85,47 @@ final class RawFile: Sendable {
     /// (every acknowledgement) waited behind it: 3-7 ms instead of 0.3 while a sealed segment's 18 MB
     /// index was written, 10-18 ms while a recompressed log was. The caller still syncs after.
     func writeBackInPieces(_ bytes: [UInt8]) throws(StoreError) {
-        let piece = 256 << 10
         var failure: StoreError? = nil
         bytes.withUnsafeBytes { all in
-            var at = 0
-            while at < all.count {
-                let end = min(all.count, at + piece)
-                do throws(StoreError) {
-                    try write(UnsafeRawBufferPointer(rebasing: all[at..<end]), at: UInt64(at))
-                } catch {
-                    failure = error
-                    return
+            do throws(StoreError) {
+                try inPiecesWrittenBack(from: 0, to: UInt64(all.count)) { at, n throws(StoreError) in
+                    try write(UnsafeRawBufferPointer(rebasing: all[Int(at)..<(Int(at) + n)]), at: at)
                 }
-                _ = hooklog_write_back(fd, Int64(at), Int64(end - at))  // advice: the caller's sync still holds
-                at = end
+            } catch {
+                failure = error
             }
         }
         if let failure { throw failure }
+    }
+
+    /// Writes zeros over `from..<to`, a quarter MB at a time, each piece written back before the next
+    /// (the zeros ahead of the active segment: see `Preallocator`). The caller syncs after.
+    func writeZerosInPieces(from: UInt64, to: UInt64) throws(StoreError) {
+        let zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.writeBackPiece, alignment: 16)
+        defer { zeros.deallocate() }
+        zeros.initializeMemory(as: UInt8.self, repeating: 0)
+        try inPiecesWrittenBack(from: from, to: to) { at, n throws(StoreError) in
+            try write(UnsafeRawBufferPointer(rebasing: zeros[..<n]), at: at)
+        }
+    }
+
+    /// The piece `writeBackInPieces` and `writeZerosInPieces` write, then write back.
+    private static let writeBackPiece = 256 << 10
+
+    /// Calls `write(at, n)` for each piece of `from..<to` in order, and asks the kernel to write each
+    /// piece back to the disk before the next: `fdatasync` writes every dirty page of the file, so the
+    /// next sync (the log's own, under every acknowledgement) would otherwise carry all of them at once.
+    /// Advice only: where it fails, the caller's sync still makes the pieces durable.
+    private func inPiecesWrittenBack(
+        from: UInt64, to: UInt64, _ write: (_ at: UInt64, _ count: Int) throws(StoreError) -> Void
+    ) throws(StoreError) {
+        var at = from
+        while at < to {
+            let n = Int(min(UInt64(Self.writeBackPiece), to - at))
+            try write(at, n)
+            _ = hooklog_write_back(fd, Int64(at), Int64(n))
+            at += UInt64(n)
+        }
     }
 
     /// `fdatasync(2)`: the data (and the size, when it changed) is on stable storage when this returns.

@@ -1,4 +1,3 @@
-import CThread
 import Foundation
 import Synchronization
 
@@ -59,20 +58,11 @@ final class Preallocator: Sendable {
         }
     }
 
-    /// Writes zeros over `from..<to` of `file`, a megabyte at a time, then syncs them.
+    /// Writes zeros over `from..<to` of `file`, then syncs them. Written back a quarter MB at a time
+    /// (`writeZerosInPieces`): the next commit's sync would otherwise carry up to 4 MB of these zeros
+    /// (ms of every acknowledgement waiting on it). The pages stay cached, clean, for the writer's appends.
     static func zeros(_ file: RawFile, from: UInt64, to: UInt64) throws(StoreError) {
-        let zeros = [UInt8](repeating: 0, count: 256 << 10)
-        var at = from
-        while at < to {
-            let n = Int(min(UInt64(zeros.count), to - at))
-            try file.write(n == zeros.count ? zeros : Array(zeros[..<n]), at: at)
-            // Written back at once, a quarter MB at a time: `fdatasync` writes every dirty page of the
-            // file, so the next commit's sync would otherwise carry up to 4 MB of these zeros (ms of
-            // every acknowledgement waiting on it). The pages stay cached, clean, for the writer's
-            // appends. Advice only: where the call fails, the sync below still makes them durable.
-            _ = hooklog_write_back(file.fd, Int64(at), Int64(n))
-            at += UInt64(n)
-        }
+        try file.writeZerosInPieces(from: from, to: to)
         try file.syncData()
     }
 
