@@ -396,6 +396,8 @@ struct Paced: AsyncParsableCommand {
     var rate: Double
     @Option(help: "Requests in flight beyond which scheduled sends are skipped (and counted).")
     var maxInFlight = 10_000
+    @Option(help: "Seconds of the sliding window whose worst p99 is also printed (nio client only; 0: none).")
+    var window = 15.0
 
     func run() async throws {
         let work = O2VendSingles(seed: corpus.seed, poolSize: singles.pool, tag: singles.tag)
@@ -484,6 +486,7 @@ struct Paced: AsyncParsableCommand {
             printLatencies("latency", s.tally.latencies)
             printLatencies("from_schedule", s.fromSchedule)
             printLatencies("send_lag", s.lag)
+            out("worst_window_p99_ms", "n/a (nio client only)")
         }
     }
 
@@ -538,5 +541,30 @@ struct Paced: AsyncParsableCommand {
         printLatencies("latency", measured.latencies)
         printLatencies("from_schedule", fromSchedule)
         printLatencies("send_lag", lag)
+        if window > 0 && window < seconds {
+            let measuredRecords = records.filter { $0.due >= measureFrom }
+            let worst = worstWindow(
+                measuredRecords.map { ($0.due - measureFrom, $0.done - $0.sent) }, window: window, seconds: seconds)
+            out("worst_window_seconds", fixed(window, 1))
+            out("worst_window_start_s", fixed(worst.start, 1))
+            out("worst_window_p99_ms", fixed(worst.p99, 3))
+        }
     }
+}
+
+/// The window of `window` seconds (starts 1 s apart, inside `0..<seconds`) whose requests had the highest
+/// p99 latency: where it starts and that p99. `requests` are (scheduled time from the start of the
+/// measurement, latency), in ns. A long paced phase holds the rare events at their natural frequency (a
+/// segment sealed every 50 s or so); this shows how a shorter window that happened to hold one would read.
+func worstWindow(_ requests: [(at: Int, latency: Int)], window: Double, seconds: Double) -> (start: Double, p99: Double) {
+    var worst = (start: 0.0, p99: 0.0)
+    var start = 0.0
+    while start + window <= seconds + 1e-9 {
+        let lo = Int(start * 1e9)
+        let hi = Int((start + window) * 1e9)
+        let p99 = percentileMs(requests.filter { $0.at >= lo && $0.at < hi }.map(\.latency).sorted(), 99)
+        if p99 > worst.p99 { worst = (start, p99) }
+        start += 1
+    }
+    return worst
 }
