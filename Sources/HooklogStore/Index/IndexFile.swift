@@ -56,16 +56,7 @@ final class IndexFile: SegmentIndex {
         let postings = index.table.sorted()
         // The varint deltas of every key's ordinals, key after key (see `decodePostings`).
         var postingsLength = 0
-        postings.ordinals.withUnsafeBufferPointer { ordinals in
-            for rank in postings.keys.indices {
-                var previous: UInt32 = 0
-                for i in Int(postings.starts[rank])..<Int(postings.starts[rank + 1]) {
-                    let delta = i == Int(postings.starts[rank]) ? ordinals[i] : ordinals[i] - previous
-                    postingsLength += SizedByteWriter.varintLength(UInt64(delta))
-                    previous = ordinals[i]
-                }
-            }
-        }
+        postings.forEachDelta { _, delta in postingsLength += SizedByteWriter.varintLength(UInt64(delta)) }
         let bloom = BloomFilter(keys: index.dedupeKeys)
         // Names and damage: a few hundred bytes, written the ordinary way.
         var tail = ByteWriter()
@@ -113,16 +104,15 @@ final class IndexFile: SegmentIndex {
             // Key entries and their postings side by side: a key's entry holds where its postings start.
             var keys = body
             body.seek(to: bodyStart + postingsOffset)
-            postings.ordinals.withUnsafeBufferPointer { ordinals in
-                for (rank, key) in postings.keys.enumerated() {
-                    keys.u64(key)
+            var rankWritten = -1
+            postings.forEachDelta { rank, delta in
+                // Every key has at least one posting: its entry goes in before its first delta.
+                if rank != rankWritten {
+                    keys.u64(postings.keys[rank])
                     keys.u32(UInt32(body.offset - bodyStart - postingsOffset))
-                    var previous: UInt32 = 0
-                    for i in Int(postings.starts[rank])..<Int(postings.starts[rank + 1]) {
-                        body.varint(UInt64(i == Int(postings.starts[rank]) ? ordinals[i] : ordinals[i] - previous))
-                        previous = ordinals[i]
-                    }
+                    rankWritten = rank
                 }
+                body.varint(UInt64(delta))
             }
             precondition(keys.offset == bodyStart + postingsOffset, "IndexFile.encode: key table sized wrong")
             body.zeros(bodyStart + bloomOffset - body.offset)

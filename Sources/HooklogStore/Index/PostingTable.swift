@@ -219,4 +219,21 @@ struct SortedPostings: Sendable {
 
     /// The ordinals of the `rank`-th key.
     func list(_ rank: Int) -> ArraySlice<UInt32> { ordinals[Int(starts[rank])..<Int(starts[rank + 1])] }
+
+    /// Each key's ordinals as an index file stores them, key after key: the first ordinal, then the
+    /// difference from the one before (`body(rank, delta)`). The index encoder walks them twice, to size
+    /// the postings and to write them.
+    @inline(__always)
+    func forEachDelta(_ body: (_ rank: Int, _ delta: UInt32) -> Void) {
+        ordinals.withUnsafeBufferPointer { ordinals in
+            for rank in keys.indices {
+                let first = Int(starts[rank])
+                var previous: UInt32 = 0
+                for i in first..<Int(starts[rank + 1]) {
+                    body(rank, i == first ? ordinals[i] : ordinals[i] - previous)
+                    previous = ordinals[i]
+                }
+            }
+        }
+    }
 }
