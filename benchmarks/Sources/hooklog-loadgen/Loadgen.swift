@@ -486,6 +486,7 @@ struct Paced: AsyncParsableCommand {
             printLatencies("latency", s.tally.latencies)
             printLatencies("from_schedule", s.fromSchedule)
             printLatencies("send_lag", s.lag)
+            out("worst_window_start_s", "n/a")
             out("worst_window_p99_ms", "n/a (nio client only)")
         }
     }
@@ -541,13 +542,16 @@ struct Paced: AsyncParsableCommand {
         printLatencies("latency", measured.latencies)
         printLatencies("from_schedule", fromSchedule)
         printLatencies("send_lag", lag)
-        if window > 0 && window < seconds {
+        // A window as long as the phase is the phase itself; none longer fits in it.
+        if window > 0 && window <= seconds {
             let measuredRecords = records.filter { $0.due >= measureFrom }
             let worst = worstWindow(
                 measuredRecords.map { ($0.due - measureFrom, $0.done - $0.sent) }, window: window, seconds: seconds)
-            out("worst_window_seconds", fixed(window, 1))
             out("worst_window_start_s", fixed(worst.start, 1))
             out("worst_window_p99_ms", fixed(worst.p99, 3))
+        } else {
+            out("worst_window_start_s", "n/a")
+            out("worst_window_p99_ms", "n/a (--window is 0 or longer than --seconds)")
         }
     }
 }
