@@ -1,4 +1,3 @@
-import CThread
 import Synchronization
 
 #if canImport(Glibc)
@@ -17,15 +16,16 @@ final class RawFile: Sendable {
     /// a new file, opened anew.
     let segmentLayout = Mutex<SegmentDictionary.Layout?>(nil)
 
-    /// Opens `path` with `open(2)` flags.
-    init(path: String, flags: Int32, mode: mode_t = 0o644) throws(StoreError) {
-        let fd = open(path, flags | O_CLOEXEC, mode)
+    /// Opens `path` with `open(2)` flags. Files are created readable by their owner only: they hold
+    /// customer data.
+    init(path: String, flags: Int32, mode: mode_t = 0o600) throws(StoreError) {
+        let fd = Syscalls.open(path, flags | O_CLOEXEC, mode)
         guard fd >= 0 else { throw StoreError.system("open", path: path) }
         self.fd = fd
         self.path = path
     }
 
-    deinit { close(fd) }
+    deinit { _ = Syscalls.close(fd) }
 
     /// The file's current size.
     func size() throws(StoreError) -> UInt64 {
@@ -41,7 +41,7 @@ final class RawFile: Sendable {
         let bytes = [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
             var done = 0
             while done < count {
-                let n = pread(fd, buf.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+                let n = Syscalls.pread(fd, buf.baseAddress! + done, count - done, off_t(offset) + off_t(done))
                 if n < 0 {
                     if errno == EINTR { continue }
                     failed = errno
@@ -69,7 +69,7 @@ final class RawFile: Sendable {
     func write(_ buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(StoreError) {
         var done = 0
         while done < buffer.count {
-            let n = pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            let n = Syscalls.pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
             if n < 0 {
                 if errno == EINTR { continue }
                 throw StoreError.system("write", path: path)
@@ -115,7 +115,9 @@ final class RawFile: Sendable {
     /// Calls `write(at, n)` for each piece of `from..<to` in order, and asks the kernel to write each
     /// piece back to the disk before the next: `fdatasync` writes every dirty page of the file, so the
     /// next sync (the log's own, under every acknowledgement) would otherwise carry all of them at once.
-    /// Advice only: where it fails, the caller's sync still makes the pieces durable.
+    ///
+    /// A failed write-back is an error, not advice: Linux reports a write-back error once per open file,
+    /// so an error swallowed here would never reach the caller's `fdatasync`.
     private func inPiecesWrittenBack(
         from: UInt64, to: UInt64, _ write: (_ at: UInt64, _ count: Int) throws(StoreError) -> Void
     ) throws(StoreError) {
@@ -123,19 +125,32 @@ final class RawFile: Sendable {
         while at < to {
             let n = Int(min(UInt64(Self.writeBackPiece), to - at))
             try write(at, n)
-            _ = hooklog_write_back(fd, Int64(at), Int64(n))
+            if Syscalls.writeBack(fd, Int64(at), Int64(n)) != 0 && errno != ENOSYS {
+                throw StoreError.system("write back", path: path)
+            }
             at += UInt64(n)
         }
     }
 
     /// `fdatasync(2)`: the data (and the size, when it changed) is on stable storage when this returns.
     func syncData() throws(StoreError) {
-        guard fdatasync(fd) == 0 else { throw StoreError.system("sync", path: path) }
+        guard Syscalls.fdatasync(fd) == 0 else { throw StoreError.system("sync", path: path) }
+    }
+
+    /// Drops the file's clean pages from the page cache, so the next reads come from the disk.
+    ///
+    /// Recovery reads the log this way: after a failed write-back Linux may keep the pages cached and
+    /// marked clean although the disk never got them, so a process that reopens the archive would trust
+    /// bytes that a power cut will take back.
+    func dropCachedPages() {
+        #if os(Linux)
+        _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_DONTNEED))
+        #endif
     }
 
     /// Cuts the file to `length`.
     func truncate(to length: UInt64) throws(StoreError) {
-        guard ftruncate(fd, off_t(length)) == 0 else { throw StoreError.system("truncate", path: path) }
+        guard Syscalls.ftruncate(fd, off_t(length)) == 0 else { throw StoreError.system("truncate", path: path) }
     }
 }
 
@@ -144,10 +159,10 @@ enum FileSystem {
     /// Makes a directory entry durable: after creating, renaming or removing a file, its directory
     /// must be synced, or a crash can forget the change.
     static func syncDirectory(_ path: String) throws(StoreError) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let fd = Syscalls.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
         guard fd >= 0 else { throw StoreError.system("open directory", path: path) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw StoreError.system("sync directory", path: path) }
+        defer { _ = Syscalls.close(fd) }
+        guard Syscalls.fsync(fd) == 0 else { throw StoreError.system("sync directory", path: path) }
     }
 
     static func isDirectory(_ path: String) -> Bool {
@@ -155,9 +170,16 @@ enum FileSystem {
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
+    /// Creates a directory readable by its owner only (an archive holds customer data).
     static func makeDirectory(_ path: String) throws(StoreError) {
         if isDirectory(path) { return }
-        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw StoreError.system("create directory", path: path) }
+        if Syscalls.mkdir(path, 0o700) != 0 {
+            if errno == EEXIST { return }
+            throw StoreError.system("create directory", path: path)
+        }
+        // The new entry is durable once its parent directory is synced.
+        let parent = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        try syncDirectory(parent)
     }
 
     /// Names in a directory (no `.`/`..`), unsorted.
@@ -175,11 +197,11 @@ enum FileSystem {
     }
 
     static func remove(_ path: String) throws(StoreError) {
-        if unlink(path) != 0 && errno != ENOENT { throw StoreError.system("remove", path: path) }
+        if Syscalls.unlink(path) != 0 && errno != ENOENT { throw StoreError.system("remove", path: path) }
     }
 
     static func rename(_ from: String, _ to: String) throws(StoreError) {
-        if Glibc.rename(from, to) != 0 { throw StoreError.system("rename", path: from) }
+        if Syscalls.rename(from, to) != 0 { throw StoreError.system("rename", path: from) }
     }
 
     static func fileSize(_ path: String) -> UInt64? {
