@@ -13,6 +13,12 @@ struct FrameHeader: Equatable, Sendable {
     /// a recompressed segment, format version 2). Such a frame also starts its block, and its block holds
     /// no other frame.
     static let flagUsesDictionary: UInt16 = 2
+    /// More frames of the same commit follow this one. A group commit too large for one frame writes
+    /// several, every one but the last with this flag; recovery and readers treat a run of frames that
+    /// ends with the flag set as the torn tail of an interrupted commit, so that a commit (and with it
+    /// every request in it) is kept whole or not at all. Files written before the flag existed have it
+    /// on no frame: each of their frames was a commit of its own.
+    static let flagCommitContinues: UInt16 = 4
     /// Frames larger than this are refused as damage rather than allocated.
     static let maxUncompressed: UInt32 = 256 << 20
 
@@ -26,6 +32,7 @@ struct FrameHeader: Equatable, Sendable {
 
     var startsBlock: Bool { flags & Self.flagStartsBlock != 0 }
     var usesDictionary: Bool { flags & Self.flagUsesDictionary != 0 }
+    var commitContinues: Bool { flags & Self.flagCommitContinues != 0 }
     var totalLength: Int { Self.size + Int(compressedLength) }
 
     /// Appends the header followed by `compressed`, with the CRC over both (from byte 8 on).

@@ -65,6 +65,11 @@ enum SegmentScanner {
     ) -> Outcome {
         var out = Outcome(validEnd: fileOffset, nextSeq: expectedSeq, blockStart: blockStart)
         var p = 0
+        // Where the last whole commit ends: frames after it whose commit never ended are cut back to it.
+        // (Counts and scalars, not a copy of `out`: a copy would share the arrays and make every append
+        // copy them.)
+        var committed = (at: 0, frames: 0, damage: 0, nextSeq: expectedSeq, blockStart: blockStart)
+        defer { assert(out.frames.last.map { !$0.header.commitContinues } ?? true) }
         while p < bytes.count {
             let reason: String
             switch FrameHeader.read(bytes, at: p) {
@@ -76,6 +81,7 @@ enum SegmentScanner {
                     out.nextSeq = h.firstSeq + UInt64(h.count)
                     p += h.totalLength
                     out.validEnd = fileOffset + UInt64(p)
+                    if !h.commitContinues { committed = (p, out.frames.count, out.damage.count, out.nextSeq, out.blockStart) }
                     continue
                 }
                 reason = h.firstSeq == out.nextSeq ? "frame continues a block that is unreadable" : "frame out of sequence (seq \(h.firstSeq), expected \(out.nextSeq))"
@@ -96,12 +102,26 @@ enum SegmentScanner {
                 out.nextSeq = h.firstSeq
                 out.blockStart = nil
                 p = q
+                // What follows damage is read on its own terms.
+                committed = (p, out.frames.count, out.damage.count, out.nextSeq, out.blockStart)
                 continue
             }
             out.tailLength = UInt64(bytes.count - p)
             out.tailReason = reason
             out.tailIsZero = zeroTail
             break
+        }
+        if let last = out.frames.last, last.header.commitContinues {
+            // The frames of a commit that a crash interrupted: never acknowledged, so they are the tail.
+            let cut = committed.at
+            out.frames.removeLast(out.frames.count - committed.frames)
+            out.damage.removeLast(out.damage.count - committed.damage)
+            out.validEnd = fileOffset + UInt64(cut)
+            out.nextSeq = committed.nextSeq
+            out.blockStart = committed.blockStart
+            out.tailLength = UInt64(bytes.count - cut)
+            out.tailReason = "interrupted commit (frames at \(fileOffset + UInt64(cut)) end with no last frame)"
+            out.tailIsZero = false
         }
         return out
     }
