@@ -11,9 +11,9 @@ public enum ArchiveIdentity {
         guard !FileManager.default.fileExists(atPath: path(directory)) else { return }
         var rng = SystemRandomNumberGenerator()
         let id = (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
-        let temp = path(directory) + ".tmp"
-        guard FileManager.default.createFile(atPath: temp, contents: Data((id + "\n").utf8)) else { return }
-        _ = rename(temp, path(directory))
+        // Synced, with its directory: identifiers already handed out (replay's `webhook-id`s) must not
+        // change because a power cut took back an identity that was never durable.
+        try? FileSystem.writeAtomically(Array((id + "\n").utf8), to: path(directory), directory: directory)
     }
 
     /// The archive's identity, or `hooklog` for an archive that has none.

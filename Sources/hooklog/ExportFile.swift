@@ -42,7 +42,7 @@ final class ExportFile {
             let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
             let temporary = (directory.isEmpty ? "" : directory + "/") + "." + name + ".hooklog-partial"
             temporaryPath = temporary
-            fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         }
         // (On a throw below, every property is set: deinit runs and frees `pending`, closes `fd`.)
         guard fd >= 0 else {
@@ -153,6 +153,14 @@ final class ExportFile {
         guard fsync(fd) == 0 else { throw Failure(description: "cannot sync \(path): \(String(cString: strerror(errno)))") }
         guard rename(temporaryPath, path) == 0 else {
             throw Failure(description: "cannot rename onto \(path): \(String(cString: strerror(errno)))")
+        }
+        // The rename is durable only once the directory is: until then a power cut can take it back.
+        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        let dirFD = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dirFD >= 0 else { throw Failure(description: "cannot open \(directory) to sync it: \(String(cString: strerror(errno)))") }
+        defer { close(dirFD) }
+        guard fsync(dirFD) == 0 else {
+            throw Failure(description: "cannot sync \(directory): \(String(cString: strerror(errno)))")
         }
     }
 

@@ -30,17 +30,21 @@ public enum ArchiveCheck {
             throw StoreError(.notFound, "no archive at \(directory): pass the right --data", path: directory)
         }
         if repair {
+            // The writer lock before anything is removed: never from under a running `serve`. Released
+            // before the store below takes it again (a flock is per open file); a writer that starts in
+            // between finds the same derived files missing and rebuilds them itself.
+            let lock = try DirectoryLock(directory: directory)
             var report = try inspect(logDirectory: logDirectory, writerRunning: false, progress: progress)
             let fixable = report.problems
             for base in report.badIndexes {
                 try FileSystem.remove(logDirectory + "/" + SegmentName.index(base))
             }
             // The key summary is derived from the indexes: made again from the repaired ones.
-            // (Not from under a running writer: its open below is refused then.)
             for name in [KeySummary.directoryName, KeySummary.filterName]
-            where !DirectoryLock.isHeld(directory: directory) && FileSystem.fileSize(logDirectory + "/" + name) != nil {
+            where FileSystem.fileSize(logDirectory + "/" + name) != nil {
                 try FileSystem.remove(logDirectory + "/" + name)
             }
+            lock.release()
             // Opening the writer does the repairs: it cuts a torn tail, rebuilds missing indexes and the
             // key summary.
             let store = try ArchiveStore.open(directory: directory)

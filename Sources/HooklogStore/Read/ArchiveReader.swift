@@ -95,7 +95,11 @@ public final class ArchiveReader: Sendable {
     private func snapshot(skipping skip: ((UInt64, UInt64) -> Bool)?) throws(StoreError) -> ArchiveSnapshot {
         // The mark first, then the listing: the writer creates a segment before any mark names it, so the
         // listing always holds the segment the mark points to.
-        let mark = DirectoryLock.isHeld(directory: directory) ? CommitMark.read(logDirectory: logDirectory) : nil
+        let writerLive = DirectoryLock.isHeld(directory: directory)
+        let mark = writerLive ? CommitMark.read(logDirectory: logDirectory) : nil
+        // With a live writer, the active segment is read up to its mark and no further; with no readable
+        // mark (the writer is still recovering) nothing past what was read before.
+        let activeLimit: UInt64? = writerLive ? (mark?.offset ?? 0) : nil
         let bases = try FileSystem.list(logDirectory).compactMap(SegmentName.baseSeq(ofLog:)).sorted()
         guard let activeBase = mark?.segmentBase ?? bases.last else {
             return ArchiveSnapshot(segments: [])
@@ -142,21 +146,27 @@ public final class ArchiveReader: Sendable {
                 let file = try RawFile(path: activePath, flags: O_RDONLY)
                 let header = try file.read(at: 0, count: FileHeader.size)
                 guard header.count == FileHeader.size else { return ArchiveSnapshot(segments: views, endSeqFloor: floor) }
-                let decoded = try FileHeader.decode(header, kind: .segment, path: activePath)
+                // A damaged header only names the file: its frames are read all the same (the writer
+                // writes it anew when it opens), as for a sealed segment. Another version is refused.
+                let decoded: FileHeader?
+                do throws(StoreError) {
+                    decoded = try FileHeader.decode(header, kind: .segment, path: activePath)
+                } catch where error.code == .corrupt {
+                    decoded = nil
+                }
                 var prefix: SegmentView? = nil
                 var indexer = SegmentIndexer(
                     baseSeq: activeBase, path: activePath, layout: try SegmentDictionary.layout(file: file, header: decoded))
                 if let checkpoint = try? IndexFile(path: logDirectory + "/" + SegmentName.index(activeBase), segmentPath: activePath),
                     checkpoint.baseSeq == activeBase, checkpoint.lastFrameEnd == checkpoint.logLength,
-                    checkpoint.logLength <= (try file.size())
+                    checkpoint.logLength <= min(try file.size(), activeLimit ?? .max)
                 {
                     prefix = SegmentView(file: file, index: checkpoint)
                     indexer = SegmentIndexer(baseSeq: checkpoint.endSeq, path: activePath, start: checkpoint.logLength)
                 }
                 s.tail = Tail(base: activeBase, file: file, prefix: prefix, indexer: indexer)
             }
-            var limit = try s.tail!.file.size()
-            if let mark, mark.segmentBase == activeBase { limit = min(limit, mark.offset) }
+            let limit = min(try s.tail!.file.size(), activeLimit ?? .max)
             try s.tail!.indexer.advance(file: s.tail!.file, limit: limit)
             if let prefix = s.tail!.prefix { views.append(prefix) }
             if !s.tail!.indexer.index.frames.isEmpty || s.tail!.prefix == nil {

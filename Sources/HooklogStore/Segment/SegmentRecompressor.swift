@@ -116,7 +116,9 @@ enum SegmentRecompressor {
                 for k in 0..<UInt64(frame.header.count) {
                     let p = r.offset
                     // A record is `varint bodyLength`, then the body, which starts with its i64 time.
-                    guard let length = try? r.varint(), let time = try? r.i64(), (try? r.skip(Int(length) - 8)) != nil else {
+                    guard let length = try? r.varint(), let bodyLength = Int(exactly: length), bodyLength >= 8,
+                        let time = try? r.i64(), (try? r.skip(bodyLength - 8)) != nil
+                    else {
                         return false
                     }
                     body(decoded.bytes[p..<r.offset], frame.firstSeq + k, time)

@@ -63,6 +63,9 @@ final class LogWriter {
         lock = try DirectoryLock(directory: directory)
         compressor = BlockCompressor(blockSize: options.blockSize)
         markFile = try RawFile(path: logDirectory + "/COMMITTED", flags: O_RDWR | O_CREAT)
+        // Until recovery has read the log, no mark: a reader that finds the lock held and no mark reads
+        // nothing of the active segment (an old mark could name bytes recovery is about to cut).
+        try markFile.truncate(to: 0)
         syncer = Syncer(markFile: markFile, durable: options.durable, health: health)
         load = IngestLoad(busyAbove: options.recompressSealed ? options.recompressionYieldsAbove : nil)
         builder = IndexBuilder(
@@ -101,8 +104,11 @@ final class LogWriter {
             try Self.createSegment(path: path, base: lastBase, directory: logDirectory)
         }
         activeFile = try RawFile(path: path, flags: O_RDWR)
+        // Read what the disk holds, not what the cache does: after a failed write-back the cache may keep
+        // pages, marked clean, that never reached the disk.
+        activeFile.dropCachedPages()
         activeBase = lastBase
-        let activeHeader = try FileHeader.decode(try activeFile.read(at: 0, count: FileHeader.size), kind: .segment, path: path)
+        let activeHeader = try Self.readActiveHeader(activeFile, base: lastBase, notes: &recoveryNotes)
         var indexer = SegmentIndexer(
             baseSeq: lastBase, path: path, layout: try SegmentDictionary.layout(file: activeFile, header: activeHeader))
         let size = try activeFile.size()
@@ -119,6 +125,7 @@ final class LogWriter {
         activeLength = indexer.scannedEnd
         allocatedLength = try activeFile.size()
         activeIndex = indexer.index
+        try Self.dropStaleCheckpoint(logDirectory: logDirectory, active: indexer.index, notes: &recoveryNotes)
         builder.enqueue(.adopt(indexer.index))
         if options.recompressSealed {
             // Sealed segments still fast LZ4 (a frame that continues a block: recompressed ones have one
@@ -132,6 +139,42 @@ final class LogWriter {
     }
 
     // MARK: Segments
+
+    /// The active segment's header, written anew when it is damaged: it only names the file (its base
+    /// seq is also the file's name), and every frame after it carries its own checksum, so damage there
+    /// must not stop the archive. A version this build does not know is still refused.
+    private static func readActiveHeader(
+        _ file: RawFile, base: UInt64, notes: inout [String]
+    ) throws(StoreError) -> FileHeader? {
+        do throws(StoreError) {
+            return try FileHeader.decode(try file.read(at: 0, count: FileHeader.size), kind: .segment, path: file.path)
+        } catch where error.code == .corrupt {
+            try file.write(FileHeader(kind: .segment, baseSeq: base, createdMicros: currentMicros()).encoded(), at: 0)
+            try file.syncData()
+            notes.append("\(file.path): wrote a damaged file header anew (\(error.message)); its frames are read as before")
+            return nil
+        }
+    }
+
+    /// Removes the active segment's checkpoint index (written at a clean close) unless it describes the
+    /// log as recovery found it: a prefix of it that ends on a frame with the same end seq. A stale one
+    /// (the tail it covered was cut, or rewritten since) would show readers events that are not there.
+    private static func dropStaleCheckpoint(
+        logDirectory: String, active: MemoryIndex, notes: inout [String]
+    ) throws(StoreError) {
+        let indexPath = logDirectory + "/" + SegmentName.index(active.baseSeq)
+        guard FileSystem.fileSize(indexPath) != nil else { return }
+        let segmentPath = logDirectory + "/" + SegmentName.log(active.baseSeq)
+        if let checkpoint = try? IndexFile(path: indexPath, segmentPath: segmentPath), checkpoint.baseSeq == active.baseSeq,
+            checkpoint.lastFrameEnd == checkpoint.logLength,
+            active.frames.contains(where: { $0.end == checkpoint.logLength && $0.endSeq == checkpoint.endSeq })
+        {
+            return
+        }
+        try FileSystem.remove(indexPath)
+        try FileSystem.syncDirectory(logDirectory)
+        notes.append("\(indexPath): removed an index of the active segment that no longer matches its log")
+    }
 
     static func createSegment(path: String, base: UInt64, directory: String) throws(StoreError) {
         let file = try RawFile(path: path, flags: O_RDWR | O_CREAT | O_TRUNC)
@@ -251,7 +294,8 @@ final class LogWriter {
         let startLength = activeLength
         let startBlock = blockStart
 
-        func flushFrame() {
+        /// - Parameter continues: more records of this commit follow in another frame.
+        func flushFrame(continues: Bool) {
             guard recordCount > 0 else { return }
             let input = records.bytes
             let startsBlock = forceNewBlock || !compressor.fits(input.count)
@@ -262,7 +306,8 @@ final class LogWriter {
             let compressed = compressor.compressFrame(input)
             let header = FrameHeader(
                 compressedLength: UInt32(compressed.count), uncompressedLength: UInt32(input.count),
-                firstSeq: frameFirstSeq, count: recordCount, flags: startsBlock ? FrameHeader.flagStartsBlock : 0,
+                firstSeq: frameFirstSeq, count: recordCount,
+                flags: (startsBlock ? FrameHeader.flagStartsBlock : 0) | (continues ? FrameHeader.flagCommitContinues : 0),
                 minTime: now, maxTime: now)
             let offset = activeLength + UInt64(frames.count)
             if startsBlock { blockStart = offset }
@@ -284,7 +329,9 @@ final class LogWriter {
                 } else {
                     first = findDigest(key, request: request, since: windowStart)
                 }
-                if let first {
+                // A retry is answered from the stored request only when all of its events are there: a
+                // commit is kept whole on recovery, so finding its first event means finding them all.
+                if let first, first + UInt64(request.events.count) <= seq {
                     plan.outcomes = request.events.indices.map { .duplicate(first + UInt64($0)) }
                     planned.append(plan)
                     continue
@@ -309,7 +356,9 @@ final class LogWriter {
                         seenIDs[key, default: []].append((events[k], seq))
                         idKey = key
                     }
-                    if recordCount > 0 && records.count + events[k].payload.count + 256 > options.blockSize { flushFrame() }
+                    if recordCount > 0 && records.count + events[k].payload.count + 256 > options.blockSize {
+                        flushFrame(continues: true)  // this event goes into the next frame of the commit
+                    }
                     // The keys the record is indexed by for dedupe, as `SegmentIndex.add` would derive them
                     // from the record: the ID key, then the digest key (of the record's own account and source).
                     if let idKey { dedupeKeys.append((idKey, seq)) }
@@ -327,7 +376,13 @@ final class LogWriter {
             }
             planned.append(plan)
         }
-        flushFrame()
+        flushFrame(continues: false)
+        // Invariant: the commit's frames are contiguous, each starts at the seq where the one before it
+        // ended, and only the last ends the commit (`SegmentScanner` checks the same on every read).
+        assert(newFrames.first.map { $0.0.offset == activeLength && $0.0.firstSeq == nextSeq } ?? true)
+        assert(zip(newFrames, newFrames.dropFirst()).allSatisfy { $0.0.end == $1.0.offset && $0.0.endSeq == $1.0.firstSeq })
+        assert(newFrames.indices.allSatisfy { newFrames[$0].0.header.commitContinues == ($0 < newFrames.count - 1) })
+        assert(newFrames.last.map { $0.0.endSeq == seq && $0.0.end == activeLength + UInt64(frames.count) } ?? true)
 
         if !newFrames.isEmpty {
             do throws(StoreError) {
@@ -363,12 +418,7 @@ final class LogWriter {
             // Only a little here, in the commit (the first after a roll, whose new segment has no zeros
             // yet: 4 MB of them made that commit 8 ms); the next chunk starts in the background below.
             let target = max(end, allocatedLength + Self.urgentChunk)
-            do {
-                try Preallocator.zeros(activeFile, from: allocatedLength, to: target)
-            } catch {
-                try? activeFile.truncate(to: allocatedLength)
-                throw error
-            }
+            try Preallocator.zeros(activeFile, from: allocatedLength, to: target)
             allocatedLength = target
         }
         // Less than half a chunk left: the next one is written meanwhile.
@@ -449,7 +499,10 @@ final class LogWriter {
     /// The first seq of a stored request with this body digest received at or after `since`.
     private func findDigest(_ key: UInt64, request: AppendRequest, since: Int64) -> UInt64? {
         for (file, index) in segmentsForLookup.reversed() {
-            guard let maxTime = index.maxTime, maxTime >= since else { break }
+            // A segment with no events yet (the active one right after a roll or an open) says nothing
+            // about the time: the window goes on into the segments before it.
+            guard let maxTime = index.maxTime else { continue }
+            guard maxTime >= since else { break }
             guard index.mightContain(dedupeKey: key) else { continue }
             for ordinal in index.postings(key).reversed() {
                 let s = index.baseSeq + UInt64(ordinal)
@@ -467,9 +520,27 @@ final class LogWriter {
     // MARK: Sealing and retention
 
     /// Seals the active segment and starts the next one; the builder writes the sealed segment's index
-    /// file. A failure to create the next segment leaves the active one growing, to be sealed after a
-    /// later commit.
+    /// file.
+    ///
+    /// Order: the sealed segment is cut to its last frame and synced before the next segment exists. A
+    /// power cut then leaves either the old segment still active and whole, or it sealed and whole with
+    /// the new one after it: never a new segment behind an old one that lost its tail (a seq gap) or
+    /// kept zeros. A failed sync stops acknowledging; any other failure leaves the active segment
+    /// growing, to be sealed after a later commit.
     private func roll() {
+        settleZeros()
+        do throws(StoreError) {
+            try activeFile.truncate(to: activeLength)
+            allocatedLength = activeLength
+        } catch {
+            return
+        }
+        do throws(StoreError) {
+            if options.durable { try activeFile.syncData() }
+        } catch {
+            _ = health.poison(after: error)
+            return
+        }
         let newBase = nextSeq
         let newPath = logDirectory + "/" + SegmentName.log(newBase)
         let newFile: RawFile
@@ -480,14 +551,6 @@ final class LogWriter {
             try? FileSystem.remove(newPath)
             return
         }
-        // A sealed segment ends at its last frame: cut the zeros written ahead (the syncer's next
-        // fdatasync of this file makes the new size durable).
-        settleZeros()
-        guard (try? activeFile.truncate(to: activeLength)) != nil else {
-            try? FileSystem.remove(newPath)
-            return
-        }
-        unsynced.append(activeFile)
         builder.enqueue(.seal(logLength: activeLength, logPath: activeFile.path, nextBase: newBase))
         sealed.append(SealedSegment(baseSeq: activeBase, file: activeFile, index: activeIndex, logLength: activeLength))
         activeFile = newFile

@@ -44,10 +44,6 @@ final class Preallocator: Sendable {
                 var done: (file: ObjectIdentifier, through: UInt64)? = nil
                 if (try? Self.zeros(job.file, from: job.from, to: job.to)) != nil {
                     done = (ObjectIdentifier(job.file), job.to)
-                } else {
-                    // A full disk, most likely: the writer finds out itself when it needs the space, and
-                    // refuses the commit then (its own attempt fails the same way).
-                    try? job.file.truncate(to: job.from)
                 }
                 shared.state.withLock {
                     $0.done = done
@@ -58,12 +54,23 @@ final class Preallocator: Sendable {
         }
     }
 
-    /// Writes zeros over `from..<to` of `file`, then syncs them. Written back a quarter MB at a time
-    /// (`writeZerosInPieces`): the next commit's sync would otherwise carry up to 4 MB of these zeros
-    /// (ms of every acknowledgement waiting on it). The pages stay cached, clean, for the writer's appends.
+    /// Writes zeros over `from..<to` of `file`, then syncs them; on failure (a full disk, most likely)
+    /// cuts them off again. Written back a quarter MB at a time (`writeZerosInPieces`): the next commit's
+    /// sync would otherwise carry up to 4 MB of these zeros (ms of every acknowledgement waiting on it).
+    /// The pages stay cached, clean, for the writer's appends.
+    ///
+    /// Through a descriptor of its own: Linux reports a write-back error once to each open file, so a
+    /// sync of the log's descriptor here could take the error that belongs to a commit, which the log's
+    /// own sync would then report as durable. On this descriptor it reaches both.
     static func zeros(_ file: RawFile, from: UInt64, to: UInt64) throws(StoreError) {
-        try file.writeZerosInPieces(from: from, to: to)
-        try file.syncData()
+        let own = try RawFile(path: file.path, flags: O_WRONLY)
+        do {
+            try own.writeZerosInPieces(from: from, to: to)
+            try own.syncData()
+        } catch {
+            try? own.truncate(to: from)
+            throw error
+        }
     }
 
     /// Whether a chunk is being written.
