@@ -147,9 +147,11 @@ import Testing
     // frame (checksum right) of seqs 5044031582654955528... Resync accepts any block start at or after the
     // expected seq; indexing it computed the ordinal `UInt32(seq - base)`, past `UInt32.max`: a trap in
     // `MemoryIndex.add` on the first snapshot. Fixed: a frame whose ordinals do not fit is refused like
-    // one whose records do not parse ("frame does not decode"), and reported as damage.
+    // one whose records do not parse ("frame does not decode"), and reported as damage. (Sealed here,
+    // by an empty segment after it: the active segment ends at its first bad frame, no resync.)
     @Test func farSeqAfterDamage() throws {
         let dir = Self.directory([
+            "00000000000000000100.log": "",
             "00000000000000000007.log":
                 "SEtMT0dTRUcBAEAAAAAAAAcAAAAAAAAA2AAAAAAAAAAAAABRcI9JaIemxQBmX4ABozY5MTIuMDAiLCKzdt0itwEUW3RlZCJ9SExGMW5WWxnqAAAA3QEAAAgAAAAAAABGAgAAAAEAAADdjzgt8GAGAN2POC3wYAYA+1r9Ad2POC3wYAYABGFjbWUKb3JkZXJzcGFjZRdpbnZlbnRvcnlfbGV2ZWwudXBkYXRlZAUHQkxLLTAxMSAFJENigaC/3v0cO1p5mLfW9RQzUnGQr87tDCtKaYinxgCgAXsiZGF0YSI6eyJOAPYEIjp7ImF2YWlsYWJsZSI6MTA2LBAA9Q5fYWRqdXN0bWVudCI6MTAsIm9uX2hhbmQiOjExMQ4ADSYAY3NrdSI6Ip4AcSJ9fSwiZXZDAAx9AATLAD8ifdz/AB4SAf8ALzI03gAZLzE53gATLzI03gASLzI03gAOUHRlZCJ9SHRlZAGwXJul"
         ])

@@ -16,12 +16,22 @@ struct SegmentIndexer: Sendable {
     let path: String
     /// A recompressed segment's dictionary (`SegmentDictionary`), for its frames that use it.
     private let layout: SegmentDictionary.Layout
+    /// Whether a bad frame is skipped (damage, and frames after it read) or ends what is read (the
+    /// tail). A sealed segment was synced whole at its seal, so bad bytes in it are damage and the frames
+    /// after them were acknowledged. In the active segment the bytes after the last sync may have reached
+    /// the disk in any order: a later commit's pages can survive where an earlier one's did not, and
+    /// neither was acknowledged. There the log ends at the first bad frame (point-in-time recovery).
+    let resync: Bool
 
     /// - Parameters:
     ///   - start: where to begin: after the header, or after the part of the log a checkpoint index
     ///     covers (the next frame there starts a block).
     ///   - layout: a recompressed segment's layout (`start` is then its `framesStart`).
-    init(baseSeq: UInt64, path: String, start: UInt64 = UInt64(FileHeader.size), layout: SegmentDictionary.Layout = .plain) {
+    init(
+        baseSeq: UInt64, path: String, start: UInt64 = UInt64(FileHeader.size), layout: SegmentDictionary.Layout = .plain,
+        resync: Bool = true
+    ) {
+        self.resync = resync
         index = MemoryIndex(baseSeq: baseSeq)
         scannedEnd = max(start, layout.framesStart)
         self.path = path
@@ -38,7 +48,7 @@ struct SegmentIndexer: Sendable {
     /// Indexes frames from `bytes`, which hold the file from `fileOffset` (= `scannedEnd`) on.
     mutating func advance(bytes: [UInt8], fileOffset: UInt64) throws(StoreError) {
         let scan = SegmentScanner.scan(
-            bytes, fileOffset: fileOffset, expectedSeq: index.endSeq, blockStart: blockStart, resync: true,
+            bytes, fileOffset: fileOffset, expectedSeq: index.endSeq, blockStart: blockStart, resync: resync,
             path: path)
         var damage = scan.damage
         var skipUntilBlockStart = false

@@ -104,7 +104,7 @@ public enum ArchiveCheck {
                 // One copy serves; the other is worth knowing about (`check --repair` does not rewrite it).
                 out.report.problems.append("\(path): one of the two copies of the segment's dictionary is damaged (the other is used)")
             }
-            var indexer = SegmentIndexer(baseSeq: base, path: path, layout: layout)
+            var indexer = SegmentIndexer(baseSeq: base, path: path, layout: layout, resync: !isLast)
             let limit = mark.map { $0.segmentBase == base ? min($0.offset, size) : size } ?? size
             try indexer.advance(file: file, limit: limit)
             let index = indexer.index

@@ -155,14 +155,17 @@ public final class ArchiveReader: Sendable {
                     decoded = nil
                 }
                 var prefix: SegmentView? = nil
+                // The active segment ends at its first bad frame, as recovery will cut it (see `resync`).
                 var indexer = SegmentIndexer(
-                    baseSeq: activeBase, path: activePath, layout: try SegmentDictionary.layout(file: file, header: decoded))
+                    baseSeq: activeBase, path: activePath, layout: try SegmentDictionary.layout(file: file, header: decoded),
+                    resync: false)
                 if let checkpoint = try? IndexFile(path: logDirectory + "/" + SegmentName.index(activeBase), segmentPath: activePath),
                     checkpoint.baseSeq == activeBase, checkpoint.lastFrameEnd == checkpoint.logLength,
                     checkpoint.logLength <= min(try file.size(), activeLimit ?? .max)
                 {
                     prefix = SegmentView(file: file, index: checkpoint)
-                    indexer = SegmentIndexer(baseSeq: checkpoint.endSeq, path: activePath, start: checkpoint.logLength)
+                    indexer = SegmentIndexer(
+                        baseSeq: checkpoint.endSeq, path: activePath, start: checkpoint.logLength, resync: false)
                 }
                 s.tail = Tail(base: activeBase, file: file, prefix: prefix, indexer: indexer)
             }

@@ -52,6 +52,9 @@ extension DiskSimulation {
             try unsyncedName.write([3], at: 0)
             try unsyncedName.syncData()
             Syscalls.interpose(nil)
+            if ProcessInfo.processInfo.environment["HOOKLOG_POWER_CUT_VERBOSE"] != nil {
+                print("seed \(seed) round \(round): \(disk.mutatingCalls) calls, cut after \(disk.crashAfter.map(String.init) ?? "end")")
+            }
             disk.powerCut()
             let a = read(dir.path + "/a")
             #expect(a.count >= 10_000 && a.prefix(10_000).allSatisfy { $0 == 1 })
@@ -115,7 +118,7 @@ struct PowerCutRun {
         for round in 0..<3 {
             let faultRate = rng.next() % 4 == 0 ? 0.002 : 0
             let disk = SimulatedDisk(
-                root: dir.path, seed: rng.next(), crashAfter: rng.next() % 5 == 0 ? nil : Int(rng.next() % 600) + 1,
+                root: dir.path, seed: rng.next(), crashAfter: rng.next() % 5 == 0 ? nil : Int(rng.next() % 150) + 1,
                 faultRate: faultRate)
             Syscalls.interpose(disk)
             if let store = try? ArchiveStore.open(directory: dir.path, options: options) {
@@ -148,6 +151,9 @@ struct PowerCutRun {
                 store.close()
             }
             Syscalls.interpose(nil)
+            if ProcessInfo.processInfo.environment["HOOKLOG_POWER_CUT_VERBOSE"] != nil {
+                print("seed \(seed) round \(round): \(disk.mutatingCalls) calls, cut after \(disk.crashAfter.map(String.init) ?? "end")")
+            }
             disk.powerCut()
             let found = Self.verify(dir: dir, options: options, ledger: ledger)
             problems += found.map { "round \(round) (cut after call \(disk.crashAfter.map(String.init) ?? "end"), faults \(disk.faults)): \($0)" }
@@ -164,7 +170,7 @@ struct PowerCutRun {
         if kind < 5 {
             counter += 1
             let id = "ev-\(rng.next() % 40)"
-            let payload = "{\"Id\":\"\(id)\",\"Attempt\":\(counter),\"Data\":\"\(String(repeating: "o", count: Int(rng.next() % 300)))\"}"
+            let payload = "{\"Id\":\"\(id)\",\"Attempt\":\(counter),\"Data\":\"\(noise(&rng, Int(rng.next() % 300)))\"}"
             return Sent(
                 events: [
                     NewEvent(
@@ -177,7 +183,7 @@ struct PowerCutRun {
         for _ in 0..<(Int(rng.next() % 12) + 1) {
             counter += 1
             let payload = Array(
-                "{\"event\":\"order.updated\",\"n\":\(counter),\"pad\":\"\(String(repeating: "x", count: Int(rng.next() % 600)))\"}".utf8)
+                "{\"event\":\"order.updated\",\"n\":\(counter),\"pad\":\"\(noise(&rng, Int(rng.next() % 600)))\"}".utf8)
             body += payload
             events.append(
                 NewEvent(
@@ -187,6 +193,11 @@ struct PowerCutRun {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in body { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
         return Sent(events: events, digest: withUnsafeBytes(of: hash.littleEndian) { Array($0) })
+    }
+
+    /// Hex digits LZ4 cannot shrink, so that commits span pages and frames as real payloads do.
+    static func noise(_ rng: inout SeededRandom, _ count: Int) -> String {
+        String((0..<count).map { _ in "0123456789abcdef".randomElement(using: &rng)! })
     }
 
     /// Sends each plan from a sender of its own, in order; returns the acknowledged requests.
@@ -213,7 +224,7 @@ struct PowerCutRun {
         let events: [StoredEvent]
         do {
             let store = try ArchiveStore.open(directory: dir.path, options: options)
-            if ProcessInfo.processInfo.environment["DEBUGNOTES"] != nil { for n in store.recoveryNotes { print("NOTE", n) } }
+            if ProcessInfo.processInfo.environment["HOOKLOG_POWER_CUT_VERBOSE"] != nil { for n in store.recoveryNotes { print("  recovery: \(n)") } }
             events = try store.reader().snapshot().events()
             store.close()
         } catch {

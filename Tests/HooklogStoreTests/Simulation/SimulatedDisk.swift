@@ -224,7 +224,14 @@ final class SimulatedDisk: Syscalls.Interposer, Sendable {
                 return -1
             }
             var file = s.inodes[inode]!
-            file.durable = file.current
+            // Only what changed since the last sync is copied: the rest is durable already.
+            let count = file.current.count
+            if file.durable.count > count { file.durable.removeLast(file.durable.count - count) }
+            if file.durable.count < count { file.durable += [UInt8](repeating: 0, count: count - file.durable.count) }
+            for page in file.dirty where page * Self.pageSize < count {
+                let range = (page * Self.pageSize)..<min((page + 1) * Self.pageSize, count)
+                file.durable.replaceSubrange(range, with: file.current[range])
+            }
             file.dirty = []
             s.inodes[inode] = file
             return 0
