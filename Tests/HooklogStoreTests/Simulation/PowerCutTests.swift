@@ -163,7 +163,7 @@ struct PowerCutRun {
     }
 
     /// A new delivery with an ID (a redelivery of an earlier ID, sometimes), a new request without IDs of
-    /// one to a dozen events, or a byte-identical retry of an earlier one.
+    /// 1 to 50 events, or a byte-identical retry of an earlier one.
     static func request(_ rng: inout SeededRandom, counter: inout Int, earlier: [Sent]) -> Sent {
         let kind = rng.next() % 10
         if kind < 2, let retry = earlier.filter({ $0.digest != nil }).randomElement(using: &rng) { return retry }
@@ -180,7 +180,7 @@ struct PowerCutRun {
         }
         var events: [NewEvent] = []
         var body: [UInt8] = []
-        for _ in 0..<(Int(rng.next() % 12) + 1) {
+        for _ in 0..<(Int(rng.next() % 50) + 1) {  // Orderspace sends up to 50 events a request
             counter += 1
             let payload = Array(
                 "{\"event\":\"order.updated\",\"n\":\(counter),\"pad\":\"\(noise(&rng, Int(rng.next() % 600)))\"}".utf8)
