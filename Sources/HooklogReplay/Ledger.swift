@@ -209,7 +209,8 @@ actor Ledger {
 
     /// Writes the current state and returns once the file (and the dead-letter file) holds it.
     private func persist() async throws(ReplayError) {
-        guard checkpointPath != nil || deadLetter != nil else { return }
+        // Without a checkpoint only dead letters are written: a delivery has nothing to wait for.
+        guard checkpointPath != nil || !deadLetterSeqs.isEmpty else { return }
         version += 1
         if writing {
             let mine = version

@@ -27,7 +27,7 @@ struct RetryPolicy: Sendable {
     func delay(afterAttempt attempt: Int, retryAfter: Duration?) -> Duration {
         if let retryAfter { return max(.zero, min(retryAfter, cap)) }
         // base · 2^(attempt-1), saturating at the cap (no overflow whatever the attempt or the base).
-        let exponent = Int64(min(max(attempt - 1, 0), 62))
+        let exponent = Int64(attempt > 1 ? min(attempt - 1, 62) : 0)
         let (scaled, overflow) = base.nanoseconds.multipliedReportingOverflow(by: 1 << exponent)
         let ceiling = overflow ? cap.nanoseconds : min(scaled, cap.nanoseconds)
         return .nanoseconds(Int64.random(in: 0...max(ceiling, 1)))

@@ -31,7 +31,7 @@ import Testing
     }
 
     @Test func backoffNeverOverflowsWhateverTheAttemptOrTheBase() {
-        for attempt in [0, -5, 40, 63, 64, 1000, Int.max] {
+        for attempt in [0, -5, 40, 63, 64, 1000, Int.max, Int.min] {
             let d = policy.delay(afterAttempt: attempt, retryAfter: nil)
             #expect(d >= .zero && d <= .seconds(60), "attempt \(attempt)")
         }

@@ -55,7 +55,7 @@ struct Sink: AsyncParsableCommand {
     func run() async throws {
         let counts = Mutex(Counts())
         let recordHandle = try record.map { path -> FileHandle in
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         }
         let recordLock = Mutex(())
@@ -147,7 +147,7 @@ struct Sink: AsyncParsableCommand {
             return header(signHeader) == "sha256=" + hex
         case "standard-webhooks":
             guard let id = header("webhook-id"), let ts = header("webhook-timestamp"), let sigs = header("webhook-signature"),
-                let t = Int(ts), abs(Int(Date().timeIntervalSince1970) - t) <= 300
+                let t = Int(ts), case let now = Int(Date().timeIntervalSince1970), (now - 300)...(now + 300) ~= t
             else { return false }
             let keyText = secret.hasPrefix("whsec_") ? String(secret.dropFirst(6)) : secret
             guard let key = Data(base64Encoded: keyText) else { return false }
