@@ -15,8 +15,8 @@ extension Hooklog {
                 429, 5xx and timeouts are retried with exponential backoff and jitter (Retry-After honoured); \
                 another 4xx is not. An event given up on goes to --dead-letter and the run goes on; \
                 `--from-file DEAD-LETTER` sends those again. With --checkpoint, an interrupted run (Ctrl-C, \
-                kill, crash) continues where it stopped when the same command is run again. Exit 0 only if \
-                everything was delivered.
+                kill, crash) continues where it stopped when the same command is run again, and sends again \
+                the events given up on. Exit 0 only if everything was delivered.
 
                 Examples:
                   hooklog replay --to https://new.example/hooks --account shop --dry-run
@@ -173,7 +173,12 @@ extension Hooklog {
                 fail(ReplayStop(checkpoint.map { "interrupted; run the same command again to continue from \($0)" } ?? "interrupted (no --checkpoint: a new run starts over)"))
             }
             if summary.failed > 0 {
-                fail(ReplayStop("\(summary.failed) events were not delivered" + (deadLetter.map { "; send them again with --from-file \($0)" } ?? "")))
+                // With a checkpoint the same command sends them again (they are not settled); without one,
+                // the dead-letter file is the way to.
+                let again =
+                    checkpoint != nil ? "; run the same command again to send them again"
+                    : deadLetter.map { "; send them again with --from-file \($0)" } ?? ""
+                fail(ReplayStop("\(summary.failed) events were not delivered" + again))
             }
         }
 
