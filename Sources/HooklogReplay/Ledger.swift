@@ -130,7 +130,9 @@ actor Ledger {
                 failed.insert(lo...hi)
             }
         default:
-            throw ReplayError("checkpoint \(path) is of version \(version), which this hooklog does not read; use the hooklog that wrote it, or remove it to start over")
+            throw ReplayError(
+                "checkpoint \(path) is of version \(version), which this hooklog does not read; "
+                    + "use the hooklog that wrote it, or remove it to start over")
         }
         return Resume(
             watermark: watermark, settled: settled, failed: failed, window: window, complete: object["complete"] as? Bool ?? false)
@@ -325,7 +327,8 @@ enum CheckpointFile {
     static func replace(_ path: String, with bytes: [UInt8]) throws(ReplayError) {
         let temp = path + ".tmp"
         func failure(_ what: String) -> ReplayError {
-            ReplayError("cannot write the checkpoint \(path) (\(what): \(String(cString: strerror(errno)))); check the disk and its permissions")
+            ReplayError(
+                "cannot write the checkpoint \(path) (\(what): \(String(cString: strerror(errno)))); check the disk and its permissions")
         }
         unlink(temp)  // a leftover of a killed run: O_EXCL below must create the file, with our mode
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)

@@ -229,3 +229,32 @@ import Testing
         #expect(r.ranges == [2...29])
     }
 }
+
+extension LedgerTests {
+    @Test func lanesSettlingAtOnceAreAllInTheCheckpointWhenTheirSettleReturns() async throws {
+        let archive = try await TestArchive(count: 160, entities: 8)
+        defer { archive.remove() }
+        let setup = try Setup()
+        defer { setup.remove() }
+        let events = try archive.events()
+        let ledger = try setup.ledger(archive)
+        try await ledger.start()
+        await ledger.issue(events.map { ($0.seq, false) })
+        // Eight lanes settle at once, sharing writes; each settle returns only once the file holds it.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for lane in 0..<8 {
+                let mine = events.filter { $0.lane(of: 8) == lane }
+                group.addTask {
+                    for e in mine {
+                        try await ledger.settle([e], delivered: true)
+                        let resume = try #require(try setup.load())
+                        #expect(Ledger.isSettled(e.seq, in: resume), "seq \(e.seq) in the file when its settle returned")
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let resume = try #require(try setup.load())
+        #expect(resume.watermark == events.last!.seq && resume.settled.isEmpty)
+    }
+}
