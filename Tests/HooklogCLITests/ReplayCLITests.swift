@@ -478,7 +478,12 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
             try? FileManager.default.removeItem(atPath: checkpoint)
         }
         let events = try await makeInterleavedArchive(dir, orders: 10, steps: 6)
-        let receiver = try await Receiver(delay: .milliseconds(interrupted ? 20 : 0))
+        // To be interrupted, the first run is held up after 8 requests (503, Retry-After: 30) until killed.
+        final class Mood: Sendable { let holding = Atomic<Bool>(true) }
+        let mood = Mood()
+        let receiver = try await Receiver { n, _ in
+            interrupted && n > 8 && mood.holding.load(ordering: .relaxed) ? (503, ["Retry-After": "30"]) : (200, [:])
+        }
         defer { receiver.stop() }
         let arguments = [
             "replay", "--data", dir, "--to", receiver.url, "--shape", "o2vend", "--concurrency", "2", "--since", "30d", "--until", "0s",
@@ -494,6 +499,7 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
             while receiver.accepted.count < 8 { try await Task.sleep(for: .milliseconds(5)) }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
+            mood.holding.store(false, ordering: .relaxed)
             // Sent after the first run resolved --until 0s: outside the window it kept.
             let store = try ArchiveStore.open(directory: dir)
             _ = try await store.append([
