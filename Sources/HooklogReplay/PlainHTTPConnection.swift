@@ -189,6 +189,8 @@ private final class AnswerHandler: ChannelInboundHandler, @unchecked Sendable {
     private var pending: CheckedContinuation<Result, any Error>?
     private var timer: Scheduled<Void>?
     private var head: HTTPResponseHead?
+    /// The answer's body bytes so far (read and dropped).
+    private var bodyBytes = 0
 
     /// A request: its head and its body.
     struct Request: Sendable {
@@ -204,16 +206,11 @@ private final class AnswerHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         pending = answer
         head = nil
+        bodyBytes = 0
         timer = channel.eventLoop.scheduleTask(deadline: deadline) { [self] in
-            if let head, let continuation = pending {
-                // The answer's head is in, only its body is late: the answer stands (and the connection,
-                // mid-body, is not used again).
-                pending = nil
-                self.head = nil
-                continuation.resume(returning: Result(answer: Self.answer(head), keepAlive: false))
-            } else {
-                fail(Closed(description: "no answer within the timeout"))
-            }
+            // Without its whole body an answer is incomplete (RFC 9112, 8): tried again like no answer,
+            // as AsyncHTTPClientPoster does. The connection, mid-answer, is not used again.
+            fail(head == nil ? Closed(description: "no answer within the timeout") : AnswerBodyTimedOut())
             channel.close(promise: nil)
         }
         // Head, body and end are flushed together: one `writev`, one TCP segment for a small request.
@@ -228,8 +225,15 @@ private final class AnswerHandler: ChannelInboundHandler, @unchecked Sendable {
         case .head(let h):
             if h.status.code >= 100 && h.status.code < 200 { return }  // an interim answer: the real one follows
             head = h
-        case .body:
-            break  // the answer's body is not needed
+        case .body(let part):
+            // The answer's body is not needed; past `maximumAnswerBodyBytes` the answer stands without the
+            // rest, and the connection, mid-body, is closed rather than read on.
+            bodyBytes += part.readableBytes
+            guard bodyBytes > maximumAnswerBodyBytes, let head, let continuation = pending else { return }
+            pending = nil
+            self.head = nil
+            timer?.cancel()
+            continuation.resume(returning: Result(answer: Self.answer(head), keepAlive: false))
         case .end:
             guard let head, let continuation = pending else { return }
             pending = nil

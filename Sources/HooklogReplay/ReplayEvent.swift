@@ -12,6 +12,9 @@ struct ReplayEvent: Sendable {
     var blockBytes: Int
     /// The `--format ndjson` line (without newline), for the `envelope` shape only.
     var envelope: [UInt8]?
+    /// Whether a matching event that the run skips (settled by an earlier run) lies between this event and
+    /// the one issued before it (see `Ledger`: a range of failed events must not span a delivered one).
+    var afterSkipped = false
 
     init(_ view: EventView, envelope: Bool) {
         seq = view.seq

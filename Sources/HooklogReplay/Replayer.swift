@@ -63,13 +63,15 @@ public final class Replayer: Sendable {
 
     /// What a run would send: events, requests, entities, time range. Sends nothing.
     public func plan() throws -> Summary {
+        if let problem = configuration.problem { throw ReplayError(problem) }
         let snapshot = try ArchiveReader(directory: directory).snapshot()
-        let resume = try configuration.checkpoint.flatMap { path throws(ReplayError) in try Ledger.load(path, fingerprint: configuration.fingerprint) }
+        let resume = try loadCheckpoint()
+        let filter = filter(resuming: resume)
         var summary = Summary()
         var laneCounts = [Int](repeating: 0, count: configuration.concurrency)
         var entities = Set<String>()
         var lo = Int64.max, hi = Int64.min
-        try scan(snapshot) { view in
+        try scan(snapshot, filter) { view in
             if Ledger.isSettled(view.seq, in: resume) {
                 summary.skipped += 1
                 return
@@ -91,16 +93,19 @@ public final class Replayer: Sendable {
 
     /// Sends everything; returns when every event is settled or the run was stopped.
     public func run() async throws -> Summary {
+        if let problem = configuration.problem { throw ReplayError(problem) }
         let reader = try ArchiveReader(directory: directory)
         let snapshot = try reader.snapshot()
-        let resume = try configuration.checkpoint.flatMap { path throws(ReplayError) in try Ledger.load(path, fingerprint: configuration.fingerprint) }
+        let resume = try loadCheckpoint()
         if resume?.complete == true {
             return counters.withLock { $0.alreadyComplete = true; return $0 }
         }
         let deadLetter = try configuration.deadLetter.map { path throws(ReplayError) in try DeadLetterFile(path: path) }
+        let filter = filter(resuming: resume)
         let ledger = Ledger(
-            checkpoint: configuration.checkpoint, fingerprint: configuration.fingerprint, resume: resume, deadLetter: deadLetter,
-            snapshot: snapshot)
+            checkpoint: configuration.checkpoint, fingerprint: configuration.fingerprint,
+            window: Ledger.Window(since: filter.since, until: filter.until), resume: resume, deadLetter: deadLetter, snapshot: snapshot)
+        try await ledger.start()
         let builder = RequestBuilder(configuration: configuration, archiveID: ArchiveIdentity.load(directory: directory))
         let limiter = configuration.rate.map { RateLimiter(perSecond: $0) }
         let per = configuration.eventsPerRequest
@@ -155,7 +160,7 @@ public final class Replayer: Sendable {
             group.addTask {
                 defer { for lane in lanes { lane.finish() } }
                 do {
-                    try await self.produce(snapshot, resume: resume, ledger: ledger, lanes: lanes)
+                    try await self.produce(snapshot, filter: filter, resume: resume, ledger: ledger, lanes: lanes)
                     return .success(())
                 } catch {
                     self.stop()
@@ -171,15 +176,34 @@ public final class Replayer: Sendable {
         try? await client?.shutdown()
         try outcome.get()
         let interrupted = isStopping
-        try await ledger.finish(complete: !interrupted)
+        try await ledger.finish(interrupted: interrupted)
         return counters.withLock {
             $0.interrupted = interrupted
             return $0
         }
     }
 
+    /// The checkpoint to resume, if any.
+    private func loadCheckpoint() throws(ReplayError) -> Ledger.Resume? {
+        guard let path = configuration.checkpoint else { return nil }
+        return try Ledger.load(path, configuration: configuration)
+    }
+
+    /// The run's filter: the configured one, over the window a checkpoint holds (a relative `--since`
+    /// resolved by the first run, so a resumed run sends the same events).
+    private func filter(resuming resume: Ledger.Resume?) -> EventFilter {
+        var filter = configuration.filter
+        if let window = resume?.window {
+            filter.since = window.since
+            filter.until = window.until
+        }
+        return filter
+    }
+
     /// Scans the matching events in `seq` order, in chunks, handing each to its lane.
-    private func produce(_ snapshot: ArchiveSnapshot, resume: Ledger.Resume?, ledger: Ledger, lanes: [LaneQueue]) async throws {
+    private func produce(
+        _ snapshot: ArchiveSnapshot, filter: EventFilter, resume: Ledger.Resume?, ledger: Ledger, lanes: [LaneQueue]
+    ) async throws {
         let envelope = configuration.shape == .envelope
         var chunk: [ReplayEvent] = []
         var skipped = 0
@@ -187,7 +211,7 @@ public final class Replayer: Sendable {
         func flush() async {
             guard !pending.isEmpty else { return }
             Self.unpinSparseBlocks(&pending)
-            await ledger.issue(pending.map(\.seq))
+            await ledger.issue(pending.map { ($0.seq, $0.afterSkipped) })
             counters.withLock { $0.events += pending.count }
             // Each lane's share in order, handed out in rounds: a full lane does not hold back the shares
             // of the lanes after it. (When every lane with events left is full, the producer waits for
@@ -209,15 +233,21 @@ public final class Replayer: Sendable {
             }
             pending.removeAll(keepingCapacity: true)
         }
+        // Whether an event the run skips (settled by an earlier run) came since the last one issued.
+        var skippedSince = false
         if let file = configuration.fromFile {
             for seq in try DeadLetterReader.seqs(file) {
                 if Ledger.isSettled(seq, in: resume) {
                     skipped += 1
+                    skippedSince = true
                     continue
                 }
                 var found = false
                 try snapshot.forEachView(matching: EventFilter(afterSeq: seq - 1, beforeSeq: seq + 1), limit: 1) { view in
-                    pending.append(ReplayEvent(view, envelope: envelope))
+                    var e = ReplayEvent(view, envelope: envelope)
+                    e.afterSkipped = skippedSince
+                    pending.append(e)
+                    skippedSince = false
                     found = true
                     return false
                 }
@@ -226,7 +256,7 @@ public final class Replayer: Sendable {
                 if isStopping { return }
             }
         } else {
-            var filter = configuration.filter
+            var filter = filter
             while !isStopping {
                 chunk.removeAll(keepingCapacity: true)
                 var last: UInt64?
@@ -234,8 +264,12 @@ public final class Replayer: Sendable {
                     last = view.seq
                     if Ledger.isSettled(view.seq, in: resume) {
                         skipped += 1
+                        skippedSince = true
                     } else {
-                        chunk.append(ReplayEvent(view, envelope: envelope))
+                        var e = ReplayEvent(view, envelope: envelope)
+                        e.afterSkipped = skippedSince
+                        chunk.append(e)
+                        skippedSince = false
                     }
                     return true
                 }
@@ -338,7 +372,7 @@ public final class Replayer: Sendable {
         return false
     }
 
-    private func scan(_ snapshot: ArchiveSnapshot, _ body: (EventView) throws -> Void) throws {
+    private func scan(_ snapshot: ArchiveSnapshot, _ filter: EventFilter, _ body: (EventView) throws -> Void) throws {
         if let file = configuration.fromFile {
             for seq in try DeadLetterReader.seqs(file) {
                 try snapshot.forEachView(matching: EventFilter(afterSeq: seq - 1, beforeSeq: seq + 1), limit: 1) { view in
@@ -347,7 +381,7 @@ public final class Replayer: Sendable {
                 }
             }
         } else {
-            try snapshot.forEachView(matching: configuration.filter) { view in
+            try snapshot.forEachView(matching: filter) { view in
                 try body(view)
                 return true
             }
@@ -364,8 +398,9 @@ enum DeadLetterReader {
         var seqs: [UInt64] = []
         var seen = Set<UInt64>()
         for (n, line) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+            // `as? Int`: an integer only (1.5, 1e30, -1 and strings are refused, not rounded or wrapped).
             guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-                let seq = (object["seq"] as? NSNumber)?.uint64Value, seq > 0
+                let n = object["seq"] as? Int, n > 0, case let seq = UInt64(n)
             else {
                 throw ReplayError("\(path):\(n + 1): not an event line (a JSON object with a \"seq\", as `hooklog query` prints)")
             }

@@ -5,6 +5,22 @@ struct RequestBuilder: Sendable {
     let configuration: ReplayConfiguration
     /// The archive's identity, for Standard Webhooks IDs of events without one.
     let archiveID: String
+    /// The headers every request carries: the defaults a `--header` of the same name (any case) does not
+    /// replace, then the `--header`s, in their order.
+    let fixedHeaders: [(String, String)]
+    /// The secret, and its bytes as the HMAC key of `orderspace` and `hmac-sha256`.
+    let secret: String
+    let key: [UInt8]
+
+    init(configuration: ReplayConfiguration, archiveID: String) {
+        self.configuration = configuration
+        self.archiveID = archiveID
+        let defaults = [("Content-Type", "application/json")]
+        let given = Set(configuration.headers.map { $0.0.lowercased() })
+        fixedHeaders = defaults.filter { !given.contains($0.0.lowercased()) } + configuration.headers
+        secret = configuration.secret ?? ""
+        key = Array(secret.utf8)
+    }
 
     struct Built: Sendable {
         var body: [UInt8]
@@ -28,16 +44,14 @@ struct RequestBuilder: Sendable {
         case .envelope:
             body = events[0].envelope ?? []
         }
-        var headers: [(String, String)] = [("Content-Type", "application/json")]
-        headers += configuration.headers
-        let secret = configuration.secret ?? ""
+        var headers = fixedHeaders
         switch configuration.signing {
         case .none:
             break
         case .orderspace:
-            headers.append(("X-Orderspace-Signature", Encoding.base64(HMACSHA256.mac(key: Array(secret.utf8), body))))
+            headers.append(("X-Orderspace-Signature", Encoding.base64(HMACSHA256.mac(key: key, body))))
         case .hmacSHA256:
-            headers.append((configuration.signHeader, "sha256=" + Encoding.hex(HMACSHA256.mac(key: Array(secret.utf8), body))))
+            headers.append((configuration.signHeader, "sha256=" + Encoding.hex(HMACSHA256.mac(key: key, body))))
         case .standardWebhooks:
             let id = webhookID(events)
             headers.append(("webhook-id", id))

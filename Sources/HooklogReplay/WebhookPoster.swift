@@ -2,6 +2,16 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 
+/// The most of an answer's body a poster reads (and drops): a receiver that sends more has answered all
+/// the same, but its connection is closed rather than read to the end.
+let maximumAnswerBodyBytes = 1 << 20
+
+/// The answer's head came, its body did not end within the timeout: the answer is incomplete, and the
+/// request is tried again as after any timeout (a receiver that trickles its body holds no lane for ever).
+struct AnswerBodyTimedOut: Error, CustomStringConvertible {
+    var description: String { "the answer's body did not arrive within the timeout" }
+}
+
 /// What a POST came back with: all replay needs of an answer.
 struct PostAnswer: Sendable {
     var status: Int
@@ -21,6 +31,9 @@ protocol WebhookPoster: AnyObject {
 
 /// Posts through AsyncHTTPClient: for `https://` URLs, and for requests the plain client does not
 /// write itself (see `PlainHTTPConnection.accepts`).
+///
+/// `timeout` covers the whole exchange, the answer's body included: AsyncHTTPClient's deadline ends
+/// once the head is in, so the body is read here against the same deadline.
 final class AsyncHTTPClientPoster: WebhookPoster {
     let client: HTTPClient
     let url: String
@@ -35,9 +48,35 @@ final class AsyncHTTPClientPoster: WebhookPoster {
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: body))
-        let response = try await client.execute(request, timeout: .nanoseconds(timeout.nanoseconds))
-        _ = try? await response.body.collect(upTo: 1 << 20)
-        return PostAnswer(status: Int(response.status.code), retryAfter: response.headers.first(name: "Retry-After"))
+        let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
+        let response = try await client.execute(request, deadline: deadline)
+        let answer = PostAnswer(status: Int(response.status.code), retryAfter: response.headers.first(name: "Retry-After"))
+        try await Self.drain(response.body, until: deadline)
+        return answer
+    }
+
+    /// Reads and drops an answer's body, up to `maximumAnswerBodyBytes`, by `deadline`.
+    /// - Throws: `AnswerBodyTimedOut` if the body has not ended by then (the read is cancelled, which
+    ///   closes the connection).
+    static func drain(_ body: HTTPClientResponse.Body, until deadline: NIODeadline) async throws {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                var read = 0
+                for try await chunk in body {
+                    read += chunk.readableBytes
+                    // Enough read: leaving the rest cancels the request, and its connection with it.
+                    if read > maximumAnswerBodyBytes { break }
+                }
+                return true
+            }
+            group.addTask {
+                let left = deadline - NIODeadline.now()
+                if left > .zero { try await Task.sleep(for: .nanoseconds(left.nanoseconds)) }
+                return false
+            }
+            defer { group.cancelAll() }
+            guard let ended = try await group.next(), ended else { throw AnswerBodyTimedOut() }
+        }
     }
 
     func close() async {}

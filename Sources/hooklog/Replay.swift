@@ -15,8 +15,8 @@ extension Hooklog {
                 429, 5xx and timeouts are retried with exponential backoff and jitter (Retry-After honoured); \
                 another 4xx is not. An event given up on goes to --dead-letter and the run goes on; \
                 `--from-file DEAD-LETTER` sends those again. With --checkpoint, an interrupted run (Ctrl-C, \
-                kill, crash) continues where it stopped when the same command is run again. Exit 0 only if \
-                everything was delivered.
+                kill, crash) continues where it stopped when the same command is run again, and sends again \
+                the events given up on. Exit 0 only if everything was delivered.
 
                 Examples:
                   hooklog replay --to https://new.example/hooks --account shop --dry-run
@@ -85,6 +85,20 @@ extension Hooklog {
             guard RFC3339.parseDuration(timeout).map({ $0 > 0 }) == true else { throw ValidationError("--timeout '\(timeout)' is not a duration (30s, 2m)") }
             for h in headers where !h.contains(":") { throw ValidationError("--header '\(h)' is not 'Name: value'") }
             if fromFile != nil, filters.isActive { throw ValidationError("--from-file sends the file's events; it cannot be combined with filters") }
+            var signing = ReplayConfiguration(url: to, filter: EventFilter())
+            signing.signing = sign
+            signing.secret = secret
+            signing.signHeader = signHeader
+            signing.headers = parsedHeaders
+            if let problem = signing.problem { throw ValidationError(problem) }
+        }
+
+        /// The `--header`s as (name, value), both trimmed.
+        var parsedHeaders: [(String, String)] {
+            headers.compactMap { h in
+                guard let colon = h.firstIndex(of: ":") else { return nil }
+                return (h[..<colon].trimmingCharacters(in: .whitespaces), h[h.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+            }
         }
 
         func parsedRate(_ text: String) -> Double? {
@@ -96,6 +110,9 @@ extension Hooklog {
         func run() async throws {
             var configuration = ReplayConfiguration(url: to, filter: try filters.filter(now: RFC3339.nowMicros()))
             configuration.fromFile = fromFile
+            // As written, for the checkpoint: `--since 30d` is the same replay when run again tomorrow.
+            configuration.sinceText = filters.since
+            configuration.untilText = filters.until
             configuration.shape = shape
             configuration.batch = batch
             configuration.concurrency = concurrency
@@ -103,10 +120,7 @@ extension Hooklog {
             configuration.signing = sign
             configuration.secret = secret
             configuration.signHeader = signHeader
-            configuration.headers = headers.map { h in
-                let colon = h.firstIndex(of: ":")!
-                return (h[..<colon].trimmingCharacters(in: .whitespaces), h[h.index(after: colon)...].trimmingCharacters(in: .whitespaces))
-            }
+            configuration.headers = parsedHeaders
             configuration.maxAttempts = maxAttempts
             configuration.deadLetter = deadLetter
             configuration.checkpoint = checkpoint
@@ -159,7 +173,12 @@ extension Hooklog {
                 fail(ReplayStop(checkpoint.map { "interrupted; run the same command again to continue from \($0)" } ?? "interrupted (no --checkpoint: a new run starts over)"))
             }
             if summary.failed > 0 {
-                fail(ReplayStop("\(summary.failed) events were not delivered" + (deadLetter.map { "; send them again with --from-file \($0)" } ?? "")))
+                // With a checkpoint the same command sends them again (they are not settled); without one,
+                // the dead-letter file is the way to.
+                let again =
+                    checkpoint != nil ? "; run the same command again to send them again"
+                    : deadLetter.map { "; send them again with --from-file \($0)" } ?? ""
+                fail(ReplayStop("\(summary.failed) events were not delivered" + again))
             }
         }
 

@@ -4,6 +4,7 @@ import HTTPTypes
 import HooklogStore
 import Hummingbird
 import NIOCore
+import NIOPosix
 import Synchronization
 import Testing
 
@@ -14,6 +15,8 @@ final class Receiver: Sendable {
         var n: Int
         var status: Int
         var headers: [String: String]
+        /// Every header field as it came, repeated names included.
+        var fields: [(name: String, value: String)]
         var body: [UInt8]
         /// The request target: path and query.
         var target: String
@@ -37,13 +40,14 @@ final class Receiver: Sendable {
             let body = Array(try await request.body.collect(upTo: 16 << 20).readableBytesView)
             var headers: [String: String] = [:]
             for f in request.headers { headers[f.name.canonicalName] = f.value }
+            let received = request.headers.map { (name: $0.name.canonicalName, value: $0.value) }
             let n = log.counter.withLock { c -> Int in
                 c += 1
                 return c
             }
             let answer = script(n, body)
             let target = request.uri.description
-            log.entries.withLock { $0.append(Received(n: n, status: answer.status, headers: headers, body: body, target: target)) }
+            log.entries.withLock { $0.append(Received(n: n, status: answer.status, headers: headers, fields: received, body: body, target: target)) }
             if delay > .zero { try await Task.sleep(for: delay) }
             var fields = HTTPFields()
             for (k, v) in answer.headers { fields[HTTPField.Name(k)!] = v }
@@ -73,6 +77,96 @@ extension CLI {
     /// Runs the binary without blocking a Swift concurrency thread (the test's server needs them).
     static func runAsync(_ arguments: [String], environment: [String: String] = [:]) async throws -> Output {
         try await Task.detached { try CLI.run(arguments, environment: environment) }.value
+    }
+
+    /// Runs the binary, killing it if it has not ended within `limit` (a hang fails the test, with
+    /// status 9, rather than holding the suite). Through `timeout(1)`, whose exit is the binary's.
+    static func runAsync(_ arguments: [String], environment: [String: String] = [:], killAfter limit: Int) async throws -> Output {
+        try await Task.detached {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+            process.arguments = ["-s", "KILL", String(limit), CLI.binary] + arguments
+            var env = ProcessInfo.processInfo.environment
+            for (k, v) in environment { env[k] = v }
+            process.environment = env
+            let outPath = tempPath() + ".out", errPath = tempPath() + ".err"
+            _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+            defer {
+                try? FileManager.default.removeItem(atPath: outPath)
+                try? FileManager.default.removeItem(atPath: errPath)
+            }
+            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+            try process.run()
+            process.waitUntilExit()
+            return Output(
+                status: process.terminationStatus,
+                stdout: String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self),
+                stderr: String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self))
+        }.value
+    }
+}
+
+/// A receiver on 127.0.0.1 that answers each connection's first request with a 200 head announcing a
+/// 100-byte body, then sends that body one byte a second.
+final class TricklingReceiver: Sendable {
+    let channel: any Channel
+    /// Connections answered.
+    let answered = Counter()
+
+    final class Counter: Sendable {
+        let value = Atomic<Int>(0)
+    }
+    var url: String { "http://127.0.0.1:\(channel.localAddress?.port ?? 0)/hook" }
+
+    /// Runs `body` with a receiver that is stopped however `body` ends.
+    static func with<T>(_ body: (TricklingReceiver) async throws -> T) async throws -> T {
+        let receiver = try await TricklingReceiver()
+        do {
+            let result = try await body(receiver)
+            try? await receiver.channel.close()
+            return result
+        } catch {
+            try? await receiver.channel.close()
+            throw error
+        }
+    }
+
+    private init() async throws {
+        let answered = self.answered
+        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { child in
+                child.eventLoop.makeCompletedFuture { try child.pipeline.syncOperations.addHandler(Trickle(answered: answered)) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+    }
+
+    /// `@unchecked Sendable`: used on its channel's event loop only.
+    private final class Trickle: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        let answered: Counter
+        var started = false
+        var left = 100
+
+        init(answered: Counter) { self.answered = answered }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            guard !started else { return }
+            started = true
+            answered.value.add(1, ordering: .relaxed)
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: head)), promise: nil)
+            drip(context)
+        }
+
+        func drip(_ context: ChannelHandlerContext) {
+            guard left > 0, context.channel.isActive else { return }
+            left -= 1
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: " ")), promise: nil)
+            context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { self.drip(context) }
+        }
     }
 }
 
@@ -373,5 +467,182 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
             #expect(object["seq"] is Int && object["payload"] is [String: Any])
         }
         #expect(receiver.accepted.count == 20)
+    }
+
+    @Test("a relative --since with --checkpoint: the same command run again resumes the same replay, not another", arguments: [false, true])
+    func relativeSinceResumes(interrupted: Bool) async throws {
+        let dir = tempPath()
+        let checkpoint = tempPath() + ".ckpt"
+        defer {
+            try? FileManager.default.removeItem(atPath: dir)
+            try? FileManager.default.removeItem(atPath: checkpoint)
+        }
+        let events = try await makeInterleavedArchive(dir, orders: 10, steps: 6)
+        // To be interrupted, the first run is held up after 8 requests (503, Retry-After: 30) until killed.
+        final class Mood: Sendable { let holding = Atomic<Bool>(true) }
+        let mood = Mood()
+        let receiver = try await Receiver { n, _ in
+            interrupted && n > 8 && mood.holding.load(ordering: .relaxed) ? (503, ["Retry-After": "30"]) : (200, [:])
+        }
+        defer { receiver.stop() }
+        let arguments = [
+            "replay", "--data", dir, "--to", receiver.url, "--shape", "o2vend", "--concurrency", "2", "--since", "30d", "--until", "0s",
+            "--checkpoint", checkpoint,
+        ]
+        if interrupted {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CLI.binary)
+            process.arguments = arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            while receiver.accepted.count < 8 { try await Task.sleep(for: .milliseconds(5)) }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            mood.holding.store(false, ordering: .relaxed)
+            // Sent after the first run resolved --until 0s: outside the window it kept.
+            let store = try ArchiveStore.open(directory: dir)
+            _ = try await store.append([
+                NewEvent(account: "shop", source: "orderspace", type: "late", entity: "late", refs: [], id: nil, payload: Array("{}".utf8))
+            ])
+            store.close()
+        } else {
+            let first = try await CLI.runAsync(arguments)
+            #expect(first.status == 0, "\(first.stderr)")
+        }
+        try await Task.sleep(for: .milliseconds(20))  // --since 30d and --until 0s now resolve to other times
+        let again = try await CLI.runAsync(arguments)
+        #expect(again.status == 0, "\(again.stdout) \(again.stderr)")
+        if interrupted {
+            #expect(again.stdout.contains("already sent by an earlier run"), "\(again.stdout)")
+            #expect(Set(receiver.accepted.map(\.body)) == Set(events.map { Array($0.payload) }), "the first run's window, the late event not in it")
+        } else {
+            #expect(again.stdout.contains("nothing to do"), "\(again.stdout)")
+            #expect(receiver.accepted.count == events.count)
+        }
+        let mode = try FileManager.default.attributesOfItem(atPath: checkpoint)[.posixPermissions] as! Int
+        #expect(mode & 0o777 == 0o600, "\(String(mode, radix: 8))")
+    }
+
+    @Test(
+        "events given up on are not settled: the same command sends them again, and exits 0 only once they are delivered",
+        arguments: [true, false])
+    func failedEventsAreSentAgain(withDeadLetter: Bool) async throws {
+        let dir = tempPath()
+        let checkpoint = tempPath() + ".ckpt"
+        let dead = tempPath() + ".ndjson"
+        defer {
+            for path in [dir, checkpoint, dead] { try? FileManager.default.removeItem(atPath: path) }
+        }
+        let events = try await makeInterleavedArchive(dir, orders: 5, steps: 4)
+        // First or_1 is refused outright (400) and or_3 is down (503 every try); then all is well.
+        final class Mood: Sendable { let picky = Atomic<Bool>(true) }
+        let mood = Mood()
+        let receiver = try await Receiver { _, body in
+            guard mood.picky.load(ordering: .relaxed) else { return (200, [:]) }
+            switch orderStep(body).0 {
+            case "or_1": return (400, [:])
+            case "or_3": return (503, ["Retry-After": "0"])
+            default: return (200, [:])
+            }
+        }
+        defer { receiver.stop() }
+        let arguments =
+            ["replay", "--data", dir, "--to", receiver.url, "--shape", "o2vend", "--concurrency", "3", "--max-attempts", "2", "--checkpoint", checkpoint]
+            + (withDeadLetter ? ["--dead-letter", dead] : [])
+        let first = try await CLI.runAsync(arguments)
+        #expect(first.status == 1)
+        #expect(first.stderr.contains("8 events were not delivered"), "\(first.stderr)")
+        #expect(receiver.accepted.count == 12)
+        for path in withDeadLetter ? [checkpoint, dead] : [checkpoint] {
+            let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as! Int
+            #expect(mode & 0o777 == 0o600, "\(path): \(String(mode, radix: 8))")
+        }
+        #expect(!FileManager.default.fileExists(atPath: checkpoint + ".tmp"))
+
+        // Still refused: still not delivered, still not done.
+        let second = try await CLI.runAsync(arguments)
+        #expect(second.status == 1, "\(second.stdout)")
+        #expect(second.stdout.contains("delivered 0 of 8 events"), "\(second.stdout)")
+        #expect(second.stdout.contains("12 already sent by an earlier run"), "\(second.stdout)")
+
+        mood.picky.store(false, ordering: .relaxed)
+        let before = receiver.accepted.count
+        let third = try await CLI.runAsync(arguments)
+        #expect(third.status == 0, "\(third.stdout) \(third.stderr)")
+        #expect(third.stdout.contains("delivered 8 of 8 events"), "\(third.stdout)")
+        let resent = receiver.accepted.dropFirst(before).map(\.body)
+        #expect(Set(resent) == Set(events.filter { ["or_1", "or_3"].contains($0.entity) }.map { Array($0.payload) }))
+        #expect(resent.count == 8, "only the events given up on, once each")
+        var lastStep: [String: Int] = [:]
+        for body in resent {
+            let (order, step) = orderStep(body)
+            #expect(step > (lastStep[order] ?? -1), "in order per entity")
+            lastStep[order] = step
+        }
+        let fourth = try await CLI.runAsync(arguments)
+        #expect(fourth.status == 0 && fourth.stdout.contains("nothing to do"), "\(fourth.stdout)")
+    }
+
+    @Test(
+        "a receiver that sends its head and then trickles its body: each try times out at --timeout, then the events are given up",
+        .timeLimit(.minutes(1)), arguments: clients)
+    func tricklingBodyTimesOut(client: [String: String]) async throws {
+        let dir = tempPath()
+        let dead = tempPath() + ".ndjson"
+        defer {
+            try? FileManager.default.removeItem(atPath: dir)
+            try? FileManager.default.removeItem(atPath: dead)
+        }
+        _ = try await makeInterleavedArchive(dir, orders: 2, steps: 1)
+        try await TricklingReceiver.with { receiver in
+            let started = Date()
+            let out = try await CLI.runAsync(
+                [
+                    "replay", "--data", dir, "--to", receiver.url, "--shape", "o2vend", "--concurrency", "2", "--timeout", "1s",
+                    "--max-attempts", "2", "--dead-letter", dead,
+                ], environment: client, killAfter: 40)
+            #expect(out.status == 1, "\(out.stdout) \(out.stderr)")
+            #expect(out.stdout.contains("delivered 0 of 2 events in 2 requests (2 retries)"), "\(out.stdout)")
+            #expect(out.stderr.contains("did not arrive within the timeout"), "\(out.stderr)")
+            #expect(Date().timeIntervalSince(started) < 30, "each try cut at 1 s, not left to the 100 s body")
+            #expect((2...4).contains(receiver.answered.value.load(ordering: .relaxed)))
+            #expect((try String(contentsOfFile: dead, encoding: .utf8)).split(separator: "\n").count == 2)
+        }
+    }
+
+    @Test("--header replaces a default header of the same name (any case): one Content-Type, the given one", arguments: clients)
+    func headerReplacesTheDefault(client: [String: String]) async throws {
+        let dir = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try await makeInterleavedArchive(dir, orders: 2, steps: 1)
+        let receiver = try await Receiver()
+        defer { receiver.stop() }
+        let out = try await CLI.runAsync(
+            ["replay", "--data", dir, "--to", receiver.url, "--header", "content-type: application/cloudevents-batch+json", "--header", "X-A: 1"],
+            environment: client)
+        #expect(out.status == 0, "\(out.stderr)")
+        let got = try #require(receiver.accepted.first)
+        #expect(got.fields.filter { $0.name == "content-type" }.map(\.value) == ["application/cloudevents-batch+json"], "\(got.fields)")
+        #expect(got.headers["x-a"] == "1")
+    }
+
+    @Test("a whsec_ secret that is not base64, or a --header the signature writes, is a usage error; nothing is sent")
+    func badSecretsAreUsageErrors() async throws {
+        let dir = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try await makeInterleavedArchive(dir, orders: 2, steps: 1)
+        let receiver = try await Receiver()
+        defer { receiver.stop() }
+        for bad in [
+            ["--sign", "standard-webhooks", "--secret", "whsec_this is not base64!"],
+            ["--sign", "standard-webhooks", "--secret", "whsec_"],
+            ["--sign", "orderspace", "--secret", "k", "--header", "X-Orderspace-Signature: forged"],
+        ] {
+            let out = try await CLI.runAsync(["replay", "--data", dir, "--to", receiver.url] + bad)
+            #expect(out.status == 2, "\(bad): \(out.stderr)")
+            #expect(out.stderr.split(separator: "\n").count == 1, "\(out.stderr)")
+        }
+        #expect(receiver.requests.isEmpty)
     }
 }

@@ -1,7 +1,7 @@
 // hooklog-sink: a webhook receiver for replay tests and benchmarks. It counts what arrives, verifies
 // signatures with its own code (swift-crypto directly, not hooklog's signing module), and can fail on
-// purpose: 503s or 429s for the first N requests or at random, slow answers, connections dropped
-// without an answer.
+// purpose: 503s or 429s for the first N requests or at random, slow answers, answers whose body trickles
+// (--trickle-ms), connections dropped without an answer.
 //
 //   swift run hooklog-sink --port 9000 --verify orderspace --secret KEY --fail-first 3 --retry-after 1
 //   curl -s 127.0.0.1:9000/stats
@@ -31,6 +31,8 @@ struct Sink: AsyncParsableCommand {
     @Option(help: "Wait this many milliseconds before answering.") var delayMs = 0
     @Option(help: "Drop the connection without an answer for this fraction of requests (0-1), at random.") var resetRate = 0.0
     @Option(help: "Append each accepted body as one line to FILE.") var record: String?
+    @Option(help: "Answer with a 100-byte body sent one byte every this many milliseconds (a receiver that trickles its answer).")
+    var trickleMs = 0
 
     struct Counts: Sendable {
         var requests = 0, accepted = 0, failedOnPurpose = 0, resets = 0, badSignature = 0, events = 0, bytes = 0
@@ -55,12 +57,13 @@ struct Sink: AsyncParsableCommand {
     func run() async throws {
         let counts = Mutex(Counts())
         let recordHandle = try record.map { path -> FileHandle in
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         }
         let recordLock = Mutex(())
         let settings = (verify: verify, secret: secret, signHeader: signHeader, failFirst: failFirst, failRate: failRate,
-                        failStatus: failStatus, retryAfter: retryAfter, delayMs: delayMs, resetRate: resetRate)
+                        failStatus: failStatus, retryAfter: retryAfter, delayMs: delayMs, resetRate: resetRate,
+                        trickleMs: trickleMs)
         let router = Router(context: SinkContext.self)
         router.get("/stats") { _, _ in counts.withLock { $0.json } }
         router.post("/**") { request, context -> Response in
@@ -93,6 +96,19 @@ struct Sink: AsyncParsableCommand {
             }
             if let recordHandle {
                 recordLock.withLock { _ in recordHandle.write(Data(body + [0x0A])) }
+            }
+            if settings.trickleMs > 0 {
+                // The head at once, then the body a byte at a time: a client must time out on the body too.
+                let pause = Duration.milliseconds(settings.trickleMs)
+                return Response(
+                    status: .ok, headers: [.contentLength: "100"],
+                    body: ResponseBody { writer in
+                        for _ in 0..<100 {
+                            try await writer.write(ByteBuffer(string: " "))
+                            try await Task.sleep(for: pause)
+                        }
+                        try await writer.finish(nil)
+                    })
             }
             return Response(status: .ok)
         }
@@ -147,7 +163,7 @@ struct Sink: AsyncParsableCommand {
             return header(signHeader) == "sha256=" + hex
         case "standard-webhooks":
             guard let id = header("webhook-id"), let ts = header("webhook-timestamp"), let sigs = header("webhook-signature"),
-                let t = Int(ts), abs(Int(Date().timeIntervalSince1970) - t) <= 300
+                let t = Int(ts), case let now = Int(Date().timeIntervalSince1970), (now - 300)...(now + 300) ~= t
             else { return false }
             let keyText = secret.hasPrefix("whsec_") ? String(secret.dropFirst(6)) : secret
             guard let key = Data(base64Encoded: keyText) else { return false }
