@@ -12,11 +12,11 @@ import Testing
 /// machine runs them, so a seed replays the same run, not always the same interleaving: a failing seed
 /// is worth running a few times, and with `HOOKLOG_POWER_CUT_SENDERS=1`.
 ///
-/// CI runs `HOOKLOG_POWER_CUT_SEEDS` seeds (default 200) from `HOOKLOG_POWER_CUT_FIRST` (default 1);
+/// CI runs `HOOKLOG_POWER_CUT_SEEDS` seeds (default 150) from `HOOKLOG_POWER_CUT_FIRST` (default 1);
 /// `tools/power-cut` runs as many as asked and prints the seed of every failure.
 extension DiskSimulation {
 @Suite struct PowerCutTests {
-    static var seedCount: Int { Int(ProcessInfo.processInfo.environment["HOOKLOG_POWER_CUT_SEEDS"] ?? "") ?? 200 }
+    static var seedCount: Int { Int(ProcessInfo.processInfo.environment["HOOKLOG_POWER_CUT_SEEDS"] ?? "") ?? 150 }
     static var firstSeed: UInt64 { UInt64(ProcessInfo.processInfo.environment["HOOKLOG_POWER_CUT_FIRST"] ?? "") ?? 1 }
     static var senders: Int? { Int(ProcessInfo.processInfo.environment["HOOKLOG_POWER_CUT_SENDERS"] ?? "") }
 
