@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import HooklogStore
@@ -190,6 +191,36 @@ extension DiskSimulation {
         store.close()
         #expect(try allEvents(dir).count == 3)
         #expect(try ArchiveCheck.run(directory: dir.path, repair: false).isClean)
+    }
+
+    /// Index pages are first read with `pread` (a failure there is an error the store handles: the
+    /// index is rebuilt from its log), never first touched through the map, where it would be SIGBUS.
+    /// Failing from offset 0: the head read when the file is opened; from 1: the body pages only.
+    @Test(arguments: [0, 1])
+    func aDiskErrorUnderAnIndexPageIsDamageNotACrash(failingFrom: Int) async throws {
+        let dir = TempDirectory()
+        var options = smallOptions(segmentSize: 8 << 10, blockSize: 8 << 10)
+        options.recompressSealed = false
+        try await append((0..<6).map { request("r\($0)", count: 8).events }, to: dir, options: options)
+        #expect(dir.indexFiles().count >= 3)
+        let expected = try allEvents(dir).filter { $0.entity == "or_3" }.map(\.seq)
+        #expect(expected.count == 6)
+        // Reads of index files fail from that offset on, as on a bad sector.
+        let failed = Mutex(0)
+        Syscalls.interpose(SimulatedDisk(root: dir.path, seed: 1, crashAfter: nil) { line in
+            guard line.hasPrefix("read"), line.contains(".idx"), let offset = Int(line.split(separator: " ").last!),
+                offset >= failingFrom
+            else { return nil }
+            failed.withLock { $0 += 1 }
+            return EIO
+        })
+        defer { Syscalls.interpose(nil) }
+        let found = try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(entity: "or_3")).map(\.seq)
+        #expect(found == expected)
+        #expect(failed.withLock { $0 } > 0, "the lookup read index pages")
+        let store = try ArchiveStore.open(directory: dir.path, options: options)
+        _ = try await store.append(request("after", count: 1))
+        store.close()
     }
 
     @Test func checkRepairTouchesNothingWhileAWriterRuns() async throws {

@@ -1,6 +1,10 @@
 import CCRC32C
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The per-page CRC32Cs of a version 2 index file's body, checked the first time a page is read.
 ///
 /// A version 1 index had one checksum over its whole body, so opening one read every byte: at 10 M
@@ -45,26 +49,56 @@ final class PageChecksums: Sendable {
         guard range.lowerBound >= bodyStart, range.upperBound <= file.count else { return false }
         let first = (range.lowerBound - bodyStart) / Self.pageSize
         let last = (range.upperBound - 1 - bodyStart) / Self.pageSize
-        for page in first...last where !isVerified(page) {
-            guard check(page) else { return false }
-        }
-        return true
+        let unverified = (first...last).filter { !isVerified($0) }
+        guard !unverified.isEmpty else { return true }
+        guard let reader = PageReader(path: file.path) else { return false }
+        return unverified.allSatisfy { check($0, reader) }
     }
 
     /// Checks every page (for `check`, which must find damage wherever it is); the first bad page, or nil.
     func firstBadPage() -> Int? {
-        (0..<crcs.count).first { !check($0) }
+        guard let reader = PageReader(path: file.path) else { return 0 }
+        return (0..<crcs.count).first { !check($0, reader) }
+    }
+
+    /// Reads pages with `pread`, not through the map: a disk that fails to read a page then gives an
+    /// error (the page counts as damaged, and the index is rebuilt from its log) where a first touch of
+    /// the mapped page would raise SIGBUS and kill the process. A page read so is in the page cache when
+    /// the map is read next, so that read needs no I/O.
+    private final class PageReader {
+        let fd: Int32
+        var buffer = [UInt8](repeating: 0, count: PageChecksums.pageSize)
+
+        init?(path: String) {
+            fd = Syscalls.open(path, O_RDONLY | O_CLOEXEC, 0)
+            if fd < 0 { return nil }
+        }
+
+        deinit { _ = Syscalls.close(fd) }
+
+        /// The CRC32C of `length` bytes at `offset`, or nil when they cannot all be read.
+        func checksum(at offset: Int, length: Int) -> UInt32? {
+            var done = 0
+            while done < length {
+                let n = buffer.withUnsafeMutableBytes {
+                    Syscalls.pread(fd, $0.baseAddress! + done, length - done, off_t(offset + done))
+                }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return nil }
+                done += n
+            }
+            return buffer.withUnsafeBytes { hooklog_crc32c_extend(0, $0.baseAddress, length) }
+        }
     }
 
     private func isVerified(_ page: Int) -> Bool {
         verified.withLock { $0[page >> 6] & (1 << UInt64(page & 63)) != 0 }
     }
 
-    private func check(_ page: Int) -> Bool {
+    private func check(_ page: Int, _ reader: PageReader) -> Bool {
         let start = bodyStart + page * Self.pageSize
         let length = min(Self.pageSize, file.count - start)
-        let crc = hooklog_crc32c_extend(0, file.base.map { $0 + start }, length)
-        guard crc == crcs[page] else { return false }
+        guard reader.checksum(at: start, length: length) == crcs[page] else { return false }
         verified.withLock { $0[page >> 6] |= 1 << UInt64(page & 63) }
         return true
     }

@@ -20,15 +20,27 @@ final class MappedFile: @unchecked Sendable {
     /// Maps the file.
     init(path: String) throws(StoreError) {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = Syscalls.open(path, O_RDONLY | O_CLOEXEC, 0)
         guard fd >= 0 else { throw StoreError.system("open", path: path) }
-        defer { close(fd) }
+        defer { _ = Syscalls.close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw StoreError.system("stat", path: path) }
         count = Int(st.st_size)
         if count == 0 {
             base = nil
             return
+        }
+        // The head (file header, page table, directory) is read through the map as soon as it is
+        // opened: read it once with `pread` first, so that a disk error there is an error here (the
+        // index is rebuilt from its log), not a SIGBUS on the first touch of the mapped page. Later
+        // pages are read the same way before their first use (`PageChecksums`).
+        var head = [UInt8](repeating: 0, count: min(count, Self.headLength))
+        var done = 0
+        while done < head.count {
+            let n = head.withUnsafeMutableBytes { Syscalls.pread(fd, $0.baseAddress! + done, $0.count - done, off_t(done)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw n < 0 ? StoreError.system("read", path: path) : StoreError(.corrupt, "\(path) changed while read", path: path) }
+            done += n
         }
         let p = mmap(nil, count, PROT_READ, MAP_SHARED, fd, 0)
         guard let p, p != MAP_FAILED else { throw StoreError.system("map", path: path) }
@@ -65,6 +77,10 @@ final class MappedFile: @unchecked Sendable {
         }
         return crc
     }
+
+    /// Bytes read with `pread` when the file is opened (see `init`): the header, page table and
+    /// directory of any index up to hundreds of MB.
+    static let headLength = 64 << 10
 
     deinit {
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }

@@ -190,7 +190,15 @@ final class SimulatedDisk: Syscalls.Interposer, Sendable {
     }
 
     func pread(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: off_t) -> Int {
-        Syscalls.Direct.pread(fd, buffer, count, offset)
+        if let inject {
+            // Reads change nothing and count for no crash point; only an injected failure applies.
+            let path = state.withLock { s in file(&s, fd)?.path }
+            if let path, let code = inject("read \(path) at \(offset)") {
+                errno = code
+                return -1
+            }
+        }
+        return Syscalls.Direct.pread(fd, buffer, count, offset)
     }
 
     func pwrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int, _ offset: off_t) -> Int {
