@@ -274,12 +274,6 @@ final class LogWriter {
 
     // MARK: Appending
 
-    /// One request's place in a commit.
-    private struct Planned {
-        var outcomes: [AppendResult.Outcome] = []
-        var stores = false
-    }
-
     /// What a commit leaves for the syncer: the files to sync and the mark to publish once they are.
     struct Pending {
         var results: [Result<AppendResult, StoreError>]
@@ -292,28 +286,131 @@ final class LogWriter {
     /// Appends the requests of one group commit with one write; the `Syncer` then makes it durable
     /// (one `fdatasync` for this and any commit written meanwhile) before anyone is answered.
     ///
-    /// Each request is stored whole or not at all: if the write fails, the file is cut back to where it
-    /// was and every request that had events to store gets the error (`diskFull` when it was space).
+    /// Three steps: `plan` decides what is stored (dedupe) and at which seqs, `encode` makes the frames,
+    /// `append` writes them. Each request is stored whole or not at all: if the write fails, the file is
+    /// cut back to where it was and every request that had events to store gets the error (`diskFull`
+    /// when it was space).
     func commit(_ requests: [AppendRequest]) -> Pending {
         adoptPublishedIndexes()
         defer { unsynced.removeAll() }
         if let poisoned = health.poisoned { return pending(requests.map { _ in .failure(poisoned) }) }
         let now = max(currentMicros(), lastTime)
         load.record(requests.reduce(0) { $0 + $1.events.count }, now: now)
-        var planned: [Planned] = []
-        var seq = nextSeq
-        var records = ByteWriter(capacity: 64 << 10)
-        var recordCount: UInt32 = 0
-        var frameFirstSeq = seq
-        var frames = ByteWriter(capacity: 64 << 10)
-        var newFrames: [(FrameInfo, [UInt8])] = []
-        // The ID and digest keys of the new records, for the writer's dedupe index without parsing the
-        // records again.
+        let plan = plan(requests, now: now)
+        let (startLength, startBlock) = (activeLength, blockStart)
+        let encoded = encode(plan, requests, now: now)
+        if !encoded.frames.isEmpty {
+            do throws(StoreError) {
+                try append(encoded, plan, now: now)
+            } catch {
+                rollBack(to: startLength, blockStart: startBlock)
+                return pending(
+                    plan.outcomes.indices.map { r in
+                        plan.stores(r)
+                            ? .failure(health.poisoned ?? error) : .success(AppendResult(outcomes: plan.outcomes[r]))
+                    })
+            }
+        }
+        if activeLength >= UInt64(options.segmentSize) { roll() }
+        return pending(plan.outcomes.map { .success(AppendResult(outcomes: $0)) }, written: encoded.bytes.count)
+    }
+
+    /// What a commit stores: each request's outcomes, and which of its events get the next seqs.
+    struct CommitPlan {
+        /// Per request, in order: each event's outcome.
+        var outcomes: [[AppendResult.Outcome]] = []
+        /// Per request: the indices of the events it stores, whose seqs follow one another from
+        /// `firstSeq` across the requests in order.
+        var stored: [[Int]] = []
+        var firstSeq: UInt64
+        var endSeq: UInt64
+        /// The ID and digest keys of the new records, for the writer's dedupe index without parsing the
+        /// records again: as `SegmentIndex.add` derives them from a record (the ID key, then the digest
+        /// key, which only a request's first stored event carries).
         var dedupeKeys: [(key: UInt64, seq: UInt64)] = []
+
+        func stores(_ request: Int) -> Bool { !stored[request].isEmpty }
+    }
+
+    /// Decides what each request stores: an event whose (account, source, id) is stored (or earlier in
+    /// this commit) is a duplicate, and so is every event of a request whose body digest is, within its
+    /// window; the rest get consecutive seqs.
+    private func plan(_ requests: [AppendRequest], now: Int64) -> CommitPlan {
+        var plan = CommitPlan(firstSeq: nextSeq, endSeq: nextSeq)
+        var seq = nextSeq
         var seenIDs: [UInt64: [(NewEvent, UInt64)]] = [:]
         var seenDigests: [UInt64: (AppendRequest, UInt64)] = [:]
-        let startLength = activeLength
-        let startBlock = blockStart
+        for request in requests {
+            var outcomes: [AppendResult.Outcome] = []
+            var stored: [Int] = []
+            defer {
+                plan.outcomes.append(outcomes)
+                plan.stored.append(stored)
+            }
+            if let digest = request.bodyDigest, !request.events.isEmpty {
+                let key = IndexKey.digest(account: request.events[0].account, source: request.events[0].source, digest: digest)
+                let windowStart = now - Int64(request.dedupeWindow.components.seconds) * 1_000_000
+                var first: UInt64? = nil
+                if let (earlier, s) = seenDigests[key], Self.sameOrigin(earlier, request) {
+                    first = s
+                } else {
+                    first = findDigest(key, request: request, since: windowStart)
+                }
+                // A retry is answered from the stored request only when all of its events are there: a
+                // commit is kept whole on recovery, so finding its first event means finding them all.
+                if let first, first + UInt64(request.events.count) <= seq {
+                    outcomes = request.events.indices.map { .duplicate(first + UInt64($0)) }
+                    continue
+                }
+                seenDigests[key] = (request, seq)
+            }
+            var digest = request.bodyDigest  // recorded on the request's first stored event
+            // Through the buffer, not `for event in` or `events[k]`: both hand out a copy of each event (a
+            // retain and a release of every field), 2 % of a busy server's CPU; the buffer's elements are
+            // borrowed in place.
+            request.events.withUnsafeBufferPointer { events in
+                for k in events.indices {
+                    if let id = events[k].id {
+                        let key = IndexKey.id(account: events[k].account, source: events[k].source, id: id)
+                        if let s = seenIDs[key]?.first(where: { Self.sameID($0.0, events[k]) })?.1
+                            ?? findID(key, events[k])
+                        {
+                            outcomes.append(.duplicate(s))
+                            continue
+                        }
+                        seenIDs[key, default: []].append((events[k], seq))
+                        plan.dedupeKeys.append((key, seq))
+                    }
+                    if let d = digest {
+                        plan.dedupeKeys.append((IndexKey.digest(account: events[k].account, source: events[k].source, digest: d), seq))
+                        digest = nil
+                    }
+                    stored.append(k)
+                    outcomes.append(.stored(seq))
+                    seq += 1
+                }
+            }
+        }
+        plan.endSeq = seq
+        return plan
+    }
+
+    /// A commit's frames, as they go into the log.
+    struct EncodedCommit {
+        var bytes = ByteWriter(capacity: 64 << 10)
+        /// Each frame with its uncompressed records, for the index builder.
+        var frames: [(FrameInfo, [UInt8])] = []
+    }
+
+    /// Encodes the events `plan` stores into frames of about a block's worth of records each, LZ4
+    /// compressed against the block's earlier frames, every frame but the last flagged as continuing the
+    /// commit (so recovery keeps a commit whole or not at all).
+    private func encode(_ plan: CommitPlan, _ requests: [AppendRequest], now: Int64) -> EncodedCommit {
+        var out = EncodedCommit()
+        var records = ByteWriter(capacity: 64 << 10)
+        var recordCount: UInt32 = 0
+        var seq = plan.firstSeq
+        var frameFirstSeq = seq
 
         /// - Parameter continues: more records of this commit follow in another frame.
         func flushFrame(continues: Bool) {
@@ -330,100 +427,54 @@ final class LogWriter {
                 firstSeq: frameFirstSeq, count: recordCount,
                 flags: (startsBlock ? FrameHeader.flagStartsBlock : 0) | (continues ? FrameHeader.flagCommitContinues : 0),
                 minTime: now, maxTime: now)
-            let offset = activeLength + UInt64(frames.count)
+            let offset = activeLength + UInt64(out.bytes.count)
             if startsBlock { blockStart = offset }
-            header.write(payload: compressed, into: &frames)
-            newFrames.append((FrameInfo(offset: offset, blockStart: blockStart, header: header), input))
+            header.write(payload: compressed, into: &out.bytes)
+            out.frames.append((FrameInfo(offset: offset, blockStart: blockStart, header: header), input))
             records = ByteWriter(capacity: 64 << 10)
             recordCount = 0
             frameFirstSeq = seq
         }
 
-        for request in requests {
-            var plan = Planned()
-            if let digest = request.bodyDigest, !request.events.isEmpty {
-                let key = IndexKey.digest(account: request.events[0].account, source: request.events[0].source, digest: digest)
-                let windowStart = now - Int64(request.dedupeWindow.components.seconds) * 1_000_000
-                var first: UInt64? = nil
-                if let (earlier, s) = seenDigests[key], Self.sameOrigin(earlier, request) {
-                    first = s
-                } else {
-                    first = findDigest(key, request: request, since: windowStart)
-                }
-                // A retry is answered from the stored request only when all of its events are there: a
-                // commit is kept whole on recovery, so finding its first event means finding them all.
-                if let first, first + UInt64(request.events.count) <= seq {
-                    plan.outcomes = request.events.indices.map { .duplicate(first + UInt64($0)) }
-                    planned.append(plan)
-                    continue
-                }
-                seenDigests[key] = (request, seq)
-            }
-            var digest = request.bodyDigest  // recorded on the request's first stored event
-            // Through the buffer, not `for event in` or `events[k]`: both hand out a copy of each event (a
-            // retain and a release of every field), 2 % of a busy server's CPU; the buffer's elements are
-            // borrowed in place.
+        for (r, request) in requests.enumerated() where plan.stores(r) {
+            var digest = request.bodyDigest  // on the request's first stored event, as planned
             request.events.withUnsafeBufferPointer { events in
-                for k in events.indices {
-                    var idKey: UInt64? = nil
-                    if let id = events[k].id {
-                        let key = IndexKey.id(account: events[k].account, source: events[k].source, id: id)
-                        if let s = seenIDs[key]?.first(where: { Self.sameID($0.0, events[k]) })?.1
-                            ?? findID(key, events[k])
-                        {
-                            plan.outcomes.append(.duplicate(s))
-                            continue
-                        }
-                        seenIDs[key, default: []].append((events[k], seq))
-                        idKey = key
-                    }
+                for k in plan.stored[r] {
                     if recordCount > 0 && records.count + events[k].payload.count + 256 > options.blockSize {
                         flushFrame(continues: true)  // this event goes into the next frame of the commit
-                    }
-                    // The keys the record is indexed by for dedupe, as `SegmentIndex.add` would derive them
-                    // from the record: the ID key, then the digest key (of the record's own account and source).
-                    if let idKey { dedupeKeys.append((idKey, seq)) }
-                    if let digest {
-                        dedupeKeys.append(
-                            (IndexKey.digest(account: events[k].account, source: events[k].source, digest: digest), seq))
                     }
                     RecordCodec.encode(events[k], receivedAt: now, bodyDigest: digest, into: &records)
                     digest = nil
                     recordCount += 1
-                    plan.outcomes.append(.stored(seq))
-                    plan.stores = true
                     seq += 1
                 }
             }
-            planned.append(plan)
         }
         flushFrame(continues: false)
-        // Invariant: the commit's frames are contiguous, each starts at the seq where the one before it
-        // ended, and only the last ends the commit (`SegmentScanner` checks the same on every read).
-        assert(newFrames.first.map { $0.0.offset == activeLength && $0.0.firstSeq == nextSeq } ?? true)
-        assert(zip(newFrames, newFrames.dropFirst()).allSatisfy { $0.0.end == $1.0.offset && $0.0.endSeq == $1.0.firstSeq })
-        assert(newFrames.indices.allSatisfy { newFrames[$0].0.header.commitContinues == ($0 < newFrames.count - 1) })
-        assert(newFrames.last.map { $0.0.endSeq == seq && $0.0.end == activeLength + UInt64(frames.count) } ?? true)
+        // Invariant: the commit's frames are contiguous from the end of the log, each starts at the seq
+        // where the one before it ended, they hold exactly the planned seqs, and only the last ends the
+        // commit (`SegmentScanner` checks the same on every read).
+        let frames = out.frames.map(\.0)
+        assert(frames.first.map { $0.offset == activeLength && $0.firstSeq == plan.firstSeq } ?? true)
+        assert(zip(frames, frames.dropFirst()).allSatisfy { $0.end == $1.offset && $0.endSeq == $1.firstSeq })
+        assert(frames.indices.allSatisfy { frames[$0].header.commitContinues == ($0 < frames.count - 1) })
+        assert(frames.last.map { $0.endSeq == plan.endSeq && $0.end == activeLength + UInt64(out.bytes.count) } ?? true)
+        assert(seq == plan.endSeq)
+        return out
+    }
 
-        if !newFrames.isEmpty {
-            do throws(StoreError) {
-                try preallocate(through: activeLength + UInt64(frames.count))
-                try activeFile.write(frames.bytes, at: activeLength)
-            } catch {
-                rollBack(to: startLength, blockStart: startBlock)
-                return pending(
-                    planned.map {
-                        $0.stores ? .failure(health.poisoned ?? error) : .success(AppendResult(outcomes: $0.outcomes))
-                    })
-            }
-            activeLength += UInt64(frames.count)
-            unsynced.append(activeFile)
-            activeIndex.addDedupe(frames: newFrames.map(\.0), keys: dedupeKeys)
-            builder.enqueue(.frames(newFrames))
-            lastTime = now
-        }
-        if activeLength >= UInt64(options.segmentSize) { roll() }
-        return pending(planned.map { .success(AppendResult(outcomes: $0.outcomes)) }, written: frames.count)
+    /// Writes a commit's frames at the end of the active segment (into zeros written ahead) and adds
+    /// them to the writer's index and the builder's queue.
+    private func append(_ encoded: EncodedCommit, _ plan: CommitPlan, now: Int64) throws(StoreError) {
+        try preallocate(through: activeLength + UInt64(encoded.bytes.count))
+        try activeFile.write(encoded.bytes.bytes, at: activeLength)
+        activeLength += UInt64(encoded.bytes.count)
+        unsynced.append(activeFile)
+        activeIndex.addDedupe(frames: encoded.frames.map(\.0), keys: plan.dedupeKeys)
+        builder.enqueue(.frames(encoded.frames))
+        lastTime = now
+        // Invariant: the writer's index ends where the log does.
+        assert(activeIndex.endSeq == plan.endSeq && nextSeq == plan.endSeq)
     }
 
     /// Makes sure the file is written (with zeros) at least through `end`. Normally the background chunk
