@@ -109,6 +109,8 @@ struct PowerCutRun {
             blockSize: [1 << 10, 2 << 10, 8 << 10].randomElement(using: &rng)!)
         options.recompressSealed = Bool.random(using: &rng)
         options.finishesRecompressionOnClose = false
+        // Retention in a third of the runs: whole sealed segments deleted, oldest first, as the log grows.
+        if rng.next() % 3 == 0 { options.maxBytes = UInt64(options.segmentSize * 3) }
         var ledger = Ledger()
         var sent: [Sent] = []
         /// Requests not acknowledged in the last round: senders retry them first, as real ones do.
@@ -222,17 +224,21 @@ struct PowerCutRun {
     static func verify(dir: TempDirectory, options: StoreOptions, ledger: Ledger) -> [String] {
         var problems: [String] = []
         let events: [StoredEvent]
+        /// The oldest seq retention has kept: what came before may be gone, and only that.
+        let kept: UInt64
         do {
             let store = try ArchiveStore.open(directory: dir.path, options: options)
             if ProcessInfo.processInfo.environment["HOOKLOG_POWER_CUT_VERBOSE"] != nil { for n in store.recoveryNotes { print("  recovery: \(n)") } }
-            events = try store.reader().snapshot().events()
+            let snapshot = try store.reader().snapshot()
+            events = try snapshot.events()
+            kept = snapshot.firstSeq
             store.close()
         } catch {
             return ["the archive does not open after the power cut: \(error)"]
         }
         let seqs = events.map(\.seq)
-        if seqs != Array(1..<(UInt64(events.count) + 1)) {
-            problems.append("seqs are not 1...\(events.count) without gaps: \(seqs.prefix(5))...\(seqs.suffix(5))")
+        if seqs != Array(kept..<(kept + UInt64(events.count))) {
+            problems.append("seqs are not \(kept)...\(kept + UInt64(events.count) - 1) without gaps: \(seqs.prefix(5))...\(seqs.suffix(5))")
         }
         var bySeq: [UInt64: StoredEvent] = [:]
         var ids: [String: Int] = [:]
@@ -247,10 +253,17 @@ struct PowerCutRun {
         for (payload, count) in payloads where count > 1 {
             problems.append("a payload stored \(count) times: \(String(decoding: payload.prefix(40), as: UTF8.self))")
         }
-        for id in ledger.ackedIDs where ids[id] == nil { problems.append("acknowledged id \(id) is missing") }
+        // An ID is kept once stored unless retention took every event that held it.
+        let idsBeforeKept = Set(ledger.ackedSeqs.filter { $0.seq < kept }.compactMap(\.id))
+        for id in ledger.ackedIDs where ids[id] == nil && !idsBeforeKept.contains(id) {
+            problems.append("acknowledged id \(id) is missing")
+        }
+        let seqOfPayload = Dictionary(events.map { ($0.payload, $0.seq) }, uniquingKeysWith: min)
+        let ackedSeqOfPayload = Dictionary(
+            ledger.ackedSeqs.compactMap { a in a.payload.map { ($0, a.seq) } }, uniquingKeysWith: min)
         for (first, request) in ledger.ackedBodies {
-            let seq = events.first { $0.payload == first }?.seq
-            guard let seq else {
+            guard let seq = seqOfPayload[first] else {
+                if (ackedSeqOfPayload[first] ?? 0) < kept { continue }  // taken by retention
                 problems.append("an acknowledged request of \(request.events.count) events is missing")
                 continue
             }
@@ -258,7 +271,7 @@ struct PowerCutRun {
                 problems.append("event \(k + 1) of an acknowledged request (first at seq \(seq)) is missing")
             }
         }
-        for acked in ledger.ackedSeqs {
+        for acked in ledger.ackedSeqs where acked.seq >= kept {
             guard let stored = bySeq[acked.seq] else {
                 problems.append("acknowledged seq \(acked.seq) is missing")
                 continue
