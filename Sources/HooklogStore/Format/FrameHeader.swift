@@ -1,6 +1,7 @@
 /// The fixed 48-byte header in front of every frame of a segment (see docs/FORMAT.md, "Frame").
 ///
-/// A frame is what one group commit writes: the records of many batches, LZ4-compressed against the
+/// A frame is what one group commit writes (or, for a commit larger than a block, one of several frames
+/// it writes: see `flagCommitContinues`): the records of many batches, LZ4-compressed against the
 /// frames before it in the same block. The header carries enough to validate the frame (magic, lengths,
 /// CRC32C) and to skip it by seq and time without decompressing anything.
 struct FrameHeader: Equatable, Sendable {
