@@ -10,8 +10,10 @@ Three phases, each `--seconds` long, in one run against one server (loopback onl
   unknown    the same real deliveries while `--connections` connections POST to an unknown token, each
              declaring a `--body`-byte body and trickling it (`--chunk` bytes every `--interval` s);
   valid      the same with the valid token (so the server may accept the bodies).
-An attacking connection that the server answers or closes opens again after `--reconnect` s, so the
-pressure holds for the whole phase. Every request loop stops at the end of its phase.
+The attackers run in a child process of their own, so that their work does not delay the real
+deliveries' timestamps. An attacking connection that the server answers or closes opens again after
+`--reconnect` s, so the pressure holds for the whole phase. Every request loop stops at the end of its
+phase.
 
 Prints the server's resident memory (VmRSS) before, at the peak of, and after each attack phase (after:
 once the phase's connections are gone and `--settle` s have passed), the p50/p99 latency of the real
@@ -38,6 +40,8 @@ p.add_argument("--reconnect", type=float, default=0.5)
 p.add_argument("--rate", type=float, default=50, help="real deliveries a second")
 p.add_argument("--real-connections", type=int, default=4)
 p.add_argument("--settle", type=float, default=5)
+p.add_argument("--attack-only", metavar="PATH",
+               help="(internal) run only the attacking connections to PATH for --seconds; print their outcomes as JSON")
 args = p.parse_args()
 
 HOST = "127.0.0.1"
@@ -162,20 +166,26 @@ def percentile(values, q):
 async def phase(name, attack_path):
     deadline = time.monotonic() + args.seconds
     latencies, statuses, counter = [], collections.Counter(), [0]
-    outcomes, open_now = collections.Counter(), [0]
+    outcomes = collections.Counter()
     sampler = Sampler()
     stop = asyncio.Event()
     before = rss_kb()
     sampling = asyncio.ensure_future(sampler.run(stop))
     tasks = [asyncio.ensure_future(real_deliveries(args.valid, deadline, latencies, statuses, counter))
              for _ in range(args.real_connections)]
+    attackers = None
     if attack_path:
-        # Connections open over the first second, not in one burst of SYNs.
-        for k in range(args.connections):
-            tasks.append(asyncio.ensure_future(attacker(attack_path, deadline, outcomes, open_now)))
-            if k % 50 == 49:
-                await asyncio.sleep(0.05)
+        # In a process of their own: in this one, a thousand connections' work would delay the real
+        # deliveries' timestamps, and their latency would be the load generator's.
+        attackers = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--pid", str(args.pid), "--port", str(args.port), "--valid", args.valid,
+            "--connections", str(args.connections), "--seconds", str(args.seconds), "--body", str(args.body),
+            "--chunk", str(args.chunk), "--interval", str(args.interval), "--reconnect", str(args.reconnect),
+            "--attack-only", attack_path, stdout=asyncio.subprocess.PIPE)
     await asyncio.gather(*tasks)
+    if attackers:
+        out, _ = await attackers.communicate()
+        outcomes.update(json.loads(out or b"{}"))
     await asyncio.sleep(args.settle)
     stop.set()
     await sampling
@@ -194,7 +204,23 @@ async def phase(name, attack_path):
             "p50_ms": p50, "p99_ms": p99, "ok": ok, "sent": len(latencies)}
 
 
+async def attack_only(path):
+    deadline = time.monotonic() + args.seconds
+    outcomes, open_now = collections.Counter(), [0]
+    tasks = []
+    # Connections open over the first second, not in one burst of SYNs.
+    for k in range(args.connections):
+        tasks.append(asyncio.ensure_future(attacker(path, deadline, outcomes, open_now)))
+        if k % 50 == 49:
+            await asyncio.sleep(0.05)
+    await asyncio.gather(*tasks)
+    print(json.dumps(dict(outcomes)))
+
+
 async def main():
+    if args.attack_only:
+        await attack_only(args.attack_only)
+        return
     token_path = args.valid
     unknown = token_path.rsplit("/", 1)[0] + "/hl_" + "0" * 43
     results = {}
