@@ -171,6 +171,7 @@ func o2vendEvent(_ id: String) -> [UInt8] {
             ("/v1/o2vend/hl_nosuchtoken", 1 << 30, "401"),
             ("/v1/hooks/nosuch/\(token)", 1 << 30, "401"),
             (path, 1 << 30, "413"),
+            ("/v1/no/such/route", 1 << 30, "404"),
         ]
         for (requestPath, length, status) in cases {
             let connection = try RawConnection(port: port)
@@ -214,6 +215,16 @@ func o2vendEvent(_ id: String) -> [UInt8] {
         #expect(answer.hasPrefix("HTTP/1.1 503"), "\(answer)")
         #expect(answer.contains("Retry-After: 1") || answer.contains("retry-after: 1"), "\(answer)")
         #expect(closed)
+        // A chunked body reserves as it comes: past the half megabyte left for bulk bodies, it gets the 503.
+        let chunked = try RawConnection(port: port)
+        chunked.send("POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for _ in 0..<12 {
+            chunked.send(String(64 << 10, radix: 16) + "\r\n")
+            chunked.sendSpaces(64 << 10)
+            chunked.send("\r\n")
+        }
+        let (chunkedAnswer, chunkedClosed) = chunked.readUntilClosed(within: 5)
+        #expect(chunkedAnswer.hasPrefix("HTTP/1.1 503") && chunkedClosed, "\(chunkedAnswer)")
         // A small delivery still fits.
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         #expect(try await post(client, serve.base + path, o2vendEvent("small")).0 == 200)
