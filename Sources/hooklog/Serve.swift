@@ -49,6 +49,21 @@ extension Hooklog {
         @Option(help: ArgumentHelp("A body that takes longer to arrive gets a 408.", valueName: "DURATION"))
         var bodyTimeout = "30s"
 
+        @Option(
+            help: ArgumentHelp(
+                "A connection whose request head has not arrived whole this long after it opened (or after its first byte, between requests) is closed.",
+                valueName: "DURATION"))
+        var headTimeout = "10s"
+
+        @Option(
+            help: ArgumentHelp(
+                "The request body bytes held at once across all requests (k, m, g suffixes; default 64m, or 16 × --max-body if larger). A request whose declared length does not fit gets a 503 with Retry-After before its body is read; bodies over 64k may fill three quarters of it, the rest is kept for smaller ones.",
+                valueName: "SIZE"))
+        var maxInflightBytes: String?
+
+        @Option(help: "Connections open at once; more are answered 503 with Retry-After and closed.")
+        var maxConnections = 2048
+
         @Option(help: ArgumentHelp("Delete whole sealed segments older than this (default: keep everything).", valueName: "DURATION"))
         var retainFor: String?
 
@@ -65,10 +80,22 @@ extension Hooklog {
             guard let bytes = parseSize(maxBody), bytes > 0 else {
                 throw ValidationError("--max-body '\(maxBody)' is not a size (1048576, 512k, 4m)")
             }
-            _ = bytes
             guard RFC3339.parseDuration(bodyTimeout).map({ $0 > 0 }) == true else {
                 throw ValidationError("--body-timeout '\(bodyTimeout)' is not a duration (10s, 1m)")
             }
+            guard RFC3339.parseDuration(headTimeout).map({ $0 > 0 }) == true else {
+                throw ValidationError("--head-timeout '\(headTimeout)' is not a duration (10s, 1m)")
+            }
+            if let maxInflightBytes {
+                guard let inflight = parseSize(maxInflightBytes), inflight > 0 else {
+                    throw ValidationError("--max-inflight-bytes '\(maxInflightBytes)' is not a size (64m, 1g)")
+                }
+                guard inflight >= 2 * bytes else {
+                    throw ValidationError(
+                        "--max-inflight-bytes \(maxInflightBytes) is less than twice --max-body \(maxBody); raise it or lower --max-body")
+                }
+            }
+            guard maxConnections > 0 else { throw ValidationError("--max-connections must be at least 1") }
             if let retainFor, RFC3339.parseDuration(retainFor).map({ $0 > 0 }) != true {
                 throw ValidationError("--retain-for '\(retainFor)' is not a duration (30d, 12h)")
             }
@@ -123,6 +150,11 @@ extension Hooklog {
             settings.dedupeWindow = .microseconds(RFC3339.parseDuration(dedupeWindow) ?? 0)
             settings.maxBodyBytes = parseSize(maxBody) ?? settings.maxBodyBytes
             settings.bodyTimeout = .microseconds(RFC3339.parseDuration(bodyTimeout) ?? 30_000_000)
+            settings.headTimeout = .microseconds(RFC3339.parseDuration(headTimeout) ?? 10_000_000)
+            settings.maxInflightBytes =
+                maxInflightBytes.flatMap(parseSize) ?? max(settings.maxInflightBytes, 16 * settings.maxBodyBytes)
+            settings.maxConnections = maxConnections
+            Self.raiseOpenFileLimit(toFit: maxConnections, logger: logger)
             let accounts = AccountDirectory(directory: directory, logger: logger)
             let ingestor = Ingestor(store: store, accounts: accounts, settings: settings, logger: logger)
             let router = IngestServer.router(ingestor: ingestor, metricsText: { registry.emitToString() })
@@ -130,8 +162,9 @@ extension Hooklog {
             let names = accounts.current().book.accounts.map(\.name)
             let app = Application(
                 router: router,
-                // Idle keep-alive connections and stalled clients are dropped after a minute.
-                server: .http1(configuration: .init(idleTimeout: .seconds(60))),
+                // Idle keep-alive connections are dropped after a minute (`settings.idleTimeout`), late heads
+                // after --head-timeout, connections past --max-connections at once.
+                server: IngestServer.server(settings: settings),
                 configuration: .init(address: .hostname(host, port: port), serverName: "hooklog"),
                 onServerRunning: { channel in
                     let port = channel.localAddress?.port ?? 0
@@ -158,6 +191,22 @@ extension Hooklog {
             // Every in-flight request has been answered (graceful shutdown drains them): close the log.
             store.close()
             logger.info("stopped; every acknowledged event is on disk")
+        }
+
+        /// Raises the soft limit on open files towards the hard one, so that `--max-connections`, not the
+        /// limit, is what refuses connections (a process past the limit cannot accept, and the listen queue
+        /// fills instead); warns when even the hard limit is lower.
+        static func raiseOpenFileLimit(toFit connections: Int, logger: Logger) {
+            // Besides the connections: the archive's segment files, the listening socket, standard streams.
+            let wanted = rlim_t(connections + 256)
+            var limit = rlimit()
+            guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < wanted else { return }
+            limit.rlim_cur = min(wanted, limit.rlim_max)
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+            if limit.rlim_cur < wanted {
+                logger.warning(
+                    "the open-file limit (\(limit.rlim_cur)) is below --max-connections plus the archive's files; raise it (ulimit -n) or lower --max-connections")
+            }
         }
 
         /// With no account yet, creates `default` (any source) and the admin token.

@@ -15,8 +15,8 @@ final class ServeProcess: @unchecked Sendable {
     init(data: String, extra: [String] = []) async throws {
         process.executableURL = URL(fileURLWithPath: CLI.binary)
         process.arguments = ["serve", "--data", data, "--port", "0"] + extra
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         try process.run()

@@ -78,6 +78,17 @@ public struct IngestSettings: Sendable {
     public var maxBodyBytes: Int = 4 << 20
     /// A request whose body takes longer to arrive gets a `408` (`--body-timeout`, default 30 s).
     public var bodyTimeout: Duration = .seconds(30)
+    /// The body bytes all requests together may hold at once; a request that would go over gets a `503`
+    /// before its body is read (`--max-inflight-bytes`, default 64 MiB: sixteen bodies at the default
+    /// `maxBodyBytes`).
+    public var maxInflightBytes: Int = 64 << 20
+    /// Connections open at once; those past it are answered `503` and closed (`--max-connections`).
+    public var maxConnections: Int = 2048
+    /// A connection whose request head has not arrived whole this long after its first byte (or after it
+    /// opened) is closed (`--head-timeout`, default 10 s).
+    public var headTimeout: Duration = .seconds(10)
+    /// A kept-alive connection idle this long is closed.
+    public var idleTimeout: Duration = .seconds(60)
 
     /// The defaults.
     public init() {}

@@ -37,18 +37,47 @@ public final class Ingestor: Sendable {
     ///
     /// - Parameters:
     ///   - headers: the request's headers, names lowercased.
-    /// - Throws: `IngestError` with the status to answer: 401 (unknown token, wrong route, bad secret,
-    ///   header or signature: the message says no more), 400 (the body), 404 (no such source), 503 (the
-    ///   store cannot write; the sender should retry).
+    /// - Throws: `IngestError` with the status to answer: 401 (unknown token, wrong route, no such source,
+    ///   bad secret, header or signature: the message says no more), 400 (the body), 503 (the store cannot
+    ///   write; the sender should retry).
     public func ingest(
         _ route: IngestRoute, token: String, headers: [String: String], body: [UInt8]
     ) async throws(IngestError) -> IngestReceipt {
-        let started = ContinuousClock.now
+        try await ingest(admit(route, token: token), headers: headers, body: body)
+    }
+
+    /// Checks what a request's head alone can tell: the token names an account, the account takes the
+    /// route's source, and a generic source exists. The routes ask before reading a byte of the body.
+    ///
+    /// - Throws: `IngestError.unauthorized` (401) for any of them: the answer says no more.
+    public func admit(_ route: IngestRoute, token: String) throws(IngestError) -> Admission {
         let snapshot = accounts.current()
         guard let account = snapshot.account(token: token), account.accepts(source: route.sourceName) else {
             throw .unauthorized
         }
-        let events = try authenticateAndExtract(route, account: account, snapshot: snapshot, headers: headers, body: body, now: clock())
+        if case .generic(let name) = route, snapshot.source(named: name) == nil {
+            // The token is right, so the operator may be told what is missing (the sender is not).
+            logger.notice(
+                "refused a delivery to a source that does not exist; add it with 'hooklog source add'",
+                metadata: ["account": "\(account.name)", "source": "\(name)"])
+            throw .unauthorized
+        }
+        return Admission(route: route, account: account, snapshot: snapshot)
+    }
+
+    /// Stores a delivery whose head `admit` let in, or refuses it whole.
+    ///
+    /// - Parameters:
+    ///   - headers: the request's headers, names lowercased.
+    /// - Throws: `IngestError` with the status to answer, as `ingest(_:token:headers:body:)`.
+    public func ingest(
+        _ admission: Admission, headers: [String: String], body: [UInt8]
+    ) async throws(IngestError) -> IngestReceipt {
+        let started = ContinuousClock.now
+        let route = admission.route
+        let account = admission.account
+        let events = try authenticateAndExtract(
+            route, account: account, snapshot: admission.snapshot, headers: headers, body: body, now: clock())
         // Orderspace sends no event IDs and retries with the same bytes: the body's digest stands in.
         let idLess = events.allSatisfy { $0.id == nil }
         let request = AppendRequest(
@@ -104,9 +133,7 @@ public final class Ingestor: Sendable {
             }
             return try O2VendSource.extract(body: body)
         case .generic(let name):
-            guard let source = snapshot.source(named: name) else {
-                throw IngestError(status: 404, "no source named '\(name)'; add it with 'hooklog source add'")
-            }
+            guard let source = snapshot.source(named: name) else { throw .unauthorized }
             if source.verify != .none {
                 guard let key = account.signingKey,
                     source.verify.verify(
@@ -121,6 +148,15 @@ public final class Ingestor: Sendable {
     public func refused(_ route: IngestRoute?, status: Int) {
         metrics.refused(route, status: status)
     }
+}
+
+/// A delivery whose head `Ingestor.admit` let in: the account its token names, in the view of the accounts
+/// it was checked against.
+public struct Admission: Sendable {
+    /// The route the delivery came in by.
+    public let route: IngestRoute
+    let account: Account
+    let snapshot: AccountDirectory.Snapshot
 }
 
 extension IngestError {
