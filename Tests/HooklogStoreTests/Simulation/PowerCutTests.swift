@@ -118,15 +118,18 @@ struct PowerCutRun {
         var counter = 0
         var problems: [String] = []
         for round in 0..<3 {
-            let faultRate = rng.next() % 4 == 0 ? 0.002 : 0
+            // The cut, the faults and the retries from a stream of their own for each round: how many
+            // requests a round left unanswered depends on the threads, and must not shift the next draws.
+            var roundRng = SeededRandom(seed: seed &* 0x9E37_79B9 &+ UInt64(round))
+            let faultRate = roundRng.next() % 4 == 0 ? 0.002 : 0
             let disk = SimulatedDisk(
-                root: dir.path, seed: rng.next(), crashAfter: rng.next() % 5 == 0 ? nil : Int(rng.next() % 150) + 1,
-                faultRate: faultRate)
+                root: dir.path, seed: roundRng.next(),
+                crashAfter: roundRng.next() % 5 == 0 ? nil : Int(roundRng.next() % 150) + 1, faultRate: faultRate)
             Syscalls.interpose(disk)
             if let store = try? ArchiveStore.open(directory: dir.path, options: options) {
                 let senders = self.senders ?? [1, 2, 4].randomElement(using: &rng)!
                 var plans: [[Sent]] = Array(repeating: [], count: senders)
-                for (k, retry) in unanswered.enumerated() where rng.next() % 5 != 0 { plans[k % senders].append(retry) }
+                for (k, retry) in unanswered.enumerated() where roundRng.next() % 5 != 0 { plans[k % senders].append(retry) }
                 for s in 0..<senders {
                     var plan: [Sent] = plans[s]
                     for _ in 0..<(Int(rng.next() % 30) + 5) {

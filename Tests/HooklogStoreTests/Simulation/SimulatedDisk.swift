@@ -49,8 +49,10 @@ final class SimulatedDisk: Syscalls.Interposer, Sendable {
         var names: [String: Int] = [:]
         /// Path → inode, as a power cut finds it.
         var durableNames: [String: Int] = [:]
-        /// Open descriptors on modelled files: fd → (inode, path opened, is a directory).
+        /// Open descriptors on modelled files: fd → (inode, path opened).
         var open: [Int32: (inode: Int, path: String)] = [:]
+        /// Descriptors found to be on files outside the root (until the number is opened here again).
+        var outside = Set<Int32>()
         var mutatingCalls = 0
         var crashed = false
         var rng: SeededRandom
@@ -120,14 +122,21 @@ final class SimulatedDisk: Syscalls.Interposer, Sendable {
     /// The modelled file open on `fd`, registering a descriptor opened before this disk was installed.
     private func file(_ s: inout State, _ fd: Int32) -> (inode: Int, path: String)? {
         if let known = s.open[fd] { return known }
+        if s.outside.contains(fd) { return nil }
         var buffer = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/fd/\(fd)", &buffer, buffer.count - 1)
-        guard n > 0 else { return nil }
-        let path = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard modelled(path), let inode = s.names[path] else { return nil }
+        let path = n > 0 ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+        guard modelled(path), let inode = s.names[path] else {
+            s.outside.insert(fd)
+            return nil
+        }
         s.open[fd] = (inode, path)
         return (inode, path)
     }
+
+    /// Whether `fd` is on a modelled file. Calls on other files (other tests running meanwhile) go
+    /// straight to the system, outside the lock.
+    private func models(_ fd: Int32) -> Bool { state.withLock { s in file(&s, fd) != nil } }
 
     private static func parent(_ path: String) -> String {
         String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
@@ -180,12 +189,16 @@ final class SimulatedDisk: Syscalls.Interposer, Sendable {
                 s.inodes[inode]!.current = []
             }
             s.open[fd] = (inode, path)
+            s.outside.remove(fd)
             return fd
         }
     }
 
     func close(_ fd: Int32) -> Int32 {
-        state.withLock { _ = $0.open.removeValue(forKey: fd) }
+        state.withLock { s in
+            s.open[fd] = nil
+            s.outside.remove(fd)
+        }
         return Syscalls.Direct.close(fd)
     }
 
@@ -202,7 +215,8 @@ final class SimulatedDisk: Syscalls.Interposer, Sendable {
     }
 
     func pwrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int, _ offset: off_t) -> Int {
-        state.withLock { s in
+        guard models(fd) else { return Syscalls.Direct.pwrite(fd, buffer, count, offset) }
+        return state.withLock { s in
             guard let (inode, path) = file(&s, fd) else { return Syscalls.Direct.pwrite(fd, buffer, count, offset) }
             var count = count
             if let code = admit(&s, "write \(path) fd \(fd) at \(offset)", faults: [EIO, ENOSPC, 0]) {
@@ -225,7 +239,8 @@ final class SimulatedDisk: Syscalls.Interposer, Sendable {
     }
 
     func fdatasync(_ fd: Int32) -> Int32 {
-        state.withLock { s in
+        guard models(fd) else { return Syscalls.Direct.fdatasync(fd) }
+        return state.withLock { s in
             guard let (inode, path) = file(&s, fd) else { return Syscalls.Direct.fdatasync(fd) }
             if let code = admit(&s, "sync \(path) fd \(fd)", faults: [EIO]) {
                 errno = code
@@ -265,7 +280,8 @@ final class SimulatedDisk: Syscalls.Interposer, Sendable {
     }
 
     func ftruncate(_ fd: Int32, _ length: off_t) -> Int32 {
-        state.withLock { s in
+        guard models(fd) else { return Syscalls.Direct.ftruncate(fd, length) }
+        return state.withLock { s in
             guard let (inode, path) = file(&s, fd) else { return Syscalls.Direct.ftruncate(fd, length) }
             if let code = admit(&s, "truncate \(path) fd \(fd) to \(length)", faults: [EIO]) {
                 errno = code
@@ -284,7 +300,8 @@ final class SimulatedDisk: Syscalls.Interposer, Sendable {
     }
 
     func writeBack(_ fd: Int32, _ offset: Int64, _ length: Int64) -> Int32 {
-        state.withLock { s in
+        guard models(fd) else { return Syscalls.Direct.writeBack(fd, offset, length) }
+        return state.withLock { s in
             guard let (_, path) = file(&s, fd) else { return Syscalls.Direct.writeBack(fd, offset, length) }
             // Starts write-back only: nothing is durable for it (no flush of the disk's cache).
             if let code = admit(&s, "write back \(path) fd \(fd)", faults: [EIO]) {
