@@ -81,6 +81,9 @@ import Testing
         let dir = tempPath()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let serve = try await ServeProcess(data: dir, extra: ["--host", "0.0.0.0"])
+        // The data directory serve made holds every payload and the secrets: its owner's only.
+        let mode = (try FileManager.default.attributesOfItem(atPath: dir)[.posixPermissions] as? NSNumber)?.intValue
+        #expect(mode == 0o700)
         #expect(serve.lines.contains { $0.contains("0.0.0.0 is every interface") }, "\(serve.lines)")
         let orderspace = try #require(serve.url("orderspace"))
         #expect(!orderspace.contains("0.0.0.0"), "\(orderspace)")
@@ -119,6 +122,23 @@ import Testing
             let ndjson = try CLI.run(["query", "--data", dir], environment: environment)
             let object = try JSONSerialization.jsonObject(with: Data(ndjson.stdout.utf8)) as? [String: Any]
             #expect(object?["type"] as? String == "evil\u{1B}]0;owned\u{7}\u{1B}[2J" && !ndjson.stdout.utf8.contains(0x1B))
+        }
+    }
+
+    /// `end - first + chunkEvents - 1` overflowed for a large `--chunk-events`.
+    @Test func exportChunksOfAnySize() async throws {
+        let dir = tempPath()
+        let output = tempPath() + ".ndjson"
+        defer {
+            try? FileManager.default.removeItem(atPath: dir)
+            try? FileManager.default.removeItem(atPath: output)
+        }
+        let events = try await makeArchive(dir)
+        for chunk in ["18446744073709551615", "9223372036854775808", "1"] {
+            let run = try CLI.run(["export", "--data", dir, "--output", output, "--chunk-events", chunk])
+            #expect(run.status == 0, "\(chunk): \(run.stderr)")
+            let lines = String(decoding: FileManager.default.contents(atPath: output) ?? Data(), as: UTF8.self).split(separator: "\n")
+            #expect(lines.count == events.count, "\(chunk)")
         }
     }
 
