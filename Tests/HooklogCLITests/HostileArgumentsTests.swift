@@ -118,6 +118,8 @@ import Testing
             #expect(!table.stdout.unicodeScalars.contains { $0.value == 0x9B || $0.value == 0x202E })
             #expect(table.stdout.contains(#"evil\u{1B}]0;owned\u{7}"#), "\(table.stdout)")
             #expect(table.stdout.contains(#"\u{202E}fdp.exe,back\\slash"#), "\(table.stdout)")
+            let stats = try CLI.run(["stats", "--data", dir], environment: environment)
+            #expect(stats.status == 0 && !stats.stdout.utf8.contains(0x1B) && stats.stdout.contains(#"type evil\u{1B}]0;owned"#), "\(stats.stdout)")
             // ndjson and payload are for programs: JSON-escaped and as received, unchanged.
             let ndjson = try CLI.run(["query", "--data", dir], environment: environment)
             let object = try JSONSerialization.jsonObject(with: Data(ndjson.stdout.utf8)) as? [String: Any]
