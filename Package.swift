@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "hooklog", targets: ["hooklog"]),
         .library(name: "HooklogStore", targets: ["HooklogStore"]),
         .library(name: "HooklogIngest", targets: ["HooklogIngest"]),
+        // For the fuzz package's signature target (fuzz/); nothing else outside depends on it.
+        .library(name: "HooklogSigning", targets: ["HooklogSigning"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
@@ -103,6 +105,7 @@ let package = Package(
             path: "tools/sink"),
         .testTarget(name: "HooklogStoreTests", dependencies: ["HooklogStore", "CJSONMinify"]),
         .testTarget(name: "HooklogReplayTests", dependencies: ["HooklogReplay", "HooklogStore"]),
+        .testTarget(name: "HooklogSigningTests", dependencies: ["HooklogSigning"]),
         .testTarget(
             name: "HooklogIngestTests",
             dependencies: [

@@ -6,6 +6,8 @@ import PackageDescription
 //
 // - fuzz-json:    libFuzzer target over the JSON tape and the Orderspace/O2VEND/generic extractors.
 // - fuzz-segment: libFuzzer target over segment (.log) and index (.idx) files read through the store.
+// - fuzz-parse:   libFuzzer target over the other parsers of outside text, chosen by the first byte: the
+//                 signature headers, times, durations, sizes, the /v1/events query string, JSON pointers.
 // - fuzz-seed:    an ordinary executable that writes the seed corpora (built without sanitizers).
 let package = Package(
     name: "hooklog-fuzz",
@@ -26,6 +28,13 @@ let package = Package(
         .executableTarget(
             name: "fuzz-segment",
             dependencies: ["CLibFuzzer", .product(name: "HooklogStore", package: "hooklog")]
+        ),
+        .executableTarget(
+            name: "fuzz-parse",
+            dependencies: [
+                "CLibFuzzer", .product(name: "HooklogIngest", package: "hooklog"),
+                .product(name: "HooklogStore", package: "hooklog"), .product(name: "HooklogSigning", package: "hooklog"),
+            ]
         ),
         .executableTarget(
             name: "fuzz-seed",

@@ -102,7 +102,8 @@ public enum StandardWebhooks {
     public static func verify(
         secret: String, id: String, timestamp: String, signatures: String, body: [UInt8], nowSeconds: Int64, tolerance: Int64
     ) -> Bool {
-        guard let t = Int64(timestamp.trimmingSpaces()), abs(nowSeconds - t) <= tolerance else { return false }
+        guard let t = Int64(timestamp.trimmingSpaces()), Freshness.holds(timestamp: t, now: nowSeconds, tolerance: tolerance)
+        else { return false }
         let expected = HMACSHA256.mac(key: key(secret: secret), Array("\(id).\(t).".utf8), body)
         var matched = false
         for entry in signatures.split(separator: " ") where entry.hasPrefix("v1,") {
@@ -130,11 +131,25 @@ public enum StripeSignature {
             if pair[0] == "t" { timestamp = Int64(pair[1]) }
             if pair[0] == "v1", let mac = Encoding.unhex(pair[1]) { given.append(mac) }
         }
-        guard let timestamp, abs(nowSeconds - timestamp) <= tolerance else { return false }
+        guard let timestamp, Freshness.holds(timestamp: timestamp, now: nowSeconds, tolerance: tolerance) else { return false }
         let expected = HMACSHA256.mac(key: Array(secret.utf8), Array("\(timestamp).".utf8), body)
         var matched = false
         for mac in given where ConstantTime.equal(mac, expected) { matched = true }
         return matched
+    }
+}
+
+/// The timestamp check of the schemes that sign a time (Standard Webhooks, Stripe).
+public enum Freshness {
+    /// Whether `timestamp` is at most `tolerance` seconds from `now`, either way.
+    ///
+    /// The timestamp comes from a request header, so it may be any `Int64`: `now - timestamp` is computed
+    /// with overflow reported (an overflowing distance is beyond any tolerance), and its magnitude is taken
+    /// as a `UInt64` (`abs(Int64.min)` traps). A negative tolerance accepts nothing.
+    public static func holds(timestamp: Int64, now: Int64, tolerance: Int64) -> Bool {
+        let (distance, overflow) = now.subtractingReportingOverflow(timestamp)
+        guard !overflow, tolerance >= 0 else { return false }
+        return distance.magnitude <= UInt64(tolerance)
     }
 }
 

@@ -23,8 +23,17 @@ extension Hooklog {
 
         /// The base of the URLs printed for an account.
         struct URLOptions: ParsableArguments {
-            @Option(help: ArgumentHelp("The server's address as senders reach it, for the printed webhook URL.", valueName: "URL"))
-            var baseURL = "http://127.0.0.1:8080"
+            @Option(
+                help: ArgumentHelp(
+                    "The server's address as senders reach it, for the printed webhook URL (default: where `serve` last listened, else http://127.0.0.1:8080).",
+                    valueName: "URL"))
+            var baseURL: String?
+
+            /// `--base-url`, else the address the data directory's last `serve` recorded, else the default
+            /// `serve` listens on.
+            func base(directory: String) -> String {
+                baseURL ?? ServeAddress.load(directory: directory) ?? "http://127.0.0.1:8080"
+            }
         }
 
         static func webhookURL(base: String, source: String, token: String) -> String {
@@ -52,9 +61,16 @@ extension Hooklog {
             @Option(
                 help: """
                     Orderspace: the signing key; X-Orderspace-Signature is then required. O2VEND: the subscription \
-                    secret its deliveries carry. A generic source that verifies signatures: its HMAC secret.
+                    secret its deliveries carry. A generic source that verifies signatures: its HMAC secret. \
+                    The command line shows it to every user of the machine (ps): prefer --secret-file or $HOOKLOG_SECRET.
                     """)
             var secret: String?
+
+            @Option(
+                help: ArgumentHelp(
+                    "Read the secret from this file (one trailing newline dropped) instead of the command line.",
+                    valueName: "PATH"))
+            var secretFile: String?
 
             @Option(help: ArgumentHelp("O2VEND: the header carrying the secret.", valueName: "HEADER"))
             var secretHeader: String?
@@ -62,13 +78,20 @@ extension Hooklog {
             @Option(name: .customLong("header"), help: ArgumentHelp("A header every delivery must carry with this value (repeatable).", valueName: "K: V"))
             var headers: [String] = []
 
+            func validate() throws {
+                if secret != nil && secretFile != nil { throw ValidationError("give the secret once: --secret or --secret-file") }
+            }
+
             func run() throws {
                 let required: [Account.RequiredHeader]
+                let secret: String?
                 do {
                     required = try headers.map(AccountCommand.requiredHeader)
+                    secret = try AccountCommand.secret(given: self.secret, file: secretFile)
                 } catch { fail(error) }
                 let token = Token.generate()
-                let name = self.name, source = self.source, secret = self.secret, secretHeader = self.secretHeader
+                let name = self.name, source = self.source, secretHeader = self.secretHeader
+                var unchecked = false
                 do {
                     try AccountFile(directory: options.directory).update { (book: inout AccountBook) throws(IngestConfigError) in
                         guard Account.isValidName(name) else {
@@ -98,8 +121,10 @@ extension Hooklog {
                                 throw IngestConfigError("--secret-header is for O2VEND accounts; '\(source)' verifies with \(generic.verify.argument)")
                             }
                             if generic.verify != .none && secret == nil {
-                                throw IngestConfigError("source '\(source)' verifies signatures (\(generic.verify.argument)): give the account --secret")
+                                throw IngestConfigError(
+                                    "source '\(source)' verifies signatures (\(generic.verify.argument)): give the account --secret-file, $HOOKLOG_SECRET or --secret")
                             }
+                            unchecked = generic.verify == .none && secret != nil
                             account.signingKey = secret
                         }
                         book.accounts.append(account)
@@ -107,9 +132,14 @@ extension Hooklog {
                 } catch {
                     fail(error)
                 }
+                if unchecked {
+                    warn(
+                        "source '\(source)' verifies nothing (--verify none): the secret is kept but no delivery is checked against it; "
+                            + "add the source again with --verify to check signatures")
+                }
                 print("account '\(name)' added for \(source); its token is shown only now:")
                 print("token: \(token)")
-                print("url: \(AccountCommand.webhookURL(base: url.baseURL, source: source, token: token))")
+                print("url: \(AccountCommand.webhookURL(base: url.base(directory: options.directory), source: source, token: token))")
             }
         }
 
@@ -163,7 +193,7 @@ extension Hooklog {
                 } catch { fail(error) }
                 print("account '\(name)' has a new token; the old one is refused from now on:")
                 print("token: \(token)")
-                print("url: \(AccountCommand.webhookURL(base: url.baseURL, source: source, token: token))")
+                print("url: \(AccountCommand.webhookURL(base: url.base(directory: options.directory), source: source, token: token))")
             }
         }
 
@@ -188,6 +218,32 @@ extension Hooklog {
                 } catch { fail(error) }
                 print("account '\(name)' removed; its events stay in the archive")
             }
+        }
+
+        /// The secret of `account add`: `--secret`, else the content of `--secret-file` (one trailing newline
+        /// dropped, as `echo` and editors leave one), else `$HOOKLOG_SECRET`, else none. The command line is
+        /// the last choice a user should make, because `ps` shows it to every user of the machine.
+        static func secret(given: String?, file: String?) throws -> String? {
+            if let given {
+                guard !given.isEmpty else { throw IngestConfigError("--secret is empty; give the secret, or leave the option out") }
+                return given
+            }
+            if let file {
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    throw IngestConfigError("cannot read the secret file \(file): \(String(cString: strerror(errno)))")
+                }
+                var bytes = Array(data)
+                if bytes.last == 0x0A {
+                    bytes.removeLast()
+                    if bytes.last == 0x0D { bytes.removeLast() }
+                }
+                guard !bytes.isEmpty else { throw IngestConfigError("the secret file \(file) is empty") }
+                return String(decoding: bytes, as: UTF8.self)
+            }
+            if let env = getenv("HOOKLOG_SECRET"), let value = String(validatingCString: env), !value.isEmpty {
+                return value
+            }
+            return nil
         }
 
         /// `K: V` as a requirement.

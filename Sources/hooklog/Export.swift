@@ -72,7 +72,7 @@ extension Hooklog {
                         let done = Double(upTo - snapshot.firstSeq) / span
                         let seconds = Double(now - start) / 1e6
                         let eta = done > 0 ? seconds / done - seconds : 0
-                        let text = "\r\(count) events, \(Int(Double(count) / max(seconds, 0.001)))/s, \(Int(done * 100))%, ETA \(Int(eta))s  "
+                        let text = "\r\(count) events, \(Self.whole(Double(count) / max(seconds, 0.001)))/s, \(Self.whole(done * 100))%, ETA \(Self.whole(eta))s  "
                         _ = text.withCString { write(2, $0, strlen($0)) }
                     }
                 }
@@ -85,6 +85,12 @@ extension Hooklog {
             if onTerminal { _ = "\r\u{1B}[K".withCString { write(2, $0, strlen($0)) } }
             let summary = "exported \(count) events to \(output) (\(file.bytesWritten) bytes)\n"
             _ = summary.withCString { write(2, $0, strlen($0)) }
+        }
+
+        /// `x` as a whole number for the progress line: `Int(x)` traps past `Int`'s range, and a damaged archive
+        /// whose seqs span billions of billions makes the estimate that large.
+        static func whole(_ x: Double) -> String {
+            x.isFinite && abs(x) < 1e15 ? String(Int(x)) : "?"
         }
 
         /// On Ctrl-C or SIGTERM, removes the partial file before exiting, so nothing half-written stays.

@@ -85,8 +85,13 @@ struct ExportPipeline: Sendable {
         let end = snapshot.endSeq
         guard first < end else { return }
         let width = max(1, threads)
-        let chunkEvents = self.chunkEvents
-        let total = Int((end - first + chunkEvents - 1) / chunkEvents)
+        let chunkEvents = max(1, self.chunkEvents)
+        // Rounded up without `end - first + chunkEvents - 1`, which overflows for a large `--chunk-events`;
+        // an archive whose seqs span more chunks than an `Int` counts (a damaged one) is refused, not trapped on.
+        let span = end - first
+        guard let total = Int(exactly: span / chunkEvents + (span % chunkEvents == 0 ? 0 : 1)) else {
+            throw ExportSpanError(first: first, end: end)
+        }
         let snapshot = self.snapshot, filter = self.filter
         let slots = (0..<width).map { _ in [Slot(), Slot()] }
         let cancelled = Atomic(false)
@@ -103,7 +108,7 @@ struct ExportPipeline: Sendable {
                     slot.free.wait()
                     guard !cancelled.load(ordering: .relaxed) else { return }
                     let lo = first + UInt64(c) * chunkEvents
-                    slot.chunk.fill(snapshot, filter, seqs: lo..<min(end, lo + chunkEvents))
+                    slot.chunk.fill(snapshot, filter, seqs: lo..<Self.chunkEnd(lo, chunkEvents, end))
                     slot.ready.signal()
                     j += 1
                 }
@@ -121,9 +126,15 @@ struct ExportPipeline: Sendable {
             let slot = slots[c % width][(c / width) % 2]
             slot.ready.wait()
             let lo = first + UInt64(c) * chunkEvents
-            try emit(slot.chunk, min(end, lo + chunkEvents))
+            try emit(slot.chunk, Self.chunkEnd(lo, chunkEvents, end))
             slot.free.signal()
         }
+    }
+
+    /// Where the chunk starting at `lo` ends: `lo + chunkEvents`, or `end` if that is sooner (compared
+    /// before adding, so that a chunk near the top of the seqs cannot overflow).
+    static func chunkEnd(_ lo: UInt64, _ chunkEvents: UInt64, _ end: UInt64) -> UInt64 {
+        end - lo <= chunkEvents ? end : lo + chunkEvents
     }
 
     /// A buffer handed between a worker (`free` → format → `ready`) and the writer (`ready` → write → `free`).
@@ -131,5 +142,14 @@ struct ExportPipeline: Sendable {
         let chunk = Chunk()
         let free = DispatchSemaphore(value: 1)
         let ready = DispatchSemaphore(value: 0)
+    }
+}
+
+/// An archive whose seqs span more chunks than can be counted: only a damaged archive has one.
+struct ExportSpanError: Error, CustomStringConvertible {
+    var first: UInt64
+    var end: UInt64
+    var description: String {
+        "the archive's seqs run from \(first) to \(end), more than export can cut into chunks; run 'hooklog check' on it"
     }
 }

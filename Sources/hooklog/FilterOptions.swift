@@ -65,7 +65,7 @@ struct FilterValues: Equatable {
             guard let value else { return nil }
             guard let t = RFC3339.parse(value, now: now) else {
                 throw ValidationError(
-                    "\(flag) '\(value)' is neither an RFC 3339 time (2026-10-02T09:14:05Z) nor a duration back from now (15m, 2h, 7d)")
+                    "\(flag) '\(value)' is neither an RFC 3339 time (2026-10-02T09:14:05Z) nor a duration back from now of at most 100 years (15m, 2h, 7d)")
             }
             return t
         }
@@ -88,12 +88,23 @@ final class StandardOutput {
 
     func append(_ text: String) { append(Array(text.utf8)) }
 
+    /// Writes what is buffered. A reader that went away (`| head`: EPIPE) ends the process quietly with
+    /// status 0, like `cat`; any other failure (a full disk, an I/O error) ends it with a one-line error and
+    /// status 1, so that a script never takes a truncated file for a whole one.
     func flush() {
         var done = 0
         while done < buffer.count {
             let n = buffer.withUnsafeBytes { write(1, $0.baseAddress! + done, $0.count - done) }
-            if n <= 0 { exit(0) }  // the reader went away (`| head`): stop quietly, like cat
-            done += n
+            if n > 0 {
+                done += n
+                continue
+            }
+            let code = n < 0 ? errno : EIO
+            if code == EINTR { continue }
+            if code == EPIPE { exit(0) }
+            let line = Array("hooklog: cannot write the output: \(String(cString: strerror(code))); nothing after this was written\n".utf8)
+            _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+            exit(1)
         }
         buffer.removeAll(keepingCapacity: true)
     }

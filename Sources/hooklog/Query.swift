@@ -157,11 +157,36 @@ extension Hooklog {
 
         static func tableRow(_ e: EventView) -> String {
             func cell(_ s: String, _ width: Int) -> String {
+                let s = visible(s)
                 let t = s.count > width ? String(s.prefix(width - 1)) + "…" : s
                 return t + String(repeating: " ", count: max(1, width + 1 - t.count))
             }
             return cell(String(e.seq), 9) + cell(RFC3339.format(micros: e.receivedAtMicros), 28) + cell(e.account, 13)
-                + cell(e.source, 11) + cell(e.type, 27) + cell(e.entity ?? "-", 21) + e.refs.joined(separator: ",")
+                + cell(e.source, 11) + cell(e.type, 27) + cell(e.entity ?? "-", 21) + visible(e.refs.joined(separator: ","))
+        }
+
+        /// `text` safe to print on a terminal: the type, entity and refs are the sender's text, and a control
+        /// character in them (ESC starting a terminal escape sequence, CR overwriting the line, a C1 control)
+        /// or a bidirectional override (text shown in another order than it reads) would act on the terminal
+        /// instead of being shown. Each is written as a Swift escape, `\u{1B}`, and so is a backslash
+        /// (`\\`), so that what is shown reads back unambiguously.
+        static func visible(_ text: String) -> String {
+            func needsEscape(_ v: UInt32) -> Bool {
+                v < 0x20 || (0x7F...0x9F).contains(v) || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v)
+                    || v == 0x5C
+            }
+            guard text.unicodeScalars.contains(where: { needsEscape($0.value) }) else { return text }
+            var out = ""
+            for scalar in text.unicodeScalars {
+                if scalar.value == 0x5C {
+                    out += "\\\\"
+                } else if needsEscape(scalar.value) {
+                    out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+            return out
         }
     }
 }

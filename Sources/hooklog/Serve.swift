@@ -75,13 +75,13 @@ extension Hooklog {
 
         func validate() throws {
             guard RFC3339.parseDuration(dedupeWindow) != nil else {
-                throw ValidationError("--dedupe-window '\(dedupeWindow)' is not a duration (90s, 15m, 2h, 7d)")
+                throw ValidationError("--dedupe-window '\(dedupeWindow)' is not a duration of at most 100 years (90s, 15m, 2h, 7d)")
             }
-            guard let bytes = parseSize(maxBody), bytes > 0 else {
-                throw ValidationError("--max-body '\(maxBody)' is not a size (1048576, 512k, 4m)")
+            guard let bytes = ByteSize.parse(maxBody), bytes > 0 else {
+                throw ValidationError("--max-body '\(maxBody)' is not a positive size that fits 64 bits (1048576, 512k, 4m)")
             }
             guard RFC3339.parseDuration(bodyTimeout).map({ $0 > 0 }) == true else {
-                throw ValidationError("--body-timeout '\(bodyTimeout)' is not a duration (10s, 1m)")
+                throw ValidationError("--body-timeout '\(bodyTimeout)' is not a duration of at most 100 years (10s, 1m)")
             }
             guard RFC3339.parseDuration(headTimeout).map({ $0 > 0 }) == true else {
                 throw ValidationError("--head-timeout '\(headTimeout)' is not a duration (10s, 1m)")
@@ -97,10 +97,10 @@ extension Hooklog {
             }
             guard maxConnections > 0 else { throw ValidationError("--max-connections must be at least 1") }
             if let retainFor, RFC3339.parseDuration(retainFor).map({ $0 > 0 }) != true {
-                throw ValidationError("--retain-for '\(retainFor)' is not a duration (30d, 12h)")
+                throw ValidationError("--retain-for '\(retainFor)' is not a duration of at most 100 years (30d, 12h)")
             }
-            if let retainBytes, parseSize(retainBytes).map({ $0 > 0 }) != true {
-                throw ValidationError("--retain-bytes '\(retainBytes)' is not a size (500m, 20g)")
+            if let retainBytes, ByteSize.parse(retainBytes).map({ $0 > 0 }) != true {
+                throw ValidationError("--retain-bytes '\(retainBytes)' is not a positive size that fits 64 bits (500m, 20g)")
             }
             guard Logger.Level(rawValue: logLevel) != nil else {
                 throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
@@ -129,9 +129,11 @@ extension Hooklog {
             let directory = options.directory
             var storeOptions = StoreOptions()
             storeOptions.maxAge = retainFor.flatMap(RFC3339.parseDuration).map { .microseconds($0) }
-            storeOptions.maxBytes = retainBytes.flatMap(parseSize).map { UInt64($0) }
+            storeOptions.maxBytes = retainBytes.flatMap(ByteSize.parse).map { UInt64($0) }
             let store: ArchiveStore
             do {
+                // Made owner-only before the store makes it: it holds every payload and the secrets.
+                try AccountFile.makePrivateDirectory(directory)
                 store = try ArchiveStore.open(directory: directory, options: storeOptions)
             } catch {
                 fail(error)
@@ -148,7 +150,7 @@ extension Hooklog {
 
             var settings = IngestSettings()
             settings.dedupeWindow = .microseconds(RFC3339.parseDuration(dedupeWindow) ?? 0)
-            settings.maxBodyBytes = parseSize(maxBody) ?? settings.maxBodyBytes
+            settings.maxBodyBytes = ByteSize.parse(maxBody) ?? settings.maxBodyBytes
             settings.bodyTimeout = .microseconds(RFC3339.parseDuration(bodyTimeout) ?? 30_000_000)
             settings.headTimeout = .microseconds(RFC3339.parseDuration(headTimeout) ?? 10_000_000)
             settings.maxInflightBytes =
@@ -168,8 +170,14 @@ extension Hooklog {
                 configuration: .init(address: .hostname(host, port: port), serverName: "hooklog"),
                 onServerRunning: { channel in
                     let port = channel.localAddress?.port ?? 0
-                    let base = "http://\(host):\(port)"
-                    say("hooklog: listening on \(base) (data: \(directory))")
+                    let address = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+                    let (base, wildcard) = ServeAddress.baseURL(host: host, port: port)
+                    say("hooklog: listening on http://\(address):\(port) (data: \(directory))")
+                    if wildcard {
+                        say("hooklog: note: \(host) is every interface; the URLs below use this machine's name: senders need a name or address that reaches it")
+                    }
+                    // `account add` and `rotate` print their URLs with this base.
+                    do { try ServeAddress.record(base, directory: directory) } catch { logger.warning("\(error)") }
                     if let firstStart {
                         say("hooklog: created account 'default' for any source; its token is in these URLs and is shown only now:")
                         say("  orderspace: \(base)/v1/orderspace/\(firstStart.account)")
@@ -237,14 +245,4 @@ struct ServeError: Error, CustomStringConvertible {
 func say(_ line: String) {
     let bytes = Array((line + "\n").utf8)
     _ = bytes.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
-}
-
-/// `1048576`, `512k`, `4m`, `1g` in bytes.
-func parseSize(_ text: String) -> Int? {
-    let lower = text.lowercased()
-    let multipliers: [Character: Int] = ["k": 1 << 10, "m": 1 << 20, "g": 1 << 30]
-    if let last = lower.last, let m = multipliers[last] {
-        return Int(lower.dropLast()).map { $0 * m }
-    }
-    return Int(lower.hasSuffix("b") ? String(lower.dropLast()) : lower)
 }

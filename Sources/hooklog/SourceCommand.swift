@@ -52,13 +52,23 @@ extension Hooklog {
             @Option(help: ArgumentHelp("How far a signed timestamp may be from now (standard-webhooks, stripe).", valueName: "DURATION"))
             var tolerance = "5m"
 
+            func validate() throws {
+                guard WebhookSignature(argument: verify) != nil else {
+                    throw ValidationError(
+                        "--verify '\(verify)' is not one of none, hmac-sha256-hex:HEADER, hmac-sha256-base64:HEADER, standard-webhooks, stripe")
+                }
+                guard RFC3339.parseDuration(tolerance) != nil else {
+                    throw ValidationError("--tolerance '\(tolerance)' is not a duration of at most 100 years (30s, 5m)")
+                }
+            }
+
             func run() throws {
                 guard let scheme = WebhookSignature(argument: verify) else {
                     fail(IngestConfigError(
                         "--verify '\(verify)' is not one of none, hmac-sha256-hex:HEADER, hmac-sha256-base64:HEADER, standard-webhooks, stripe"))
                 }
                 guard let micros = RFC3339.parseDuration(tolerance) else {
-                    fail(IngestConfigError("--tolerance '\(tolerance)' is not a duration (30s, 5m)"))
+                    fail(IngestConfigError("--tolerance '\(tolerance)' is not a duration of at most 100 years (30s, 5m)"))
                 }
                 let source = GenericSource(
                     name: name, typeAt: typeAt, entityAt: entityAt, idAt: idAt, refsAt: refsAt, eventsAt: eventsAt, verify: scheme,
@@ -80,7 +90,7 @@ extension Hooklog {
                     }
                 } catch { fail(error) }
                 print("source '\(name)' added: deliveries go to POST /v1/hooks/\(name)/TOKEN")
-                print("next: hooklog account add NAME --source \(name)\(scheme == .none ? "" : " --secret SECRET")")
+                print("next: hooklog account add NAME --source \(name)\(scheme == .none ? "" : " --secret-file FILE")")
             }
         }
 

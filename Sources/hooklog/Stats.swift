@@ -29,7 +29,8 @@ extension Hooklog {
                 }
                 for (title, field) in [("account", ArchiveSnapshot.NameField.account), ("source", .source), ("type", .type)] {
                     for (name, count) in snapshot.counts(of: field).sorted(by: { $0.key < $1.key }) {
-                        print("\(title) \(name): \(count)")
+                        // Types are the senders' text: shown escaped, as `query --format table` does.
+                        print("\(title) \(Query.visible(name)): \(count)")
                     }
                 }
                 for d in snapshot.damage { print("damage: \(d)") }

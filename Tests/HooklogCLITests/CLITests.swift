@@ -16,7 +16,8 @@ struct CLI {
         var stderr: String
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+    /// - Parameter stdoutPath: where standard output goes (`/dev/full`, say) instead of a file read back.
+    static func run(_ arguments: [String], environment: [String: String] = [:], stdoutPath: String? = nil) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
@@ -32,7 +33,7 @@ struct CLI {
             try? FileManager.default.removeItem(atPath: outPath)
             try? FileManager.default.removeItem(atPath: errPath)
         }
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath ?? outPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         try process.run()
         process.waitUntilExit()

@@ -2,11 +2,11 @@ import Foundation
 import HooklogStore
 import Testing
 
-/// Reads the shared fixtures (`../shared/fixtures` beside the repo).
+/// Reads an example delivery of `Tests/Fixtures` (see its README).
 func fixture(_ name: String) throws -> [UInt8] {
     var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<4 { url.deleteLastPathComponent() }
-    return Array(try Data(contentsOf: url.appendingPathComponent("shared/fixtures/" + name)))
+    for _ in 0..<2 { url.deleteLastPathComponent() }
+    return Array(try Data(contentsOf: url.appendingPathComponent("Fixtures/" + name)))
 }
 
 /// An archive with the O2VEND fixtures (pretty-printed JSON) and a few Orderspace-shaped events.

@@ -2,12 +2,12 @@ import Foundation
 import Testing
 @testable import HooklogIngest
 
-/// `../shared/fixtures` beside the repo.
+/// The example deliveries in `Tests/Fixtures` (see its README).
 enum Fixtures {
     static let root: URL = {
         var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("shared/fixtures")
+        for _ in 0..<2 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("Fixtures")
     }()
 
     static func bytes(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: root.appendingPathComponent(name))) }

@@ -25,12 +25,12 @@ final class TempDirectory {
     }
 }
 
-/// The shared fixtures directory (`../shared/fixtures` beside the repo).
+/// The example deliveries in `Tests/Fixtures` (see its README).
 enum Fixtures {
     static let root: String = {
         var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.deletingLastPathComponent().appendingPathComponent("shared/fixtures").path
+        for _ in 0..<2 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("Fixtures").path
     }()
 
     static func bytes(_ name: String) throws -> [UInt8] {

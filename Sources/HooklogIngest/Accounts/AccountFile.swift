@@ -56,10 +56,24 @@ public struct AccountFile: Sendable {
     }
 
     private func makeDirectory() throws(IngestConfigError) {
+        try AccountFile.makePrivateDirectory(directory)
+    }
+
+    /// Creates the data directory `path` (and any missing parent) if it does not exist yet, readable by
+    /// its owner only (0700): it holds every payload and the accounts' secrets. A directory that already
+    /// exists keeps the mode its owner gave it.
+    public static func makePrivateDirectory(_ path: String) throws(IngestConfigError) {
+        var st = stat()
+        if stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { return }
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw IngestConfigError("cannot create the data directory \(directory): \(error.localizedDescription)")
+            throw IngestConfigError("cannot create the data directory \(path): \(error.localizedDescription)")
+        }
+        // The mode given to mkdir is masked by the umask; the owner-only mode is set as meant.
+        guard chmod(path, 0o700) == 0 else {
+            throw IngestConfigError("cannot make \(path) private (chmod 700): \(String(cString: strerror(errno)))")
         }
     }
 
@@ -77,6 +91,8 @@ public struct AccountFile: Sendable {
         let temp = path + ".tmp-\(getpid())"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw IngestConfigError("cannot write \(temp): \(String(cString: strerror(errno)))") }
+        // Owner-only whatever the umask, and whatever mode a leftover temporary file had.
+        fchmod(fd, 0o600)
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }

@@ -20,11 +20,7 @@ public enum AdminToken {
     /// - Returns: the token and whether it is new.
     public static func ensure(directory: String, rotate: Bool = false) throws(IngestConfigError) -> (token: String, created: Bool) {
         if !rotate, let token = load(directory: directory) { return (token, false) }
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw IngestConfigError("cannot create the data directory \(directory): \(error.localizedDescription)")
-        }
+        try AccountFile.makePrivateDirectory(directory)
         let token = Token.generate(prefix: "hla_")
         try AccountFile.writeAtomically(Array((token + "\n").utf8), to: path(directory: directory), directory: directory)
         return (token, true)

@@ -1,10 +1,11 @@
 import HooklogStore
 import Hummingbird
+import HummingbirdCore
 import NIOCore
 
 /// `GET /v1/events?account=&source=&type=&entity=&ref=&since=&until=&contains=&limit=&reverse=`: the
 /// query CLI over HTTP, NDJSON lines as `hooklog query` prints them, behind the admin token.
-enum EventsEndpoint {
+public enum EventsEndpoint {
     /// Events go out in chunks of about this many bytes; each chunk is a fresh scan that resumes after
     /// the last `seq` sent, so a slow client holds back the scan instead of filling memory.
     static let chunkBytes = 256 << 10
@@ -20,7 +21,7 @@ enum EventsEndpoint {
         }
         let query: (filter: EventFilter, limit: Int?, reverse: Bool)
         do throws(IngestError) {
-            query = try parse(request.uri.queryParameters)
+            query = try parse(request.uri.queryParameters, now: RFC3339.nowMicros())
         } catch {
             return IngestServer.json(400, error: error.message)
         }
@@ -62,13 +63,20 @@ enum EventsEndpoint {
         return Response(status: .ok, headers: headers, body: body)
     }
 
-    static func parse(_ parameters: Parameters) throws(IngestError) -> (filter: EventFilter, limit: Int?, reverse: Bool) {
-        let now = RFC3339.nowMicros()
+    /// The filter, limit and order of a query string (`ref=or_1&since=2h&limit=5`, percent-encoded as
+    /// sent), with durations back from `now` (µs).
+    ///
+    /// - Throws: `IngestError` 400 for a time, duration or limit that does not parse.
+    public static func parse(query: String, now: Int64) throws(IngestError) -> (filter: EventFilter, limit: Int?, reverse: Bool) {
+        try parse(URI("/v1/events?" + query).queryParameters, now: now)
+    }
+
+    static func parse(_ parameters: Parameters, now: Int64) throws(IngestError) -> (filter: EventFilter, limit: Int?, reverse: Bool) {
         func text(_ name: String) -> String? { parameters.get(name).flatMap { $0.isEmpty ? nil : String($0) } }
         func time(_ name: String) throws(IngestError) -> Int64? {
             guard let value = text(name) else { return nil }
             guard let t = RFC3339.parse(value, now: now) else {
-                throw IngestError(status: 400, "\(name)=\(value) is neither an RFC 3339 time nor a duration back from now (15m, 2h, 7d)")
+                throw IngestError(status: 400, "\(name)=\(value) is neither an RFC 3339 time nor a duration back from now of at most 100 years (15m, 2h, 7d)")
             }
             return t
         }

@@ -75,11 +75,25 @@ public struct GenericSource: Sendable, Hashable, Codable {
                     refs.add(scalar(location, e))
                 }
             }
-            // Standard Webhooks names each delivery in `webhook-id`: that is the event's ID unless told otherwise.
-            let idLocation = idAt ?? (verify == .standardWebhooks ? "header:webhook-id" : nil)
             return ExtractedEvent(
-                type: type, entity: scalar(entityAt, e), refs: refs.values, id: idLocation.flatMap { scalar($0, e) },
+                type: type, entity: scalar(entityAt, e), refs: refs.values, id: id(of: n, e, count: events.count, scalar),
                 payload: body[tape.range(e)])
         }
+    }
+
+    /// The ID of event `n` of a delivery of `count` events.
+    ///
+    /// Standard Webhooks names each delivery in `webhook-id`: that is the event's ID unless `idAt` says
+    /// otherwise. An ID read from a header (`webhook-id`, or an `idAt` of `header:NAME`) names the delivery,
+    /// not an event: every event of a batch would carry the same one, and all but the first would be
+    /// taken for redeliveries and never stored. So in a delivery of several events, a header ID gets the
+    /// event's position appended (`msg_2Lx#0`, `msg_2Lx#1`, ...): distinct within the delivery, and the
+    /// same again when the sender redelivers the same batch, which is still recognised event by event. A
+    /// delivery of one event keeps the header's ID as it is, as the contract says.
+    private func id(of n: Int, _ e: Int, count: Int, _ scalar: (String, Int) -> String?) -> String? {
+        guard let location = idAt ?? (verify == .standardWebhooks ? "header:webhook-id" : nil),
+            let id = scalar(location, e)
+        else { return nil }
+        return count > 1 && location.hasPrefix("header:") ? "\(id)#\(n)" : id
     }
 }

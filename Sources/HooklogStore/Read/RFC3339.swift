@@ -100,7 +100,10 @@ public enum RFC3339 {
     ///   - now: µs since the epoch.
     /// - Returns: µs since the epoch, or nil if `text` is neither.
     public static func parse(_ text: String, now: Int64) -> Int64? {
-        if let d = parseDuration(text) { return now - d }
+        if let d = parseDuration(text) {
+            let (t, overflow) = now.subtractingReportingOverflow(d)
+            return overflow ? nil : t
+        }
         let b = Array(text.utf8)
         func digits(_ at: Int, _ n: Int) -> Int? {
             guard at + n <= b.count else { return nil }
@@ -166,18 +169,29 @@ public enum RFC3339 {
     /// The current time, µs since the epoch.
     public static func nowMicros() -> Int64 { currentMicros() }
 
-    /// `90s`, `15m`, `2h`, `7d`, `2w` → µs.
+    /// The longest duration `parseDuration` accepts: 36,500 days (100 years), in µs.
+    ///
+    /// Durations come from the command line and from query strings, and their users add them to or
+    /// subtract them from the current time in µs and in nanoseconds (deadlines, retention, the dedupe
+    /// window): 100 years keeps each of those far inside `Int64` (2^63 ns is 292 years), whatever the
+    /// caller does with it, while being longer than any window an archive needs.
+    public static let maxDurationMicros: Int64 = 36_500 * 86_400 * 1_000_000
+
+    /// `90s`, `15m`, `2h`, `7d`, `2w` → µs; nil for anything else, a negative count, or more than
+    /// `maxDurationMicros` (a count like `999999999999d` is refused, never multiplied past `Int64`).
     public static func parseDuration(_ text: String) -> Int64? {
         guard let unit = text.last, let n = Int64(text.dropLast()), n >= 0 else { return nil }
         let scale: Int64
         switch unit {
-        case "s": scale = 1
-        case "m": scale = 60
-        case "h": scale = 3600
-        case "d": scale = 86_400
-        case "w": scale = 604_800
+        case "s": scale = 1_000_000
+        case "m": scale = 60 * 1_000_000
+        case "h": scale = 3600 * 1_000_000
+        case "d": scale = 86_400 * 1_000_000
+        case "w": scale = 604_800 * 1_000_000
         default: return nil
         }
-        return n * scale * 1_000_000
+        let (micros, overflow) = n.multipliedReportingOverflow(by: scale)
+        guard !overflow, micros <= maxDurationMicros else { return nil }
+        return micros
     }
 }
