@@ -70,6 +70,12 @@ extension Hooklog {
         @Option(help: ArgumentHelp("Delete the oldest sealed segments beyond this size (k, m, g suffixes).", valueName: "SIZE"))
         var retainBytes: String?
 
+        @Option(
+            help: ArgumentHelp(
+                "Advanced: seal the active segment once it holds this much log (k, m, g suffixes; 4k to 1g). Smaller segments are sealed, indexed and deleted by retention sooner; the archive works the same.",
+                valueName: "SIZE"))
+        var segmentSize = "64m"
+
         @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
         var logLevel = "info"
 
@@ -87,15 +93,20 @@ extension Hooklog {
                 throw ValidationError("--head-timeout '\(headTimeout)' is not a duration (10s, 1m)")
             }
             if let maxInflightBytes {
-                guard let inflight = parseSize(maxInflightBytes), inflight > 0 else {
+                guard let inflight = ByteSize.parse(maxInflightBytes), inflight > 0 else {
                     throw ValidationError("--max-inflight-bytes '\(maxInflightBytes)' is not a size (64m, 1g)")
                 }
-                guard inflight >= 2 * bytes else {
+                guard inflight / 2 >= bytes else {
                     throw ValidationError(
                         "--max-inflight-bytes \(maxInflightBytes) is less than twice --max-body \(maxBody); raise it or lower --max-body")
                 }
             }
-            guard maxConnections > 0 else { throw ValidationError("--max-connections must be at least 1") }
+            guard maxConnections > 0, maxConnections <= 1 << 20 else {
+                throw ValidationError("--max-connections must be from 1 to 1048576")
+            }
+            guard let segmentBytes = ByteSize.parse(segmentSize), (4 << 10)...(1 << 30) ~= segmentBytes else {
+                throw ValidationError("--segment-size '\(segmentSize)' is not a size from 4k to 1g (64m)")
+            }
             if let retainFor, RFC3339.parseDuration(retainFor).map({ $0 > 0 }) != true {
                 throw ValidationError("--retain-for '\(retainFor)' is not a duration of at most 100 years (30d, 12h)")
             }
@@ -130,6 +141,7 @@ extension Hooklog {
             var storeOptions = StoreOptions()
             storeOptions.maxAge = retainFor.flatMap(RFC3339.parseDuration).map { .microseconds($0) }
             storeOptions.maxBytes = retainBytes.flatMap(ByteSize.parse).map { UInt64($0) }
+            storeOptions.segmentSize = ByteSize.parse(segmentSize) ?? storeOptions.segmentSize
             let store: ArchiveStore
             do {
                 // Made owner-only before the store makes it: it holds every payload and the secrets.
@@ -154,7 +166,8 @@ extension Hooklog {
             settings.bodyTimeout = .microseconds(RFC3339.parseDuration(bodyTimeout) ?? 30_000_000)
             settings.headTimeout = .microseconds(RFC3339.parseDuration(headTimeout) ?? 10_000_000)
             settings.maxInflightBytes =
-                maxInflightBytes.flatMap(parseSize) ?? max(settings.maxInflightBytes, 16 * settings.maxBodyBytes)
+                maxInflightBytes.flatMap(ByteSize.parse)
+                ?? max(settings.maxInflightBytes, settings.maxBodyBytes > Int.max / 16 ? Int.max : 16 * settings.maxBodyBytes)
             settings.maxConnections = maxConnections
             Self.raiseOpenFileLimit(toFit: maxConnections, logger: logger)
             let accounts = AccountDirectory(directory: directory, logger: logger)

@@ -18,6 +18,9 @@ import Testing
             (["serve", "--data", dir, "--retain-for", "999999999999d"], "--retain-for"),
             (["serve", "--data", dir, "--max-body", "99999999999999g"], "--max-body"),
             (["serve", "--data", dir, "--retain-bytes", "99999999999999g"], "--retain-bytes"),
+            (["serve", "--data", dir, "--segment-size", "99999999999999g"], "--segment-size"),
+            (["serve", "--data", dir, "--segment-size", "1k"], "--segment-size"),
+            (["serve", "--data", dir, "--max-connections", "9223372036854775807"], "--max-connections"),
             (["source", "add", "s", "--data", dir, "--type-at", "/type", "--entity-at", "/id", "--tolerance", "999999999999d"], "--tolerance"),
             (["replay", "--data", dir, "--to", "http://127.0.0.1:9/", "--timeout", "999999999999d"], "--timeout"),
         ]

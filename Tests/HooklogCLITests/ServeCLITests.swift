@@ -81,6 +81,31 @@ final class Locked<Value: Sendable>: Sendable {
 }
 
 @Suite(.serialized) struct ServeCLITests {
+    @Test("--segment-size seals segments at that size; every event stays readable")
+    func smallSegments() async throws {
+        let dir = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let serve = try await ServeProcess(data: dir, extra: ["--segment-size", "8k"])
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        let orderspace = try #require(serve.url("orderspace"))
+        var generator = SystemRandomNumberGenerator()
+        var stored = 0
+        for k in 0..<20 {
+            // Random notes: LZ4 cannot shrink them, so 20 deliveries of 2 KB fill several 8 KB segments.
+            let note = (0..<2000).map { _ in "0123456789abcdef".randomElement(using: &generator)! }
+            let body = "[{\"event\":\"order.created\",\"data\":{\"order\":{\"id\":\"or_\(k)\",\"note\":\"\(String(note))\"}}}]"
+            let (status, text) = try await post(client, orderspace, Array(body.utf8))
+            #expect(status == 200, "\(text)")
+            stored += 1
+        }
+        try await client.shutdown()
+        #expect(await serve.terminate() == 0)
+        let logs = try FileManager.default.contentsOfDirectory(atPath: dir + "/log").filter { $0.hasSuffix(".log") }
+        #expect(logs.count >= 3, "\(logs)")
+        #expect(try CLI.run(["query", "--data", dir]).stdout.split(separator: "\n").count == stored)
+        #expect(try CLI.run(["check", "--data", dir]).status == 0)
+    }
+
     @Test("first start creates 'default', prints its URLs and the admin token; the URLs and tokens work; logs hold no secret")
     func firstStart() async throws {
         let dir = tempPath()
