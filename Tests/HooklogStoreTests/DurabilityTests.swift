@@ -27,14 +27,6 @@ extension DiskSimulation {
         try ArchiveReader(directory: dir.path).snapshot().events()
     }
 
-    func frames(of path: String) -> [FrameInfo] {
-        let bytes = read(path)
-        return SegmentScanner.scan(
-            Array(bytes[FileHeader.size...]), fileOffset: UInt64(FileHeader.size), expectedSeq: 1, blockStart: nil,
-            resync: true, path: path
-        ).frames
-    }
-
     @Test func aCommitSplitAcrossFramesIsKeptWholeOrNotAtAll() async throws {
         let dir = TempDirectory()
         let options = smallOptions(segmentSize: 1 << 20, blockSize: 2 << 10)

@@ -13,14 +13,6 @@ import Testing
         return copy
     }
 
-    func frames(of path: String) -> [FrameInfo] {
-        let bytes = read(path)
-        return SegmentScanner.scan(
-            Array(bytes[FileHeader.size...]), fileOffset: UInt64(FileHeader.size), expectedSeq: 1, blockStart: nil,
-            resync: true, path: path
-        ).frames
-    }
-
     /// The zeros ahead of the active segment's last frame are written in the background, a chunk ahead
     /// (`Preallocator`): across several chunks and a segment roll, every acknowledged event is durable and
     /// readable after a crash (a copy taken while the writer runs), the bytes past the last frame are all

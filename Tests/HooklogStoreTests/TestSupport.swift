@@ -75,6 +75,15 @@ func orderEvents(order: Int, count: Int, account: String = "acme", padding: Int 
     }
 }
 
+/// The frames of the segment file at `path` whose first seq is 1, as a reader scans them.
+func frames(of path: String) -> [FrameInfo] {
+    let bytes = read(path)
+    return SegmentScanner.scan(
+        Array(bytes[FileHeader.size...]), fileOffset: UInt64(FileHeader.size), expectedSeq: 1, blockStart: nil,
+        resync: true, path: path
+    ).frames
+}
+
 func read(_ path: String) -> [UInt8] { Array(FileManager.default.contents(atPath: path) ?? Data()) }
 
 func write(_ bytes: [UInt8], to path: String) { FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
