@@ -106,7 +106,8 @@ actor Ledger {
             settled.insert(seq)
         }
         let different = ReplayError(
-            "checkpoint \(path) belongs to a different replay (URL, filters or shape differ); use another file, or remove it to start over")
+            "checkpoint \(path) belongs to a different replay (URL, filters or shape differ); use another file, or remove it to start over"
+        )
         var failed = SeqRanges()
         var window: Window
         switch version {
@@ -125,7 +126,8 @@ actor Ledger {
             window = Window(since: try bound("since"), until: try bound("until"))
             guard let ranges = object["failed"] as? [Any] else { throw notCheckpoint }
             for r in ranges {
-                guard let pair = r as? [Any], pair.count == 2, let lo = Self.seq(pair[0]), let hi = Self.seq(pair[1]), lo <= hi
+                guard let pair = r as? [Any], pair.count == 2, let lo = Self.seq(pair[0]), let hi = Self.seq(pair[1]),
+                    lo <= hi
                 else { throw notCheckpoint }
                 failed.insert(lo...hi)
             }
@@ -135,7 +137,8 @@ actor Ledger {
                     + "use the hooklog that wrote it, or remove it to start over")
         }
         return Resume(
-            watermark: watermark, settled: settled, failed: failed, window: window, complete: object["complete"] as? Bool ?? false)
+            watermark: watermark, settled: settled, failed: failed, window: window,
+            complete: object["complete"] as? Bool ?? false)
     }
 
     /// A `seq` from a checkpoint: a JSON integer, 1 to `Int64.max` (0 too for a watermark).
@@ -328,7 +331,8 @@ enum CheckpointFile {
         let temp = path + ".tmp"
         func failure(_ what: String) -> ReplayError {
             ReplayError(
-                "cannot write the checkpoint \(path) (\(what): \(String(cString: strerror(errno)))); check the disk and its permissions")
+                "cannot write the checkpoint \(path) (\(what): \(String(cString: strerror(errno)))); check the disk and its permissions"
+            )
         }
         unlink(temp)  // a leftover of a killed run: O_EXCL below must create the file, with our mode
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -373,7 +377,9 @@ final class DeadLetterFile: Sendable {
     init(path: String) throws(ReplayError) {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw ReplayError("cannot open the dead-letter file \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw ReplayError("cannot open the dead-letter file \(path): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Appends the events' lines in one write and syncs them.
@@ -381,7 +387,8 @@ final class DeadLetterFile: Sendable {
         var lines: [UInt8] = []
         for seq in seqs {
             do {
-                try snapshot.forEachView(matching: EventFilter(afterSeq: seq - 1, beforeSeq: seq + 1), limit: 1) { view in
+                try snapshot.forEachView(matching: EventFilter(afterSeq: seq - 1, beforeSeq: seq + 1), limit: 1) {
+                    view in
                     view.appendNDJSON(to: &lines)
                     return false
                 }
@@ -394,7 +401,9 @@ final class DeadLetterFile: Sendable {
         while done < lines.count {
             let n = lines.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw ReplayError("cannot write the dead-letter file \(path): \(String(cString: strerror(errno)))") }
+            guard n > 0 else {
+                throw ReplayError("cannot write the dead-letter file \(path): \(String(cString: strerror(errno)))")
+            }
             done += n
         }
         guard fdatasync(fd) == 0 else {

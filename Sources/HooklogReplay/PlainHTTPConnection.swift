@@ -56,7 +56,8 @@ final class PlainHTTPConnection: WebhookPoster {
 
         /// A port written as digits only, 1 to 65535.
         static func port(_ digits: Substring) -> Int? {
-            guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let p = Int(digits), (1...65535).contains(p)
+            guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let p = Int(digits),
+                (1...65535).contains(p)
             else { return nil }
             return p
         }
@@ -82,7 +83,9 @@ final class PlainHTTPConnection: WebhookPoster {
     /// RFC 9110's `tchar`: what a header name is made of.
     static func isTokenCharacter(_ c: UInt8) -> Bool {
         switch c {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            true
         default: Array("!#$%&'*+-.^_`|~".utf8).contains(c)
         }
     }
@@ -115,8 +118,11 @@ final class PlainHTTPConnection: WebhookPoster {
             do {
                 // A continuation resumed on the event loop, not an `EventLoopFuture`: the futures' generic
                 // machinery (metadata lookups, callback lists) was a tenth of replay's CPU.
-                let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<AnswerHandler.Result, any Error>) in
-                    channel.eventLoop.execute { handler.send(request, on: channel, deadline: deadline, answer: continuation) }
+                let result = try await withCheckedThrowingContinuation {
+                    (continuation: CheckedContinuation<AnswerHandler.Result, any Error>) in
+                    channel.eventLoop.execute {
+                        handler.send(request, on: channel, deadline: deadline, answer: continuation)
+                    }
                 }
                 if !result.keepAlive { await drop() }
                 return result.answer
@@ -199,7 +205,10 @@ private final class AnswerHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Writes `request` and resumes `answer` with its answer (or an error); on the channel's event loop.
-    func send(_ request: Request, on channel: any Channel, deadline: NIODeadline, answer: CheckedContinuation<Result, any Error>) {
+    func send(
+        _ request: Request, on channel: any Channel, deadline: NIODeadline,
+        answer: CheckedContinuation<Result, any Error>
+    ) {
         guard pending == nil, channel.isActive else {
             answer.resume(throwing: NotSent())
             return

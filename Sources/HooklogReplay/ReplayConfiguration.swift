@@ -78,7 +78,9 @@ public struct ReplayConfiguration: Sendable {
         if signing == .standardWebhooks, let secret, secret.hasPrefix("whsec_") {
             // A whsec_ secret is base64; a typo in it must not quietly sign with the text itself, which
             // the receiver would refuse for every event.
-            guard Self.isBase64(secret.utf8.dropFirst(6)), let key = Encoding.unbase64(secret.dropFirst(6)), !key.isEmpty else {
+            guard Self.isBase64(secret.utf8.dropFirst(6)), let key = Encoding.unbase64(secret.dropFirst(6)),
+                !key.isEmpty
+            else {
                 return "--secret: what follows whsec_ is not base64; copy the whole secret as the receiver shows it"
             }
         }
@@ -91,7 +93,8 @@ public struct ReplayConfiguration: Sendable {
             }
         for name in signatureHeaders {
             if headers.contains(where: { $0.0.lowercased() == name.lowercased() }) {
-                return "--header '\(name)' is the header --sign \(signing.rawValue) writes; drop the --header (or --sign none)"
+                return
+                    "--header '\(name)' is the header --sign \(signing.rawValue) writes; drop the --header (or --sign none)"
             }
         }
         return nil
@@ -102,11 +105,15 @@ public struct ReplayConfiguration: Sendable {
     static func isBase64(_ text: some Collection<UInt8>) -> Bool {
         let body = text.prefix { $0 != UInt8(ascii: "=") }
         let padding = text.count - body.count
-        guard !body.isEmpty, padding <= 2, body.count % 4 != 1, padding == 0 || text.count % 4 == 0 else { return false }
+        guard !body.isEmpty, padding <= 2, body.count % 4 != 1, padding == 0 || text.count % 4 == 0 else {
+            return false
+        }
         return body.allSatisfy { c in
             switch c {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "+"), UInt8(ascii: "/"): true
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "+"), UInt8(ascii: "/"):
+                true
             default: false
             }
         } && text.dropFirst(body.count).allSatisfy { $0 == UInt8(ascii: "=") }
@@ -119,14 +126,18 @@ public struct ReplayConfiguration: Sendable {
     /// time flags as written (`--since 30d` is the same replay tomorrow; its resolution is kept in the
     /// checkpoint, not here).
     var fingerprint: String {
-        fingerprintParts(since: sinceText ?? filter.since.map(String.init) ?? "", until: untilText ?? filter.until.map(String.init) ?? "")
-            .joined(separator: "\u{1F}")
+        fingerprintParts(
+            since: sinceText ?? filter.since.map(String.init) ?? "",
+            until: untilText ?? filter.until.map(String.init) ?? ""
+        )
+        .joined(separator: "\u{1F}")
     }
 
     private func fingerprintParts(since: String, until: String) -> [String] {
         let f = filter
         return [
-            url, shape.rawValue, String(eventsPerRequest), fromFile ?? "", f.account ?? "", f.source ?? "", f.type ?? "", f.entity ?? "",
+            url, shape.rawValue, String(eventsPerRequest), fromFile ?? "", f.account ?? "", f.source ?? "",
+            f.type ?? "", f.entity ?? "",
             f.ref ?? "", since, until, f.contains.map { String(decoding: $0, as: UTF8.self) } ?? "",
         ]
     }
@@ -148,7 +159,9 @@ public struct ReplayConfiguration: Sendable {
             let relative = text.map { RFC3339.parseDuration($0) != nil } ?? false
             return relative ? .some(value) : nil
         }
-        guard let since = bound(parts[9], sinceText, filter.since), let until = bound(parts[10], untilText, filter.until) else {
+        guard let since = bound(parts[9], sinceText, filter.since),
+            let until = bound(parts[10], untilText, filter.until)
+        else {
             return nil
         }
         return Ledger.Window(since: since, until: until)

@@ -98,38 +98,49 @@ public final class Replayer: Sendable {
         let snapshot = try reader.snapshot()
         let resume = try loadCheckpoint()
         if resume?.complete == true {
-            return counters.withLock { $0.alreadyComplete = true; return $0 }
+            return counters.withLock {
+                $0.alreadyComplete = true
+                return $0
+            }
         }
         let deadLetter = try configuration.deadLetter.map { path throws(ReplayError) in try DeadLetterFile(path: path) }
         let filter = filter(resuming: resume)
         let ledger = Ledger(
             checkpoint: configuration.checkpoint, fingerprint: configuration.fingerprint,
-            window: Ledger.Window(since: filter.since, until: filter.until), resume: resume, deadLetter: deadLetter, snapshot: snapshot)
+            window: Ledger.Window(since: filter.since, until: filter.until), resume: resume, deadLetter: deadLetter,
+            snapshot: snapshot)
         try await ledger.start()
-        let builder = RequestBuilder(configuration: configuration, archiveID: ArchiveIdentity.load(directory: directory))
+        let builder = RequestBuilder(
+            configuration: configuration, archiveID: ArchiveIdentity.load(directory: directory))
         let limiter = configuration.rate.map { RateLimiter(perSecond: $0) }
         let per = configuration.eventsPerRequest
-        let lanes = (0..<configuration.concurrency).map { _ in LaneQueue(capacity: max(2 * per, min(1024, 16384 / configuration.concurrency))) }
+        let lanes = (0..<configuration.concurrency).map { _ in
+            LaneQueue(capacity: max(2 * per, min(1024, 16384 / configuration.concurrency)))
+        }
 
         // Plain `http://` goes through a lean connection per lane; `https://` (and headers the lean writer
         // leaves alone) through AsyncHTTPClient. See `PlainHTTPConnection`.
         let plain = PlainHTTPConnection.Target(configuration.url).flatMap { target in
-            !configuration.alwaysUseAsyncHTTPClient && PlainHTTPConnection.accepts(configuration.headers + [(configuration.signHeader, "")])
+            !configuration.alwaysUseAsyncHTTPClient
+                && PlainHTTPConnection.accepts(configuration.headers + [(configuration.signHeader, "")])
                 ? target : nil
         }
-        let client: HTTPClient? = plain != nil ? nil : {
-            var clientConfiguration = HTTPClient.Configuration()
-            clientConfiguration.connectionPool = .init(
-                idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.concurrency)
-            clientConfiguration.timeout = .init(connect: .seconds(10))
-            clientConfiguration.decompression = .disabled
-            // A redirect is an answer like any other 3xx, as with the built-in client: following a 301/302
-            // turns the POST into a bodiless GET, whose 200 would count as delivered.
-            clientConfiguration.redirectConfiguration = .disallow
-            // No tracer is bootstrapped: skip building a span for every request (about 8 % of replay's CPU).
-            clientConfiguration.tracing.tracer = nil
-            return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
-        }()
+        let client: HTTPClient? =
+            plain != nil
+            ? nil
+            : {
+                var clientConfiguration = HTTPClient.Configuration()
+                clientConfiguration.connectionPool = .init(
+                    idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.concurrency)
+                clientConfiguration.timeout = .init(connect: .seconds(10))
+                clientConfiguration.decompression = .disabled
+                // A redirect is an answer like any other 3xx, as with the built-in client: following a 301/302
+                // turns the POST into a bodiless GET, whose 200 would count as delivered.
+                clientConfiguration.redirectConfiguration = .disallow
+                // No tracer is bootstrapped: skip building a span for every request (about 8 % of replay's CPU).
+                clientConfiguration.tracing.tracer = nil
+                return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
+            }()
         let url = configuration.url
 
         let outcome: Result<Void, any Error> = await withTaskGroup(of: Result<Void, any Error>.self) { group in
@@ -138,14 +149,19 @@ public final class Replayer: Sendable {
                     // However the lane ends, the scan must not wait on it any more.
                     defer { lane.close() }
                     let poster: any WebhookPoster =
-                        if let plain { PlainHTTPConnection(target: plain, group: MultiThreadedEventLoopGroup.singleton) } else {
+                        if let plain {
+                            PlainHTTPConnection(target: plain, group: MultiThreadedEventLoopGroup.singleton)
+                        } else {
                             AsyncHTTPClientPoster(client: client!, url: url)
                         }
                     do {
                         while !self.isStopping {
                             let batch = await lane.next(per)
                             if batch.isEmpty { break }
-                            guard let delivered = await self.send(batch, poster: poster, builder: builder, limiter: limiter) else { break }
+                            guard
+                                let delivered = await self.send(
+                                    batch, poster: poster, builder: builder, limiter: limiter)
+                            else { break }
                             try await ledger.settle(batch, delivered: delivered)
                         }
                         await poster.close()
@@ -243,7 +259,8 @@ public final class Replayer: Sendable {
                     continue
                 }
                 var found = false
-                try snapshot.forEachView(matching: EventFilter(afterSeq: seq - 1, beforeSeq: seq + 1), limit: 1) { view in
+                try snapshot.forEachView(matching: EventFilter(afterSeq: seq - 1, beforeSeq: seq + 1), limit: 1) {
+                    view in
                     var e = ReplayEvent(view, envelope: envelope)
                     e.afterSkipped = skippedSince
                     pending.append(e)
@@ -323,8 +340,11 @@ public final class Replayer: Sendable {
 
     /// Sends one request's events, retrying as the policy says.
     /// - Returns: true if delivered, false if given up on, nil if the run is stopping first.
-    private func send(_ events: [ReplayEvent], poster: any WebhookPoster, builder: RequestBuilder, limiter: RateLimiter?) async -> Bool? {
-        let policy = RetryPolicy(maxAttempts: configuration.maxAttempts, base: configuration.baseBackoff, cap: configuration.maxBackoff)
+    private func send(
+        _ events: [ReplayEvent], poster: any WebhookPoster, builder: RequestBuilder, limiter: RateLimiter?
+    ) async -> Bool? {
+        let policy = RetryPolicy(
+            maxAttempts: configuration.maxAttempts, base: configuration.baseBackoff, cap: configuration.maxBackoff)
         var attempt = 0
         while true {
             attempt += 1
@@ -335,7 +355,8 @@ public final class Replayer: Sendable {
             var retryAfter: Duration?
             let verdict: RetryPolicy.Verdict
             do {
-                let answer = try await poster.post(headers: built.headers, body: built.body, timeout: configuration.timeout)
+                let answer = try await poster.post(
+                    headers: built.headers, body: built.body, timeout: configuration.timeout)
                 verdict = RetryPolicy.verdict(status: answer.status)
                 reason = "HTTP \(answer.status)"
                 retryAfter = RetryPolicy.retryAfter(answer.retryAfter, nowSeconds: now)
@@ -375,7 +396,8 @@ public final class Replayer: Sendable {
     private func scan(_ snapshot: ArchiveSnapshot, _ filter: EventFilter, _ body: (EventView) throws -> Void) throws {
         if let file = configuration.fromFile {
             for seq in try DeadLetterReader.seqs(file) {
-                try snapshot.forEachView(matching: EventFilter(afterSeq: seq - 1, beforeSeq: seq + 1), limit: 1) { view in
+                try snapshot.forEachView(matching: EventFilter(afterSeq: seq - 1, beforeSeq: seq + 1), limit: 1) {
+                    view in
                     try body(view)
                     return false
                 }
@@ -397,12 +419,14 @@ enum DeadLetterReader {
         }
         var seqs: [UInt64] = []
         var seen = Set<UInt64>()
-        for (n, line) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+        for (n, line) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() where !line.isEmpty
+        {
             // `as? Int`: an integer only (1.5, 1e30, -1 and strings are refused, not rounded or wrapped).
             guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
                 let n = object["seq"] as? Int, n > 0, case let seq = UInt64(n)
             else {
-                throw ReplayError("\(path):\(n + 1): not an event line (a JSON object with a \"seq\", as `hooklog query` prints)")
+                throw ReplayError(
+                    "\(path):\(n + 1): not an event line (a JSON object with a \"seq\", as `hooklog query` prints)")
             }
             if seen.insert(seq).inserted { seqs.append(seq) }
         }

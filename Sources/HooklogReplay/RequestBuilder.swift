@@ -56,7 +56,8 @@ struct RequestBuilder: Sendable {
             let id = webhookID(events)
             headers.append(("webhook-id", id))
             headers.append(("webhook-timestamp", String(nowSeconds)))
-            headers.append(("webhook-signature", StandardWebhooks.sign(secret: secret, id: id, timestamp: nowSeconds, body: body)))
+            headers.append(
+                ("webhook-signature", StandardWebhooks.sign(secret: secret, id: id, timestamp: nowSeconds, body: body)))
         }
         return Built(body: body, headers: headers)
     }
@@ -66,7 +67,9 @@ struct RequestBuilder: Sendable {
     /// An event ID that could not go in a header as it is (a control character, from a sender's JSON
     /// escapes) is not used: it would end the header line early on the wire.
     func webhookID(_ events: [ReplayEvent]) -> String {
-        if events.count == 1, let id = events[0].id, !id.isEmpty, id.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) { return id }
+        if events.count == 1, let id = events[0].id, !id.isEmpty, id.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) {
+            return id
+        }
         let first = events[0].seq
         return events.count == 1 ? "hl_\(archiveID)_\(first)" : "hl_\(archiveID)_\(first)_\(events.count)"
     }

@@ -50,7 +50,8 @@ final class AsyncHTTPClientPoster: WebhookPoster {
         request.body = .bytes(ByteBuffer(bytes: body))
         let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
         let response = try await client.execute(request, deadline: deadline)
-        let answer = PostAnswer(status: Int(response.status.code), retryAfter: response.headers.first(name: "Retry-After"))
+        let answer = PostAnswer(
+            status: Int(response.status.code), retryAfter: response.headers.first(name: "Retry-After"))
         try await Self.drain(response.body, until: deadline)
         return answer
     }

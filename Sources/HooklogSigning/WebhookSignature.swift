@@ -78,7 +78,8 @@ public enum WebhookSignature: Sendable, Hashable, Codable {
                 tolerance: tolerance)
         case .stripe:
             guard let value = header("Stripe-Signature") else { return false }
-            return StripeSignature.verify(secret: secret, header: value, body: body, nowSeconds: nowSeconds, tolerance: tolerance)
+            return StripeSignature.verify(
+                secret: secret, header: value, body: body, nowSeconds: nowSeconds, tolerance: tolerance)
         }
     }
 }
@@ -100,9 +101,11 @@ public enum StandardWebhooks {
     /// Whether any `v1,` signature in the space-separated list matches, and the timestamp is within
     /// `tolerance` seconds of now.
     public static func verify(
-        secret: String, id: String, timestamp: String, signatures: String, body: [UInt8], nowSeconds: Int64, tolerance: Int64
+        secret: String, id: String, timestamp: String, signatures: String, body: [UInt8], nowSeconds: Int64,
+        tolerance: Int64
     ) -> Bool {
-        guard let t = Int64(timestamp.trimmingSpaces()), Freshness.holds(timestamp: t, now: nowSeconds, tolerance: tolerance)
+        guard let t = Int64(timestamp.trimmingSpaces()),
+            Freshness.holds(timestamp: t, now: nowSeconds, tolerance: tolerance)
         else { return false }
         let expected = HMACSHA256.mac(key: key(secret: secret), Array("\(id).\(t).".utf8), body)
         var matched = false
@@ -122,7 +125,9 @@ public enum StripeSignature {
     }
 
     /// Whether one of the header's `v1` signatures matches and its `t` is within `tolerance` seconds of now.
-    public static func verify(secret: String, header: String, body: [UInt8], nowSeconds: Int64, tolerance: Int64) -> Bool {
+    public static func verify(
+        secret: String, header: String, body: [UInt8], nowSeconds: Int64, tolerance: Int64
+    ) -> Bool {
         var timestamp: Int64?
         var given: [[UInt8]] = []
         for item in header.split(separator: ",") {
@@ -131,7 +136,9 @@ public enum StripeSignature {
             if pair[0] == "t" { timestamp = Int64(pair[1]) }
             if pair[0] == "v1", let mac = Encoding.unhex(pair[1]) { given.append(mac) }
         }
-        guard let timestamp, Freshness.holds(timestamp: timestamp, now: nowSeconds, tolerance: tolerance) else { return false }
+        guard let timestamp, Freshness.holds(timestamp: timestamp, now: nowSeconds, tolerance: tolerance) else {
+            return false
+        }
         let expected = HMACSHA256.mac(key: Array(secret.utf8), Array("\(timestamp).".utf8), body)
         var matched = false
         for mac in given where ConstantTime.equal(mac, expected) { matched = true }

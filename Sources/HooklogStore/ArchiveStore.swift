@@ -27,7 +27,9 @@ public final class ArchiveStore: Sendable {
         self.directory = directory
         recoveryNotes = writer.writer.recoveryNotes
         writerHealth = writer.writer.health
-        queue = WorkerThread(name: "hooklog-writer", handle: { jobs in Self.run(jobs, on: writer.writer) }, finish: { writer.writer.close() })
+        queue = WorkerThread(
+            name: "hooklog-writer", handle: { jobs in Self.run(jobs, on: writer.writer) },
+            finish: { writer.writer.close() })
     }
 
     /// Why the store has stopped acknowledging appends (a failed `fdatasync` leaves the log's durable
@@ -65,7 +67,8 @@ public final class ArchiveStore: Sendable {
             switch job {
             case .append(let request, let continuation): appends.append((request, continuation))
             case .retention(let continuation):
-                continuation.resume(with: Result { () throws(StoreError) in try writer.applyRetention(now: currentMicros()) })
+                continuation.resume(
+                    with: Result { () throws(StoreError) in try writer.applyRetention(now: currentMicros()) })
             case .stats(let continuation):
                 continuation.resume(
                     returning: WriterStats(

@@ -37,7 +37,8 @@ public struct NewEvent: Sendable, Hashable {
         account: String, source: String, type: String, entity: String?, refs: [String], id: String?,
         payload: [UInt8]
     ) {
-        self.init(account: account, source: source, type: type, entity: entity, refs: refs, id: id, payload: payload[...])
+        self.init(
+            account: account, source: source, type: type, entity: entity, refs: refs, id: id, payload: payload[...])
     }
 }
 

@@ -1,7 +1,7 @@
 import ArgumentParser
+import Foundation
 import HooklogIngest
 import HooklogSigning
-import Foundation
 import HooklogStore
 
 extension Hooklog {
@@ -75,11 +75,16 @@ extension Hooklog {
             @Option(help: ArgumentHelp("O2VEND: the header carrying the secret.", valueName: "HEADER"))
             var secretHeader: String?
 
-            @Option(name: .customLong("header"), help: ArgumentHelp("A header every delivery must carry with this value (repeatable).", valueName: "K: V"))
+            @Option(
+                name: .customLong("header"),
+                help: ArgumentHelp(
+                    "A header every delivery must carry with this value (repeatable).", valueName: "K: V"))
             var headers: [String] = []
 
             func validate() throws {
-                if secret != nil && secretFile != nil { throw ValidationError("give the secret once: --secret or --secret-file") }
+                if secret != nil && secretFile != nil {
+                    throw ValidationError("give the secret once: --secret or --secret-file")
+                }
             }
 
             func run() throws {
@@ -93,12 +98,15 @@ extension Hooklog {
                 let name = self.name, source = self.source, secretHeader = self.secretHeader
                 var unchecked = false
                 do {
-                    try AccountFile(directory: options.directory).update { (book: inout AccountBook) throws(IngestConfigError) in
+                    try AccountFile(directory: options.directory).update {
+                        (book: inout AccountBook) throws(IngestConfigError) in
                         guard Account.isValidName(name) else {
-                            throw IngestConfigError("'\(name)' is not a valid account name: use 1-64 letters, digits, '.', '_' or '-'")
+                            throw IngestConfigError(
+                                "'\(name)' is not a valid account name: use 1-64 letters, digits, '.', '_' or '-'")
                         }
                         guard book.account(named: name) == nil else {
-                            throw IngestConfigError("account '\(name)' exists; use 'hooklog account rotate \(name)' for a new token")
+                            throw IngestConfigError(
+                                "account '\(name)' exists; use 'hooklog account rotate \(name)' for a new token")
                         }
                         var account = Account(
                             name: name, source: source, tokenHash: Token.hash(token), headers: required,
@@ -109,20 +117,26 @@ extension Hooklog {
                             account.secretHeader = secretHeader
                         case "orderspace":
                             guard secretHeader == nil else {
-                                throw IngestConfigError("--secret-header is for O2VEND accounts; Orderspace signs in X-Orderspace-Signature")
+                                throw IngestConfigError(
+                                    "--secret-header is for O2VEND accounts; Orderspace signs in X-Orderspace-Signature"
+                                )
                             }
                             account.signingKey = secret
                         default:
                             guard let generic = book.source(named: source) else {
                                 throw IngestConfigError(
-                                    "no source named '\(source)': use orderspace, o2vend, or add it first with 'hooklog source add \(source) …'")
+                                    "no source named '\(source)': use orderspace, o2vend, or add it first with 'hooklog source add \(source) …'"
+                                )
                             }
                             guard secretHeader == nil else {
-                                throw IngestConfigError("--secret-header is for O2VEND accounts; '\(source)' verifies with \(generic.verify.argument)")
+                                throw IngestConfigError(
+                                    "--secret-header is for O2VEND accounts; '\(source)' verifies with \(generic.verify.argument)"
+                                )
                             }
                             if generic.verify != .none && secret == nil {
                                 throw IngestConfigError(
-                                    "source '\(source)' verifies signatures (\(generic.verify.argument)): give the account --secret-file, $HOOKLOG_SECRET or --secret")
+                                    "source '\(source)' verifies signatures (\(generic.verify.argument)): give the account --secret-file, $HOOKLOG_SECRET or --secret"
+                                )
                             }
                             unchecked = generic.verify == .none && secret != nil
                             account.signingKey = secret
@@ -139,12 +153,15 @@ extension Hooklog {
                 }
                 print("account '\(name)' added for \(source); its token is shown only now:")
                 print("token: \(token)")
-                print("url: \(AccountCommand.webhookURL(base: url.base(directory: options.directory), source: source, token: token))")
+                print(
+                    "url: \(AccountCommand.webhookURL(base: url.base(directory: options.directory), source: source, token: token))"
+                )
             }
         }
 
         struct List: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "List the accounts (never their tokens or secrets).")
+            static let configuration = CommandConfiguration(
+                abstract: "List the accounts (never their tokens or secrets).")
 
             @OptionGroup var options: DataOptions
 
@@ -152,7 +169,9 @@ extension Hooklog {
                 let book: AccountBook
                 do { book = try AccountFile(directory: options.directory).load() } catch { fail(error) }
                 if book.accounts.isEmpty {
-                    print("no accounts yet: `hooklog serve` creates 'default', or add one with `hooklog account add NAME --source SOURCE`")
+                    print(
+                        "no accounts yet: `hooklog serve` creates 'default', or add one with `hooklog account add NAME --source SOURCE`"
+                    )
                     return
                 }
                 func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: max(1, n - s.count)) }
@@ -163,14 +182,18 @@ extension Hooklog {
                     if a.secretHash != nil { checks.append("secret in \(a.secretHeader ?? "X-O2VEND-Secret")") }
                     checks += a.headers.map { "header \($0.name)" }
                     let source = a.source == Account.anySource ? "any" : a.source
-                    print(pad(a.name, 20) + pad(source, 14) + pad(checks.isEmpty ? "token only" : checks.joined(separator: ", "), 34) + a.created)
+                    print(
+                        pad(a.name, 20) + pad(source, 14)
+                            + pad(checks.isEmpty ? "token only" : checks.joined(separator: ", "), 34) + a.created)
                 }
             }
         }
 
         struct Rotate: ParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Give an account a new token (printed once, on a line 'token: TOKEN'); the old one stops working at once.")
+                abstract:
+                    "Give an account a new token (printed once, on a line 'token: TOKEN'); the old one stops working at once."
+            )
 
             @OptionGroup var options: DataOptions
             @OptionGroup var url: URLOptions
@@ -183,7 +206,8 @@ extension Hooklog {
                 let name = self.name
                 let source: String
                 do {
-                    source = try AccountFile(directory: options.directory).update { (book: inout AccountBook) throws(IngestConfigError) in
+                    source = try AccountFile(directory: options.directory).update {
+                        (book: inout AccountBook) throws(IngestConfigError) in
                         guard let i = book.accounts.firstIndex(where: { $0.name == name }) else {
                             throw IngestConfigError("no account named '\(name)'; `hooklog account list` shows them")
                         }
@@ -193,7 +217,9 @@ extension Hooklog {
                 } catch { fail(error) }
                 print("account '\(name)' has a new token; the old one is refused from now on:")
                 print("token: \(token)")
-                print("url: \(AccountCommand.webhookURL(base: url.base(directory: options.directory), source: source, token: token))")
+                print(
+                    "url: \(AccountCommand.webhookURL(base: url.base(directory: options.directory), source: source, token: token))"
+                )
             }
         }
 
@@ -209,7 +235,8 @@ extension Hooklog {
             func run() throws {
                 let name = self.name
                 do {
-                    try AccountFile(directory: options.directory).update { (book: inout AccountBook) throws(IngestConfigError) in
+                    try AccountFile(directory: options.directory).update {
+                        (book: inout AccountBook) throws(IngestConfigError) in
                         guard book.account(named: name) != nil else {
                             throw IngestConfigError("no account named '\(name)'; `hooklog account list` shows them")
                         }
@@ -225,7 +252,9 @@ extension Hooklog {
         /// the last choice a user should make, because `ps` shows it to every user of the machine.
         static func secret(given: String?, file: String?) throws -> String? {
             if let given {
-                guard !given.isEmpty else { throw IngestConfigError("--secret is empty; give the secret, or leave the option out") }
+                guard !given.isEmpty else {
+                    throw IngestConfigError("--secret is empty; give the secret, or leave the option out")
+                }
                 return given
             }
             if let file {
@@ -253,7 +282,9 @@ extension Hooklog {
             }
             let name = text[..<colon].trimmingCharacters(in: .whitespaces)
             let value = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            guard !name.isEmpty, !name.contains(" ") else { throw IngestConfigError("--header '\(text)' is not 'Name: value'") }
+            guard !name.isEmpty, !name.contains(" ") else {
+                throw IngestConfigError("--header '\(text)' is not 'Name: value'")
+            }
             return Account.RequiredHeader(name: name, value: value)
         }
     }

@@ -39,7 +39,9 @@ extension Hooklog {
             if onTerminal { _ = "\r\u{1B}[K".withCString { write(2, $0, 4) } }
             for r in report.repairs { print("repaired: \(r)") }
             for p in report.problems { print("problem: \(p)") }
-            print("\(report.segments) segments, \(report.frames) frames, \(report.events) events checked: \(report.isClean ? "clean" : "\(report.problems.count) problem(s)")")
+            print(
+                "\(report.segments) segments, \(report.frames) frames, \(report.events) events checked: \(report.isClean ? "clean" : "\(report.problems.count) problem(s)")"
+            )
             if !report.isClean { throw ExitCode(1) }
         }
     }

@@ -24,10 +24,15 @@ extension Hooklog {
         @OptionGroup var options: DataOptions
         @OptionGroup var filters: FilterOptions
 
-        @Option(name: .shortAndLong, help: ArgumentHelp("The file to write; .gz compresses; - is standard output.", valueName: "FILE"))
+        @Option(
+            name: .shortAndLong,
+            help: ArgumentHelp("The file to write; .gz compresses; - is standard output.", valueName: "FILE"))
         var output: String
 
-        @Option(help: ArgumentHelp("Threads that decode and format (default: one per CPU, at most 4). Output is the same for any N.", valueName: "N"))
+        @Option(
+            help: ArgumentHelp(
+                "Threads that decode and format (default: one per CPU, at most 4). Output is the same for any N.",
+                valueName: "N"))
         var threads: Int?
 
         /// Seqs a formatting thread takes at a time (tests set it small to cut small archives in many chunks).
@@ -59,7 +64,8 @@ extension Hooklog {
             var lastReport = start
             var count = 0
             let span = Double(max(1, snapshot.endSeq - snapshot.firstSeq))
-            let pipeline = ExportPipeline(snapshot: snapshot, filter: filter, threads: threads ?? Self.defaultThreads, chunkEvents: chunkEvents)
+            let pipeline = ExportPipeline(
+                snapshot: snapshot, filter: filter, threads: threads ?? Self.defaultThreads, chunkEvents: chunkEvents)
             do {
                 try pipeline.run { chunk, upTo in
                     for message in chunk.damage { warn(message) }
@@ -72,7 +78,8 @@ extension Hooklog {
                         let done = Double(upTo - snapshot.firstSeq) / span
                         let seconds = Double(now - start) / 1e6
                         let eta = done > 0 ? seconds / done - seconds : 0
-                        let text = "\r\(count) events, \(Self.whole(Double(count) / max(seconds, 0.001)))/s, \(Self.whole(done * 100))%, ETA \(Self.whole(eta))s  "
+                        let text =
+                            "\r\(count) events, \(Self.whole(Double(count) / max(seconds, 0.001)))/s, \(Self.whole(done * 100))%, ETA \(Self.whole(eta))s  "
                         _ = text.withCString { write(2, $0, strlen($0)) }
                     }
                 }

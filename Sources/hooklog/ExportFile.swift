@@ -46,13 +46,20 @@ final class ExportFile {
         }
         // (On a throw below, every property is set: deinit runs and frees `pending`, closes `fd`.)
         guard fd >= 0 else {
-            throw Failure(description: "cannot write \(path): \(String(cString: strerror(errno))); check that its directory exists and is writable")
+            throw Failure(
+                description:
+                    "cannot write \(path): \(String(cString: strerror(errno))); check that its directory exists and is writable"
+            )
         }
         if path.hasSuffix(".gz") {
             let s = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
             s.initialize(to: z_stream())
             // windowBits 15 + 16: a gzip header and trailer, not a bare zlib stream.
-            guard deflateInit2_(s, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            guard
+                deflateInit2_(
+                    s, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+                    == Z_OK
+            else {
                 s.deallocate()
                 throw Failure(description: "cannot start gzip compression for \(path)")
             }
@@ -131,7 +138,8 @@ final class ExportFile {
             return
         }
         do {
-            stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+            stream.pointee.next_in = UnsafeMutablePointer(
+                mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
             stream.pointee.avail_in = uInt(input.count)
             var status: Int32 = Z_OK
             repeat {
@@ -139,7 +147,9 @@ final class ExportFile {
                     stream.pointee.next_out = out.baseAddress!.assumingMemoryBound(to: Bytef.self)
                     stream.pointee.avail_out = uInt(out.count)
                     status = deflate(stream, finish ? Z_FINISH : Z_NO_FLUSH)
-                    guard status != Z_STREAM_ERROR else { throw Failure(description: "gzip compression failed for \(path)") }
+                    guard status != Z_STREAM_ERROR else {
+                        throw Failure(description: "gzip compression failed for \(path)")
+                    }
                     try writeAll(UnsafeRawBufferPointer(rebasing: out[..<(out.count - Int(stream.pointee.avail_out))]))
                 }
             } while stream.pointee.avail_out == 0 || (finish && status != Z_STREAM_END)
@@ -150,14 +160,18 @@ final class ExportFile {
     func commit() throws {
         try drain(finish: true)
         guard let temporaryPath else { return }
-        guard fsync(fd) == 0 else { throw Failure(description: "cannot sync \(path): \(String(cString: strerror(errno)))") }
+        guard fsync(fd) == 0 else {
+            throw Failure(description: "cannot sync \(path): \(String(cString: strerror(errno)))")
+        }
         guard rename(temporaryPath, path) == 0 else {
             throw Failure(description: "cannot rename onto \(path): \(String(cString: strerror(errno)))")
         }
         // The rename is durable only once the directory is: until then a power cut can take it back.
         let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         let dirFD = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dirFD >= 0 else { throw Failure(description: "cannot open \(directory) to sync it: \(String(cString: strerror(errno)))") }
+        guard dirFD >= 0 else {
+            throw Failure(description: "cannot open \(directory) to sync it: \(String(cString: strerror(errno)))")
+        }
         defer { close(dirFD) }
         guard fsync(dirFD) == 0 else {
             throw Failure(description: "cannot sync \(directory): \(String(cString: strerror(errno)))")

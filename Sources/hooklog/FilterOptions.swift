@@ -21,7 +21,9 @@ struct FilterOptions: ParsableArguments {
             valueName: "ID"))
     var ref: String?
 
-    @Option(help: ArgumentHelp("Received at or after TIME: RFC 3339, or a duration back from now (15m, 2h, 7d).", valueName: "TIME"))
+    @Option(
+        help: ArgumentHelp(
+            "Received at or after TIME: RFC 3339, or a duration back from now (15m, 2h, 7d).", valueName: "TIME"))
     var since: String?
 
     @Option(help: ArgumentHelp("Received before TIME (same forms as --since).", valueName: "TIME"))
@@ -33,7 +35,8 @@ struct FilterOptions: ParsableArguments {
     /// The values, as the commands use them.
     var values: FilterValues {
         FilterValues(
-            account: account, source: source, type: type, entity: entity, ref: ref, since: since, until: until, contains: contains)
+            account: account, source: source, type: type, entity: entity, ref: ref, since: since, until: until,
+            contains: contains)
     }
 
     /// Whether any filter is set.
@@ -65,13 +68,15 @@ struct FilterValues: Equatable {
             guard let value else { return nil }
             guard let t = RFC3339.parse(value, now: now) else {
                 throw ValidationError(
-                    "\(flag) '\(value)' is neither an RFC 3339 time (2026-10-02T09:14:05Z) nor a duration back from now of at most 100 years (15m, 2h, 7d)")
+                    "\(flag) '\(value)' is neither an RFC 3339 time (2026-10-02T09:14:05Z) nor a duration back from now of at most 100 years (15m, 2h, 7d)"
+                )
             }
             return t
         }
         return EventFilter(
             account: account, source: source, type: type, entity: entity, ref: ref,
-            since: try time("--since", since), until: try time("--until", until), contains: contains.map { Array($0.utf8) })
+            since: try time("--since", since), until: try time("--until", until),
+            contains: contains.map { Array($0.utf8) })
     }
 }
 
@@ -102,7 +107,9 @@ final class StandardOutput {
             let code = n < 0 ? errno : EIO
             if code == EINTR { continue }
             if code == EPIPE { exit(0) }
-            let line = Array("hooklog: cannot write the output: \(String(cString: strerror(code))); nothing after this was written\n".utf8)
+            let line = Array(
+                "hooklog: cannot write the output: \(String(cString: strerror(code))); nothing after this was written\n"
+                    .utf8)
             _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
             exit(1)
         }

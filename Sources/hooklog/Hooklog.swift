@@ -15,7 +15,8 @@ struct Hooklog: AsyncParsableCommand {
             Then `hooklog query --ref ORDER-ID` finds an order's whole story.
             """,
         subcommands: [
-            Serve.self, AccountCommand.self, SourceCommand.self, AdminTokenCommand.self, Query.self, Export.self, Replay.self, Stats.self,
+            Serve.self, AccountCommand.self, SourceCommand.self, AdminTokenCommand.self, Query.self, Export.self,
+            Replay.self, Stats.self,
             Check.self, Demo.self,
         ]
     )

@@ -87,7 +87,10 @@ extension Hooklog.Query.Request {
             format = f
         }
         let filters = FilterValues(
-            account: account, source: source, type: type, entity: entity, ref: ref, since: since, until: until, contains: contains)
-        self.init(directory: DataOptions.directory(data), filters: filters, limit: limit, reverse: reverse, follow: follow, format: format)
+            account: account, source: source, type: type, entity: entity, ref: ref, since: since, until: until,
+            contains: contains)
+        self.init(
+            directory: DataOptions.directory(data), filters: filters, limit: limit, reverse: reverse, follow: follow,
+            format: format)
     }
 }

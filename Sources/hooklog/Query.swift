@@ -38,7 +38,8 @@ extension Hooklog {
         @Flag(help: "After the history, print each new matching event as it is acknowledged (like tail -f).")
         var follow = false
 
-        @Option(help: "ndjson (one JSON object a line, for jq), table (for a terminal) or payload (the bytes as received).")
+        @Option(
+            help: "ndjson (one JSON object a line, for jq), table (for a terminal) or payload (the bytes as received).")
         var format: Format = .ndjson
 
         func validate() throws {
@@ -79,7 +80,9 @@ extension Hooklog {
                 let filter = try filters.filter(now: RFC3339.nowMicros())
                 let out = StandardOutput()
                 if format == .table {
-                    out.append("SEQ       RECEIVED_AT                  ACCOUNT       SOURCE      TYPE                        ENTITY                REFS\n")
+                    out.append(
+                        "SEQ       RECEIVED_AT                  ACCOUNT       SOURCE      TYPE                        ENTITY                REFS\n"
+                    )
                 }
                 var printed = 0
                 do {
@@ -95,7 +98,8 @@ extension Hooklog {
                         Glibc.exit(0)
                     }
                     return Following(
-                        request: self, reader: reader, filter: filter, out: out, printed: printed, seenEnd: snapshot.endSeq)
+                        request: self, reader: reader, filter: filter, out: out, printed: printed,
+                        seenEnd: snapshot.endSeq)
                 } catch let error as StoreError {
                     out.flush()
                     fail(error)
@@ -118,7 +122,8 @@ extension Hooklog {
                         guard snapshot.endSeq > seenEnd else { return false }
                         var next = filter
                         next.afterSeq = seenEnd - 1
-                        try request.print(snapshot, next, limit: request.limit, printed: &printed, out: out, flushEach: true)
+                        try request.print(
+                            snapshot, next, limit: request.limit, printed: &printed, out: out, flushEach: true)
                         seenEnd = snapshot.endSeq
                         if let limit = request.limit, printed >= limit {
                             out.flush()
@@ -133,13 +138,16 @@ extension Hooklog {
             }
 
             fileprivate func print(
-                _ snapshot: ArchiveSnapshot, _ filter: EventFilter, limit: Int?, printed: inout Int, out: StandardOutput,
+                _ snapshot: ArchiveSnapshot, _ filter: EventFilter, limit: Int?, printed: inout Int,
+                out: StandardOutput,
                 flushEach: Bool = false
             ) throws {
                 let remaining = limit.map { $0 - printed }
                 if let remaining, remaining <= 0 { return }
                 var line: [UInt8] = []
-                try snapshot.forEachView(matching: filter, reverse: reverse, limit: remaining, onDamage: { warn($0.message) }) { e in
+                try snapshot.forEachView(
+                    matching: filter, reverse: reverse, limit: remaining, onDamage: { warn($0.message) }
+                ) { e in
                     line.removeAll(keepingCapacity: true)
                     switch format {
                     case .ndjson: e.appendNDJSON(to: &line)
@@ -162,7 +170,8 @@ extension Hooklog {
                 return t + String(repeating: " ", count: max(1, width + 1 - t.count))
             }
             return cell(String(e.seq), 9) + cell(RFC3339.format(micros: e.receivedAtMicros), 28) + cell(e.account, 13)
-                + cell(e.source, 11) + cell(e.type, 27) + cell(e.entity ?? "-", 21) + visible(e.refs.joined(separator: ","))
+                + cell(e.source, 11) + cell(e.type, 27) + cell(e.entity ?? "-", 21)
+                + visible(e.refs.joined(separator: ","))
         }
 
         /// `text` safe to print on a terminal: the type, entity and refs are the sender's text, and a control

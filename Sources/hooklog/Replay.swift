@@ -40,10 +40,16 @@ extension Hooklog {
         @Option(help: "Events a request with --shape orderspace (1-50).")
         var batch = 50
 
-        @Option(help: "orderspace (a JSON list of original events), o2vend (one original event a request), envelope (the NDJSON object of an event).")
+        @Option(
+            help:
+                "orderspace (a JSON list of original events), o2vend (one original event a request), envelope (the NDJSON object of an event)."
+        )
         var shape: ReplayConfiguration.Shape = .orderspace
 
-        @Option(help: "none, orderspace (X-Orderspace-Signature), standard-webhooks, hmac-sha256 (X-Hooklog-Signature: sha256=HEX).")
+        @Option(
+            help:
+                "none, orderspace (X-Orderspace-Signature), standard-webhooks, hmac-sha256 (X-Hooklog-Signature: sha256=HEX)."
+        )
         var sign: ReplayConfiguration.Signing = .none
 
         @Option(help: "The signing secret (a whsec_ secret for standard-webhooks).")
@@ -52,19 +58,27 @@ extension Hooklog {
         @Option(help: ArgumentHelp("The header --sign hmac-sha256 writes.", valueName: "HEADER"))
         var signHeader = "X-Hooklog-Signature"
 
-        @Option(name: .customLong("header"), help: ArgumentHelp("An extra header on every request (repeatable).", valueName: "K: V"))
+        @Option(
+            name: .customLong("header"),
+            help: ArgumentHelp("An extra header on every request (repeatable).", valueName: "K: V"))
         var headers: [String] = []
 
         @Option(help: "Tries a request gets before its events go to the dead-letter file.")
         var maxAttempts = 8
 
-        @Option(help: ArgumentHelp("Write events given up on here (NDJSON, as `hooklog query` prints).", valueName: "FILE"))
+        @Option(
+            help: ArgumentHelp("Write events given up on here (NDJSON, as `hooklog query` prints).", valueName: "FILE"))
         var deadLetter: String?
 
-        @Option(help: ArgumentHelp("Keep progress here; run the same command again to continue an interrupted replay.", valueName: "FILE"))
+        @Option(
+            help: ArgumentHelp(
+                "Keep progress here; run the same command again to continue an interrupted replay.", valueName: "FILE"))
         var checkpoint: String?
 
-        @Option(help: ArgumentHelp("Send the events of this dead-letter file again (original bytes from the archive) instead of a filter.", valueName: "FILE"))
+        @Option(
+            help: ArgumentHelp(
+                "Send the events of this dead-letter file again (original bytes from the archive) instead of a filter.",
+                valueName: "FILE"))
         var fromFile: String?
 
         @Option(help: ArgumentHelp("How long one request may take.", valueName: "DURATION"))
@@ -74,17 +88,27 @@ extension Hooklog {
         var dryRun = false
 
         func validate() throws {
-            guard let url = URL(string: to), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            guard let url = URL(string: to), let scheme = url.scheme, ["http", "https"].contains(scheme),
+                url.host != nil
+            else {
                 throw ValidationError("--to '\(to)' is not an http(s) URL")
             }
-            guard (1...50).contains(batch) else { throw ValidationError("--batch must be 1-50 (Orderspace sends at most 50 events a request)") }
+            guard (1...50).contains(batch) else {
+                throw ValidationError("--batch must be 1-50 (Orderspace sends at most 50 events a request)")
+            }
             guard (1...1024).contains(concurrency) else { throw ValidationError("--concurrency must be 1-1024") }
             guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be 1 or more") }
-            if let rate, parsedRate(rate) == nil { throw ValidationError("--rate '\(rate)' is not a positive number of requests a second (20 or 20/s)") }
+            if let rate, parsedRate(rate) == nil {
+                throw ValidationError("--rate '\(rate)' is not a positive number of requests a second (20 or 20/s)")
+            }
             if sign != .none && secret == nil { throw ValidationError("--sign \(sign.rawValue) needs --secret") }
-            guard RFC3339.parseDuration(timeout).map({ $0 > 0 }) == true else { throw ValidationError("--timeout '\(timeout)' is not a duration (30s, 2m)") }
+            guard RFC3339.parseDuration(timeout).map({ $0 > 0 }) == true else {
+                throw ValidationError("--timeout '\(timeout)' is not a duration (30s, 2m)")
+            }
             for h in headers where !h.contains(":") { throw ValidationError("--header '\(h)' is not 'Name: value'") }
-            if fromFile != nil, filters.isActive { throw ValidationError("--from-file sends the file's events; it cannot be combined with filters") }
+            if fromFile != nil, filters.isActive {
+                throw ValidationError("--from-file sends the file's events; it cannot be combined with filters")
+            }
             var signing = ReplayConfiguration(url: to, filter: EventFilter())
             signing.signing = sign
             signing.secret = secret
@@ -97,7 +121,10 @@ extension Hooklog {
         var parsedHeaders: [(String, String)] {
             headers.compactMap { h in
                 guard let colon = h.firstIndex(of: ":") else { return nil }
-                return (h[..<colon].trimmingCharacters(in: .whitespaces), h[h.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+                return (
+                    h[..<colon].trimmingCharacters(in: .whitespaces),
+                    h[h.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                )
             }
         }
 
@@ -126,7 +153,8 @@ extension Hooklog {
             configuration.checkpoint = checkpoint
             configuration.timeout = .microseconds(RFC3339.parseDuration(timeout) ?? 30_000_000)
             // Undocumented in --help, documented in the README: plain http:// through AsyncHTTPClient too.
-            configuration.alwaysUseAsyncHTTPClient = getenv("HOOKLOG_REPLAY_HTTP_CLIENT").map { String(cString: $0) } == "async-http-client"
+            configuration.alwaysUseAsyncHTTPClient =
+                getenv("HOOKLOG_REPLAY_HTTP_CLIENT").map { String(cString: $0) } == "async-http-client"
             let replayer = Replayer(directory: options.directory, configuration: configuration)
 
             if dryRun {
@@ -159,24 +187,33 @@ extension Hooklog {
             if onTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             let elapsed = ContinuousClock.now - started
             if summary.alreadyComplete {
-                print("replay: nothing to do; checkpoint \(checkpoint ?? "") says this replay is complete (remove it to send again)")
+                print(
+                    "replay: nothing to do; checkpoint \(checkpoint ?? "") says this replay is complete (remove it to send again)"
+                )
                 return
             }
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            var line = "replay: delivered \(summary.delivered) of \(summary.events) events in \(summary.attempts - summary.retries) requests"
+            var line =
+                "replay: delivered \(summary.delivered) of \(summary.events) events in \(summary.attempts - summary.retries) requests"
             line += " (\(summary.retries) retries) in \(String(format: "%.1f", seconds)) s"
             if summary.skipped > 0 { line += "; \(summary.skipped) already sent by an earlier run" }
-            if summary.failed > 0 { line += "; \(summary.failed) failed" + (deadLetter.map { " (written to \($0))" } ?? "") }
+            if summary.failed > 0 {
+                line += "; \(summary.failed) failed" + (deadLetter.map { " (written to \($0))" } ?? "")
+            }
             print(line)
             for failure in summary.failures { warn("gave up on \(failure)") }
             if summary.interrupted {
-                fail(ReplayStop(checkpoint.map { "interrupted; run the same command again to continue from \($0)" } ?? "interrupted (no --checkpoint: a new run starts over)"))
+                fail(
+                    ReplayStop(
+                        checkpoint.map { "interrupted; run the same command again to continue from \($0)" }
+                            ?? "interrupted (no --checkpoint: a new run starts over)"))
             }
             if summary.failed > 0 {
                 // With a checkpoint the same command sends them again (they are not settled); without one,
                 // the dead-letter file is the way to.
                 let again =
-                    checkpoint != nil ? "; run the same command again to send them again"
+                    checkpoint != nil
+                    ? "; run the same command again to send them again"
                     : deadLetter.map { "; send them again with --from-file \($0)" } ?? ""
                 fail(ReplayStop("\(summary.failed) events were not delivered" + again))
             }
@@ -185,11 +222,17 @@ extension Hooklog {
         func printPlan(_ plan: Replayer.Summary, _ configuration: ReplayConfiguration) {
             print("replay plan (dry run, nothing sent) to \(to)")
             if plan.alreadyComplete { print("  checkpoint:  complete; a run would send nothing") }
-            print("  events:      \(plan.events)" + (plan.skipped > 0 ? " (\(plan.skipped) more already sent, per the checkpoint)" : ""))
-            print("  requests:    \(plan.requests) (\(shape.rawValue)\(shape == .orderspace ? ", up to \(batch) events each" : ", one event each"))")
+            print(
+                "  events:      \(plan.events)"
+                    + (plan.skipped > 0 ? " (\(plan.skipped) more already sent, per the checkpoint)" : ""))
+            print(
+                "  requests:    \(plan.requests) (\(shape.rawValue)\(shape == .orderspace ? ", up to \(batch) events each" : ", one event each"))"
+            )
             print("  entities:    \(plan.entities), over \(concurrency) ordered lanes")
             if let range = plan.timeRange {
-                print("  time range:  \(RFC3339.format(micros: range.lowerBound)) .. \(RFC3339.format(micros: range.upperBound))")
+                print(
+                    "  time range:  \(RFC3339.format(micros: range.lowerBound)) .. \(RFC3339.format(micros: range.upperBound))"
+                )
             }
             if let rate = configuration.rate {
                 let seconds = Double(plan.requests) / rate
@@ -213,7 +256,8 @@ extension Hooklog {
             let rate = Double(done) / seconds
             let left = p.events - done
             let eta = rate > 0 ? duration(Double(left) / rate) : "?"
-            let text = "\r\u{1B}[Ksent \(p.delivered)/\(p.events) events, \(p.failed) failed, \(p.retries) retries, \(Int(rate)) events/s, ETA \(eta)"
+            let text =
+                "\r\u{1B}[Ksent \(p.delivered)/\(p.events) events, \(p.failed) failed, \(p.retries) retries, \(Int(rate)) events/s, ETA \(eta)"
             FileHandle.standardError.write(Data(text.utf8))
         }
 

@@ -40,7 +40,9 @@ extension Hooklog {
         @Option(help: "The port to listen on (0 picks a free one, printed at start).")
         var port = 8080
 
-        @Option(help: ArgumentHelp("How long a byte-identical ID-less request (Orderspace) counts as a retry.", valueName: "DURATION"))
+        @Option(
+            help: ArgumentHelp(
+                "How long a byte-identical ID-less request (Orderspace) counts as a retry.", valueName: "DURATION"))
         var dedupeWindow = "7d"
 
         @Option(help: ArgumentHelp("Bodies over this size get a 413 (bytes; k, m suffixes).", valueName: "SIZE"))
@@ -64,10 +66,14 @@ extension Hooklog {
         @Option(help: "Connections open at once; more are answered 503 with Retry-After and closed.")
         var maxConnections = 2048
 
-        @Option(help: ArgumentHelp("Delete whole sealed segments older than this (default: keep everything).", valueName: "DURATION"))
+        @Option(
+            help: ArgumentHelp(
+                "Delete whole sealed segments older than this (default: keep everything).", valueName: "DURATION"))
         var retainFor: String?
 
-        @Option(help: ArgumentHelp("Delete the oldest sealed segments beyond this size (k, m, g suffixes).", valueName: "SIZE"))
+        @Option(
+            help: ArgumentHelp(
+                "Delete the oldest sealed segments beyond this size (k, m, g suffixes).", valueName: "SIZE"))
         var retainBytes: String?
 
         @Option(
@@ -81,13 +87,16 @@ extension Hooklog {
 
         func validate() throws {
             guard RFC3339.parseDuration(dedupeWindow) != nil else {
-                throw ValidationError("--dedupe-window '\(dedupeWindow)' is not a duration of at most 100 years (90s, 15m, 2h, 7d)")
+                throw ValidationError(
+                    "--dedupe-window '\(dedupeWindow)' is not a duration of at most 100 years (90s, 15m, 2h, 7d)")
             }
             guard let bytes = ByteSize.parse(maxBody), bytes > 0 else {
-                throw ValidationError("--max-body '\(maxBody)' is not a positive size that fits 64 bits (1048576, 512k, 4m)")
+                throw ValidationError(
+                    "--max-body '\(maxBody)' is not a positive size that fits 64 bits (1048576, 512k, 4m)")
             }
             guard RFC3339.parseDuration(bodyTimeout).map({ $0 > 0 }) == true else {
-                throw ValidationError("--body-timeout '\(bodyTimeout)' is not a duration of at most 100 years (10s, 1m)")
+                throw ValidationError(
+                    "--body-timeout '\(bodyTimeout)' is not a duration of at most 100 years (10s, 1m)")
             }
             guard RFC3339.parseDuration(headTimeout).map({ $0 > 0 }) == true else {
                 throw ValidationError("--head-timeout '\(headTimeout)' is not a duration (10s, 1m)")
@@ -98,7 +107,8 @@ extension Hooklog {
                 }
                 guard inflight / 2 >= bytes else {
                     throw ValidationError(
-                        "--max-inflight-bytes \(maxInflightBytes) is less than twice --max-body \(maxBody); raise it or lower --max-body")
+                        "--max-inflight-bytes \(maxInflightBytes) is less than twice --max-body \(maxBody); raise it or lower --max-body"
+                    )
                 }
             }
             guard maxConnections > 0, maxConnections <= 1 << 20 else {
@@ -111,10 +121,12 @@ extension Hooklog {
                 throw ValidationError("--retain-for '\(retainFor)' is not a duration of at most 100 years (30d, 12h)")
             }
             if let retainBytes, ByteSize.parse(retainBytes).map({ $0 > 0 }) != true {
-                throw ValidationError("--retain-bytes '\(retainBytes)' is not a positive size that fits 64 bits (500m, 20g)")
+                throw ValidationError(
+                    "--retain-bytes '\(retainBytes)' is not a positive size that fits 64 bits (500m, 20g)")
             }
             guard Logger.Level(rawValue: logLevel) != nil else {
-                throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
+                throw ValidationError(
+                    "--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
             }
             guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
         }
@@ -167,7 +179,9 @@ extension Hooklog {
             settings.headTimeout = .microseconds(RFC3339.parseDuration(headTimeout) ?? 10_000_000)
             settings.maxInflightBytes =
                 maxInflightBytes.flatMap(ByteSize.parse)
-                ?? max(settings.maxInflightBytes, settings.maxBodyBytes > Int.max / 16 ? Int.max : 16 * settings.maxBodyBytes)
+                ?? max(
+                    settings.maxInflightBytes,
+                    settings.maxBodyBytes > Int.max / 16 ? Int.max : 16 * settings.maxBodyBytes)
             settings.maxConnections = maxConnections
             Self.raiseOpenFileLimit(toFit: maxConnections, logger: logger)
             let accounts = AccountDirectory(directory: directory, logger: logger)
@@ -187,12 +201,16 @@ extension Hooklog {
                     let (base, wildcard) = ServeAddress.baseURL(host: host, port: port)
                     say("hooklog: listening on http://\(address):\(port) (data: \(directory))")
                     if wildcard {
-                        say("hooklog: note: \(host) is every interface; the URLs below use this machine's name: senders need a name or address that reaches it")
+                        say(
+                            "hooklog: note: \(host) is every interface; the URLs below use this machine's name: senders need a name or address that reaches it"
+                        )
                     }
                     // `account add` and `rotate` print their URLs with this base.
                     do { try ServeAddress.record(base, directory: directory) } catch { logger.warning("\(error)") }
                     if let firstStart {
-                        say("hooklog: created account 'default' for any source; its token is in these URLs and is shown only now:")
+                        say(
+                            "hooklog: created account 'default' for any source; its token is in these URLs and is shown only now:"
+                        )
                         say("  orderspace: \(base)/v1/orderspace/\(firstStart.account)")
                         say("  o2vend:     \(base)/v1/o2vend/\(firstStart.account)")
                         say("  generic:    \(base)/v1/hooks/SOURCE/\(firstStart.account)")
@@ -226,19 +244,23 @@ extension Hooklog {
             _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
             if limit.rlim_cur < wanted {
                 logger.warning(
-                    "the open-file limit (\(limit.rlim_cur)) is below --max-connections plus the archive's files; raise it (ulimit -n) or lower --max-connections")
+                    "the open-file limit (\(limit.rlim_cur)) is below --max-connections plus the archive's files; raise it (ulimit -n) or lower --max-connections"
+                )
             }
         }
 
         /// With no account yet, creates `default` (any source) and the admin token.
         /// - Returns: the new account's token and the admin token, or nil if accounts already existed.
-        static func prepareFirstStart(directory: String) throws(IngestConfigError) -> (account: String, admin: String)? {
+        static func prepareFirstStart(directory: String) throws(IngestConfigError) -> (account: String, admin: String)?
+        {
             let file = AccountFile(directory: directory)
             let token: String? = try file.update { (book: inout AccountBook) throws(IngestConfigError) -> String? in
                 guard book.accounts.isEmpty else { return nil }
                 let token = Token.generate()
                 book.accounts.append(
-                    Account(name: "default", source: Account.anySource, tokenHash: Token.hash(token), created: RFC3339.format(micros: RFC3339.nowMicros())))
+                    Account(
+                        name: "default", source: Account.anySource, tokenHash: Token.hash(token),
+                        created: RFC3339.format(micros: RFC3339.nowMicros())))
                 return token
             }
             let admin = try AdminToken.ensure(directory: directory)

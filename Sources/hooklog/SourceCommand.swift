@@ -35,27 +35,37 @@ extension Hooklog {
             @Option(help: ArgumentHelp("Where the ID of the object the event is about is.", valueName: "P"))
             var entityAt: String
 
-            @Option(help: ArgumentHelp("Where the sender's event ID is (redeliveries are recognised by it).", valueName: "P"))
+            @Option(
+                help: ArgumentHelp(
+                    "Where the sender's event ID is (redeliveries are recognised by it).", valueName: "P"))
             var idAt: String?
 
-            @Option(help: ArgumentHelp("Where other searchable IDs are: a value or an array (repeatable).", valueName: "P"))
+            @Option(
+                help: ArgumentHelp("Where other searchable IDs are: a value or an array (repeatable).", valueName: "P"))
             var refsAt: [String] = []
 
-            @Option(help: ArgumentHelp("The array of events inside the body (default: the body is one event, or an array).", valueName: "P"))
+            @Option(
+                help: ArgumentHelp(
+                    "The array of events inside the body (default: the body is one event, or an array).", valueName: "P"
+                ))
             var eventsAt: String?
 
             @Option(
                 help: ArgumentHelp(
-                    "none, hmac-sha256-hex:HEADER, hmac-sha256-base64:HEADER, standard-webhooks or stripe.", valueName: "SCHEME"))
+                    "none, hmac-sha256-hex:HEADER, hmac-sha256-base64:HEADER, standard-webhooks or stripe.",
+                    valueName: "SCHEME"))
             var verify = "none"
 
-            @Option(help: ArgumentHelp("How far a signed timestamp may be from now (standard-webhooks, stripe).", valueName: "DURATION"))
+            @Option(
+                help: ArgumentHelp(
+                    "How far a signed timestamp may be from now (standard-webhooks, stripe).", valueName: "DURATION"))
             var tolerance = "5m"
 
             func validate() throws {
                 guard WebhookSignature(argument: verify) != nil else {
                     throw ValidationError(
-                        "--verify '\(verify)' is not one of none, hmac-sha256-hex:HEADER, hmac-sha256-base64:HEADER, standard-webhooks, stripe")
+                        "--verify '\(verify)' is not one of none, hmac-sha256-hex:HEADER, hmac-sha256-base64:HEADER, standard-webhooks, stripe"
+                    )
                 }
                 guard RFC3339.parseDuration(tolerance) != nil else {
                     throw ValidationError("--tolerance '\(tolerance)' is not a duration of at most 100 years (30s, 5m)")
@@ -64,27 +74,37 @@ extension Hooklog {
 
             func run() throws {
                 guard let scheme = WebhookSignature(argument: verify) else {
-                    fail(IngestConfigError(
-                        "--verify '\(verify)' is not one of none, hmac-sha256-hex:HEADER, hmac-sha256-base64:HEADER, standard-webhooks, stripe"))
+                    fail(
+                        IngestConfigError(
+                            "--verify '\(verify)' is not one of none, hmac-sha256-hex:HEADER, hmac-sha256-base64:HEADER, standard-webhooks, stripe"
+                        ))
                 }
                 guard let micros = RFC3339.parseDuration(tolerance) else {
-                    fail(IngestConfigError("--tolerance '\(tolerance)' is not a duration of at most 100 years (30s, 5m)"))
+                    fail(
+                        IngestConfigError("--tolerance '\(tolerance)' is not a duration of at most 100 years (30s, 5m)")
+                    )
                 }
                 let source = GenericSource(
-                    name: name, typeAt: typeAt, entityAt: entityAt, idAt: idAt, refsAt: refsAt, eventsAt: eventsAt, verify: scheme,
+                    name: name, typeAt: typeAt, entityAt: entityAt, idAt: idAt, refsAt: refsAt, eventsAt: eventsAt,
+                    verify: scheme,
                     toleranceSeconds: micros / 1_000_000)
                 do {
                     try source.validate()
                 } catch { fail(IngestConfigError(error.message)) }
                 let name = self.name
                 do {
-                    try AccountFile(directory: options.directory).update { (book: inout AccountBook) throws(IngestConfigError) in
-                        guard Account.isValidName(name), !AccountBook.builtInSources.contains(name), name != Account.anySource else {
+                    try AccountFile(directory: options.directory).update {
+                        (book: inout AccountBook) throws(IngestConfigError) in
+                        guard Account.isValidName(name), !AccountBook.builtInSources.contains(name),
+                            name != Account.anySource
+                        else {
                             throw IngestConfigError(
-                                "'\(name)' cannot name a source: use 1-64 letters, digits, '.', '_' or '-', other than orderspace and o2vend")
+                                "'\(name)' cannot name a source: use 1-64 letters, digits, '.', '_' or '-', other than orderspace and o2vend"
+                            )
                         }
                         guard book.source(named: name) == nil else {
-                            throw IngestConfigError("source '\(name)' exists; remove it first with 'hooklog source remove \(name)'")
+                            throw IngestConfigError(
+                                "source '\(name)' exists; remove it first with 'hooklog source remove \(name)'")
                         }
                         book.sources.append(source)
                     }
@@ -103,7 +123,9 @@ extension Hooklog {
                 let book: AccountBook
                 do { book = try AccountFile(directory: options.directory).load() } catch { fail(error) }
                 if book.sources.isEmpty {
-                    print("no generic sources; orderspace and o2vend are built in. Add one with `hooklog source add NAME --type-at P --entity-at P`")
+                    print(
+                        "no generic sources; orderspace and o2vend are built in. Add one with `hooklog source add NAME --type-at P --entity-at P`"
+                    )
                     return
                 }
                 for s in book.sources {
@@ -118,7 +140,8 @@ extension Hooklog {
         }
 
         struct Remove: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Remove a generic source no account uses; its events stay.")
+            static let configuration = CommandConfiguration(
+                abstract: "Remove a generic source no account uses; its events stay.")
 
             @OptionGroup var options: DataOptions
 
@@ -128,14 +151,16 @@ extension Hooklog {
             func run() throws {
                 let name = self.name
                 do {
-                    try AccountFile(directory: options.directory).update { (book: inout AccountBook) throws(IngestConfigError) in
+                    try AccountFile(directory: options.directory).update {
+                        (book: inout AccountBook) throws(IngestConfigError) in
                         guard book.source(named: name) != nil else {
                             throw IngestConfigError("no source named '\(name)'; `hooklog source list` shows them")
                         }
                         let users = book.accounts.filter { $0.source == name }.map(\.name)
                         guard users.isEmpty else {
                             throw IngestConfigError(
-                                "source '\(name)' is used by account(s) \(users.joined(separator: ", ")); remove them first")
+                                "source '\(name)' is used by account(s) \(users.joined(separator: ", ")); remove them first"
+                            )
                         }
                         book.sources.removeAll { $0.name == name }
                     }

@@ -5,7 +5,8 @@ extension Hooklog {
     /// Where the archive stands: events, bytes, per account and type.
     struct Stats: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show the archive's size: events, bytes on disk, compression, time span, events per account and type.",
+            abstract:
+                "Show the archive's size: events, bytes on disk, compression, time span, events per account and type.",
             discussion: "Reads the indexes only; safe to run while `hooklog serve` writes.")
 
         @OptionGroup var options: DataOptions
@@ -27,7 +28,9 @@ extension Hooklog {
                     print("first: \(RFC3339.format(micros: range.lowerBound))")
                     print("last: \(RFC3339.format(micros: range.upperBound))")
                 }
-                for (title, field) in [("account", ArchiveSnapshot.NameField.account), ("source", .source), ("type", .type)] {
+                for (title, field) in [
+                    ("account", ArchiveSnapshot.NameField.account), ("source", .source), ("type", .type),
+                ] {
                     for (name, count) in snapshot.counts(of: field).sorted(by: { $0.key < $1.key }) {
                         // Types are the senders' text: shown escaped, as `query --format table` does.
                         print("\(title) \(Query.visible(name)): \(count)")

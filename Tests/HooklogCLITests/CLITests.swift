@@ -17,7 +17,9 @@ struct CLI {
     }
 
     /// - Parameter stdoutPath: where standard output goes (`/dev/full`, say) instead of a file read back.
-    static func run(_ arguments: [String], environment: [String: String] = [:], stdoutPath: String? = nil) throws -> Output {
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], stdoutPath: String? = nil
+    ) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
@@ -53,7 +55,9 @@ func tempPath() -> String { NSTemporaryDirectory() + "hooklog-cli-" + UUID().uui
         let store = try ArchiveStore.open(directory: dir)
         for round in 1...3 {
             let events = (0..<(round * 10)).map { i in
-                NewEvent(account: "acct", source: "orderspace", type: "order.updated", entity: "or_\(i)", refs: [], id: nil, payload: Array("{\"n\":\(i)}".utf8))
+                NewEvent(
+                    account: "acct", source: "orderspace", type: "order.updated", entity: "or_\(i)", refs: [], id: nil,
+                    payload: Array("{\"n\":\(i)}".utf8))
             }
             _ = try await store.append(events)
             let total = (1...round).reduce(0) { $0 + $1 * 10 }
@@ -93,12 +97,18 @@ func tempPath() -> String { NSTemporaryDirectory() + "hooklog-cli-" + UUID().uui
     /// exactly as through the whole command tree.
     @Test func queryHelpAndErrorsAreThoseOfTheWholeCommand() throws {
         let help = try CLI.run(["query", "--help"])
-        #expect(help.status == 0 && help.stdout.contains("USAGE: hooklog query") && help.stdout.contains("--entity"), "\(help.stdout)")
+        #expect(
+            help.status == 0 && help.stdout.contains("USAGE: hooklog query") && help.stdout.contains("--entity"),
+            "\(help.stdout)")
         let usage = try CLI.run(["query", "--bogus"])
-        #expect(usage.status == 2 && usage.stderr.hasPrefix("hooklog: ") && usage.stderr.contains("--bogus") && usage.stderr.contains("see 'hooklog --help'"), "\(usage.stderr)")
+        #expect(
+            usage.status == 2 && usage.stderr.hasPrefix("hooklog: ") && usage.stderr.contains("--bogus")
+                && usage.stderr.contains("see 'hooklog --help'"), "\(usage.stderr)")
         let badTime = try CLI.run(["query", "--since", "yesterday-ish", "--data", "/nonexistent/hooklog"])
         #expect(badTime.status == 2 && badTime.stderr.contains("--since 'yesterday-ish'"), "\(badTime.stderr)")
         let missing = try CLI.run(["query", "--data", "/nonexistent/hooklog"])
-        #expect(missing.status == 1 && missing.stderr.hasPrefix("hooklog: no archive at /nonexistent/hooklog"), "\(missing.stderr)")
+        #expect(
+            missing.status == 1 && missing.stderr.hasPrefix("hooklog: no archive at /nonexistent/hooklog"),
+            "\(missing.stderr)")
     }
 }

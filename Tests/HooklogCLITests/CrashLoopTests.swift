@@ -32,11 +32,14 @@ final class RetryingSender: @unchecked Sendable {
         if n % 4 == 0 {
             // An ID-less Orderspace batch of 5: dedupe rests on the body digest.
             let keys = (0..<5).map { "os-\(n)-\($0)" }
-            let events = keys.map { "{\"event\":\"order.updated\",\"data\":{\"order\":{\"id\":\"or_\(n % 97)\",\"marker\":\"\($0)\"}}}" }
+            let events = keys.map {
+                "{\"event\":\"order.updated\",\"data\":{\"order\":{\"id\":\"or_\(n % 97)\",\"marker\":\"\($0)\"}}}"
+            }
             delivery = Delivery(route: "orderspace", body: Array("[\(events.joined(separator: ","))]".utf8), keys: keys)
         } else {
             let id = "o2-\(n)"
-            let body = "{\"Id\":\"\(id)\",\"Event\":\"Order.Create\",\"Attempt\":1,\"Data\":{\"Id\":\(n % 113),\"CustomerId\":7}}"
+            let body =
+                "{\"Id\":\"\(id)\",\"Event\":\"Order.Create\",\"Attempt\":1,\"Data\":{\"Id\":\(n % 113),\"CustomerId\":7}}"
             delivery = Delivery(route: "o2vend", body: Array(body.utf8), keys: [id])
         }
         pending[worker].append(delivery)
@@ -82,7 +85,8 @@ final class RetryingSender: @unchecked Sendable {
             let accountToken = token!
             let last = round == Self.rounds
             let client = HTTPClient(
-                eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(timeout: .init(connect: .milliseconds(500))))
+                eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+                configuration: .init(timeout: .init(connect: .milliseconds(500))))
             let stop = Locked(false)
             let ackedBefore = sender.ackedDeliveries.count
             await withTaskGroup(of: Void.self) { group in
@@ -92,7 +96,10 @@ final class RetryingSender: @unchecked Sendable {
                         while !stop.withLock({ $0 }) {
                             // The last round sends a few new deliveries, then drains every retry and stops.
                             guard let d = sender.next(worker, retriesOnly: last && sent >= 20) else { return }
-                            guard let (status, _) = try? await post(client, "\(base)/v1/\(d.route)/\(accountToken)", d.body) else {
+                            guard
+                                let (status, _) = try? await post(
+                                    client, "\(base)/v1/\(d.route)/\(accountToken)", d.body)
+                            else {
                                 if last { continue }
                                 return
                             }

@@ -51,9 +51,12 @@ func shell(_ arguments: String...) throws -> Int32 {
             n += 1
             let filler = Data((0..<3000).map { _ in UInt8.random(in: 0...255, using: &rng) }).base64EncodedString()
             let id = "full-\(n)-\(UInt64.random(in: 0...UInt64.max))"
-            let body = "{\"Id\":\"\(id)\",\"Event\":\"Order.Create\",\"Attempt\":1,\"Data\":{\"Id\":\(n),\"Note\":\"\(filler)\(id)\"}}"
+            let body =
+                "{\"Id\":\"\(id)\",\"Event\":\"Order.Create\",\"Attempt\":1,\"Data\":{\"Id\":\(n),\"Note\":\"\(filler)\(id)\"}}"
             let (status, text) = try await post(client, url, Array(body.utf8))
-            if status == 200 { acked.append(id) } else {
+            if status == 200 {
+                acked.append(id)
+            } else {
                 #expect(status == 503, "\(text)")
                 #expect(text.contains("retry"))
                 refusals += 1

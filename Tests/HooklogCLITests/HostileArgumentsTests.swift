@@ -21,14 +21,21 @@ import Testing
             (["serve", "--data", dir, "--segment-size", "99999999999999g"], "--segment-size"),
             (["serve", "--data", dir, "--segment-size", "1k"], "--segment-size"),
             (["serve", "--data", dir, "--max-connections", "9223372036854775807"], "--max-connections"),
-            (["source", "add", "s", "--data", dir, "--type-at", "/type", "--entity-at", "/id", "--tolerance", "999999999999d"], "--tolerance"),
+            (
+                [
+                    "source", "add", "s", "--data", dir, "--type-at", "/type", "--entity-at", "/id", "--tolerance",
+                    "999999999999d",
+                ], "--tolerance"
+            ),
             (["replay", "--data", dir, "--to", "http://127.0.0.1:9/", "--timeout", "999999999999d"], "--timeout"),
         ]
         for (arguments, flag) in cases {
             for environment in [[:], ["HOOKLOG_FULL_PARSER": "1"]] {
                 let run = try CLI.run(arguments, environment: environment)
                 #expect(run.status == 2, "\(arguments): \(run.status) \(run.stderr)")
-                #expect(run.stderr.contains(flag) && run.stderr.split(separator: "\n").count == 1, "\(arguments): \(run.stderr)")
+                #expect(
+                    run.stderr.contains(flag) && run.stderr.split(separator: "\n").count == 1,
+                    "\(arguments): \(run.stderr)")
             }
         }
         #expect(!FileManager.default.fileExists(atPath: dir + "/accounts.json"))
@@ -44,30 +51,43 @@ import Testing
             try? FileManager.default.removeItem(atPath: secretFile)
         }
         let source = try CLI.run([
-            "source", "add", "signed", "--data", dir, "--type-at", "/type", "--entity-at", "/id", "--verify", "hmac-sha256-hex:X-Sig",
+            "source", "add", "signed", "--data", dir, "--type-at", "/type", "--entity-at", "/id", "--verify",
+            "hmac-sha256-hex:X-Sig",
         ])
         #expect(source.status == 0, "\(source.stderr)")
         _ = FileManager.default.createFile(atPath: secretFile, contents: Data("file-secret\n".utf8))
-        let fromFile = try CLI.run(["account", "add", "f", "--data", dir, "--source", "signed", "--secret-file", secretFile])
+        let fromFile = try CLI.run([
+            "account", "add", "f", "--data", dir, "--source", "signed", "--secret-file", secretFile,
+        ])
         #expect(fromFile.status == 0, "\(fromFile.stderr)")
-        let fromEnv = try CLI.run(["account", "add", "e", "--data", dir, "--source", "signed"], environment: ["HOOKLOG_SECRET": "env-secret"])
+        let fromEnv = try CLI.run(
+            ["account", "add", "e", "--data", dir, "--source", "signed"], environment: ["HOOKLOG_SECRET": "env-secret"])
         #expect(fromEnv.status == 0, "\(fromEnv.stderr)")
-        let missing = try CLI.run(["account", "add", "m", "--data", dir, "--source", "signed", "--secret-file", dir + "/nope"])
+        let missing = try CLI.run([
+            "account", "add", "m", "--data", dir, "--source", "signed", "--secret-file", dir + "/nope",
+        ])
         #expect(missing.status == 1 && missing.stderr.contains("secret file"))
-        let both = try CLI.run(["account", "add", "b", "--data", dir, "--source", "signed", "--secret", "x", "--secret-file", secretFile])
+        let both = try CLI.run([
+            "account", "add", "b", "--data", dir, "--source", "signed", "--secret", "x", "--secret-file", secretFile,
+        ])
         #expect(both.status == 2 && both.stderr.split(separator: "\n").count == 1)
-        let none = try CLI.run(["account", "add", "n", "--data", dir, "--source", "signed"], environment: ["HOOKLOG_SECRET": ""])
+        let none = try CLI.run(
+            ["account", "add", "n", "--data", dir, "--source", "signed"], environment: ["HOOKLOG_SECRET": ""])
         #expect(none.status == 1 && none.stderr.contains("--secret-file"))
 
         let serve = try await ServeProcess(data: dir)
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         let body = Array(#"{"type":"t.created","id":"e1"}"#.utf8)
         func mac(_ key: String) -> String {
-            HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(key.utf8))).map { String(format: "%02x", $0) }.joined()
+            HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(key.utf8))).map {
+                String(format: "%02x", $0)
+            }.joined()
         }
         for (output, key) in [(fromFile, "file-secret"), (fromEnv, "env-secret")] {
             // Added before this serve ran: the URL's path, at the address serve listens on.
-            let path = output.stdout.split(separator: "\n").first { $0.hasPrefix("url: ") }?.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).last
+            let path = output.stdout.split(separator: "\n").first { $0.hasPrefix("url: ") }?.split(
+                separator: "/", maxSplits: 3, omittingEmptySubsequences: false
+            ).last
             let url = serve.base + "/" + (path ?? "")
             let good = try await post(client, url, body, headers: [("X-Sig", mac(key))])
             #expect(good.0 == 200, "\(url): \(good)")
@@ -92,13 +112,17 @@ import Testing
         #expect(!orderspace.contains("0.0.0.0"), "\(orderspace)")
         let port = try #require(serve.base.split(separator: ":").last)
         #expect(await serve.terminate() == 0)
-        #expect(try CLI.run(["source", "add", "open", "--data", dir, "--type-at", "/type", "--entity-at", "/id"]).status == 0)
+        #expect(
+            try CLI.run(["source", "add", "open", "--data", dir, "--type-at", "/type", "--entity-at", "/id"]).status
+                == 0)
         let added = try CLI.run(["account", "add", "o", "--data", dir, "--source", "open", "--secret", "unused"])
         #expect(added.status == 0)
         #expect(added.stderr.contains("warning") && added.stderr.contains("verifies nothing"), "\(added.stderr)")
         let url = try #require(added.stdout.split(separator: "\n").first { $0.hasPrefix("url: ") })
         #expect(url.contains(":\(port)/v1/hooks/open/") && !url.contains("0.0.0.0"), "\(url)")
-        let given = try CLI.run(["account", "add", "g", "--data", dir, "--source", "open", "--base-url", "https://hooks.example.com/"])
+        let given = try CLI.run([
+            "account", "add", "g", "--data", dir, "--source", "open", "--base-url", "https://hooks.example.com/",
+        ])
         #expect(given.stdout.contains("url: https://hooks.example.com/v1/hooks/open/") && given.stderr.isEmpty)
     }
 
@@ -117,16 +141,21 @@ import Testing
             let table = try CLI.run(["query", "--data", dir, "--format", "table"], environment: environment)
             #expect(table.status == 0)
             let bytes = Array(table.stdout.utf8)
-            #expect(!bytes.contains(0x1B) && !bytes.contains(0x0D) && !bytes.contains(0x07), "\(table.stdout.debugDescription)")
+            #expect(
+                !bytes.contains(0x1B) && !bytes.contains(0x0D) && !bytes.contains(0x07),
+                "\(table.stdout.debugDescription)")
             #expect(!table.stdout.unicodeScalars.contains { $0.value == 0x9B || $0.value == 0x202E })
             #expect(table.stdout.contains(#"evil\u{1B}]0;owned\u{7}"#), "\(table.stdout)")
             #expect(table.stdout.contains(#"\u{202E}fdp.exe,back\\slash"#), "\(table.stdout)")
             let stats = try CLI.run(["stats", "--data", dir], environment: environment)
-            #expect(stats.status == 0 && !stats.stdout.utf8.contains(0x1B) && stats.stdout.contains(#"type evil\u{1B}]0;owned"#), "\(stats.stdout)")
+            #expect(
+                stats.status == 0 && !stats.stdout.utf8.contains(0x1B)
+                    && stats.stdout.contains(#"type evil\u{1B}]0;owned"#), "\(stats.stdout)")
             // ndjson and payload are for programs: JSON-escaped and as received, unchanged.
             let ndjson = try CLI.run(["query", "--data", dir], environment: environment)
             let object = try JSONSerialization.jsonObject(with: Data(ndjson.stdout.utf8)) as? [String: Any]
-            #expect(object?["type"] as? String == "evil\u{1B}]0;owned\u{7}\u{1B}[2J" && !ndjson.stdout.utf8.contains(0x1B))
+            #expect(
+                object?["type"] as? String == "evil\u{1B}]0;owned\u{7}\u{1B}[2J" && !ndjson.stdout.utf8.contains(0x1B))
         }
     }
 
@@ -142,7 +171,8 @@ import Testing
         for chunk in ["18446744073709551615", "9223372036854775808", "1"] {
             let run = try CLI.run(["export", "--data", dir, "--output", output, "--chunk-events", chunk])
             #expect(run.status == 0, "\(chunk): \(run.stderr)")
-            let lines = String(decoding: FileManager.default.contents(atPath: output) ?? Data(), as: UTF8.self).split(separator: "\n")
+            let lines = String(decoding: FileManager.default.contents(atPath: output) ?? Data(), as: UTF8.self).split(
+                separator: "\n")
             #expect(lines.count == events.count, "\(chunk)")
         }
     }
@@ -154,9 +184,12 @@ import Testing
         _ = try await makeArchive(dir)
         for format in ["ndjson", "table", "payload"] {
             for environment in [[:], ["HOOKLOG_FULL_PARSER": "1"]] {
-                let run = try CLI.run(["query", "--data", dir, "--format", format], environment: environment, stdoutPath: "/dev/full")
+                let run = try CLI.run(
+                    ["query", "--data", dir, "--format", format], environment: environment, stdoutPath: "/dev/full")
                 #expect(run.status == 1, "\(format): \(run.status) \(run.stderr)")
-                #expect(run.stderr.hasPrefix("hooklog: cannot write the output: ") && run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
+                #expect(
+                    run.stderr.hasPrefix("hooklog: cannot write the output: ")
+                        && run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
             }
         }
         // No match writes nothing, and so fails nothing.

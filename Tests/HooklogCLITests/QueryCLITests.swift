@@ -14,11 +14,23 @@ func makeArchive(_ dir: String) async throws -> [NewEvent] {
     let store = try ArchiveStore.open(directory: dir)
     var events: [NewEvent] = []
     for (name, type, entity, refs, id) in [
-        ("o2vend/order-create.json", "Order.Create", "90417", ["168201", "5521", "KRT-GEO-M"], "5b0f6c1e-8d2a-4c7e-9a43-2f1d7b6e9c01"),
-        ("o2vend/shipment-delivered.json", "Shipment.Delivered", "7731", ["90417"], "f3b7a1d5-9c2e-4e6f-a8b4-1d0c7e5f3a92"),
-        ("o2vend/stock-quantity-update.json", "StockQuantityUpdate", "168201", ["KRT-GEO-M"], "a4d8f2c6-1e3b-4a7d-8f90-6b5c3e2d1f07"),
+        (
+            "o2vend/order-create.json", "Order.Create", "90417", ["168201", "5521", "KRT-GEO-M"],
+            "5b0f6c1e-8d2a-4c7e-9a43-2f1d7b6e9c01"
+        ),
+        (
+            "o2vend/shipment-delivered.json", "Shipment.Delivered", "7731", ["90417"],
+            "f3b7a1d5-9c2e-4e6f-a8b4-1d0c7e5f3a92"
+        ),
+        (
+            "o2vend/stock-quantity-update.json", "StockQuantityUpdate", "168201", ["KRT-GEO-M"],
+            "a4d8f2c6-1e3b-4a7d-8f90-6b5c3e2d1f07"
+        ),
     ] {
-        events.append(NewEvent(account: "shop", source: "o2vend", type: type, entity: entity, refs: refs, id: id, payload: try fixture(name)))
+        events.append(
+            NewEvent(
+                account: "shop", source: "o2vend", type: type, entity: entity, refs: refs, id: id,
+                payload: try fixture(name)))
     }
     for i in 0..<6 {
         let type = ["order.created", "order.updated", "dispatch.created"][i % 3]
@@ -34,7 +46,9 @@ func makeArchive(_ dir: String) async throws -> [NewEvent] {
 }
 
 @Suite(.serialized) struct QueryCLITests {
-    func lines(_ text: String) -> [String] { text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
+    func lines(_ text: String) -> [String] {
+        text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+    }
 
     func objects(_ text: String) throws -> [[String: Any]] {
         try lines(text).map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
@@ -50,7 +64,8 @@ func makeArchive(_ dir: String) async throws -> [NewEvent] {
         #expect(rows.count == events.count)
         #expect(lines(out.stdout).allSatisfy { !$0.contains("\n") })
         for (row, event) in zip(rows, events) {
-            #expect(Set(row.keys) == ["seq", "received_at", "account", "source", "type", "entity", "refs", "id", "payload"])
+            #expect(
+                Set(row.keys) == ["seq", "received_at", "account", "source", "type", "entity", "refs", "id", "payload"])
             #expect(row["type"] as? String == event.type && row["account"] as? String == event.account)
             #expect(row["refs"] as? [String] == event.refs)
             #expect((row["id"] as? String) == event.id)
@@ -86,7 +101,9 @@ func makeArchive(_ dir: String) async throws -> [NewEvent] {
         #expect(try seqs(["--limit", "3"]) == [1, 2, 3])
         #expect(try seqs(["--since", "1h"]) == Array(1...9))
         #expect(try seqs(["--until", "1h"]).isEmpty)
-        #expect(try seqs(["--since", "2000-01-01T00:00:00Z", "--until", "2999-01-01T00:00:00+02:00", "--account", "shop"]) == [1, 2, 3])
+        #expect(
+            try seqs(["--since", "2000-01-01T00:00:00Z", "--until", "2999-01-01T00:00:00+02:00", "--account", "shop"])
+                == [1, 2, 3])
         #expect(try seqs(["--entity", "nobody"]).isEmpty)
     }
 
@@ -134,7 +151,8 @@ func makeArchive(_ dir: String) async throws -> [NewEvent] {
             // Everything below is ArgumentParser's to answer (errors, help), or an error of the command.
             ["--limit", "-1"], ["--limit", "two"], ["--limit", "2", "--limit", "3"], ["--follow", "--reverse"],
             ["--entity"], ["--entity", "--ref", "x"], ["--entity="], ["--bogus"], ["-h"], ["--help"], ["positional"],
-            ["--reverse", "--reverse"], ["--reverse=true"], ["--format", "xml"], ["--since", "last tuesday"], ["--since=1x"],
+            ["--reverse", "--reverse"], ["--reverse=true"], ["--format", "xml"], ["--since", "last tuesday"],
+            ["--since=1x"],
         ]
         for args in cases {
             for withData in [true, false] {
@@ -172,10 +190,15 @@ func makeArchive(_ dir: String) async throws -> [NewEvent] {
         for i in 0..<3 {
             try await Task.sleep(for: .milliseconds(150))
             _ = try await store.append([
-                NewEvent(account: i == 1 ? "other" : "live", source: "x", type: "t", entity: "e\(i)", refs: [], id: nil, payload: Array("{}".utf8))
+                NewEvent(
+                    account: i == 1 ? "other" : "live", source: "x", type: "t", entity: "e\(i)", refs: [], id: nil,
+                    payload: Array("{}".utf8))
             ])
         }
-        _ = try await store.append([NewEvent(account: "live", source: "x", type: "t", entity: "e3", refs: [], id: nil, payload: Array("{}".utf8))])
+        _ = try await store.append([
+            NewEvent(
+                account: "live", source: "x", type: "t", entity: "e3", refs: [], id: nil, payload: Array("{}".utf8))
+        ])
         let deadline = Date().addingTimeInterval(10)
         while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         if process.isRunning { process.terminate() }
@@ -193,7 +216,11 @@ func makeArchive(_ dir: String) async throws -> [NewEvent] {
         options.segmentSize = 4 << 10
         let store = try ArchiveStore.open(directory: dir, options: options)
         for i in 0..<40 {
-            _ = try await store.append([NewEvent(account: "a", source: "s", type: "t", entity: "e\(i)", refs: [], id: "id\(i)", payload: Array("{\"k\":\(i),\"r\":\"\((0..<40).map { _ in UUID().uuidString }.joined())\"}".utf8))])
+            _ = try await store.append([
+                NewEvent(
+                    account: "a", source: "s", type: "t", entity: "e\(i)", refs: [], id: "id\(i)",
+                    payload: Array("{\"k\":\(i),\"r\":\"\((0..<40).map { _ in UUID().uuidString }.joined())\"}".utf8))
+            ])
         }
         store.close()
         #expect(try CLI.run(["check", "--data", dir]).stdout.contains("checked: clean"))
@@ -224,10 +251,16 @@ func makeArchive(_ dir: String) async throws -> [NewEvent] {
         options.blockSize = 1 << 10
         let store = try ArchiveStore.open(directory: dir, options: options)
         for i in 0..<60 {
-            _ = try await store.append([NewEvent(account: "a", source: "s", type: "t", entity: "e\(i)", refs: [], id: nil, payload: Array("{\"k\":\(i),\"r\":\"\((0..<8).map { _ in UUID().uuidString }.joined())\"}".utf8))])
+            _ = try await store.append([
+                NewEvent(
+                    account: "a", source: "s", type: "t", entity: "e\(i)", refs: [], id: nil,
+                    payload: Array("{\"k\":\(i),\"r\":\"\((0..<8).map { _ in UUID().uuidString }.joined())\"}".utf8))
+            ])
         }
         store.close()
-        let first = dir + "/log/" + (try FileManager.default.contentsOfDirectory(atPath: dir + "/log").sorted().first { $0.hasSuffix(".log") })!
+        let first =
+            dir + "/log/"
+            + (try FileManager.default.contentsOfDirectory(atPath: dir + "/log").sorted().first { $0.hasSuffix(".log") })!
         var bytes = Array(FileManager.default.contents(atPath: first)!)
         bytes[bytes.count / 2] ^= 0x40
         FileManager.default.createFile(atPath: first, contents: Data(bytes))
@@ -262,7 +295,11 @@ extension CheckCLITests {
         options.recompressSealed = false
         let store = try ArchiveStore.open(directory: dir, options: options)
         for i in 0..<120 {
-            _ = try await store.append([NewEvent(account: "a", source: "s", type: "t", entity: "e\(i)", refs: [], id: "id\(i)", payload: Array("{\"k\":\(i),\"r\":\"\((0..<6).map { _ in UUID().uuidString }.joined())\"}".utf8))])
+            _ = try await store.append([
+                NewEvent(
+                    account: "a", source: "s", type: "t", entity: "e\(i)", refs: [], id: "id\(i)",
+                    payload: Array("{\"k\":\(i),\"r\":\"\((0..<6).map { _ in UUID().uuidString }.joined())\"}".utf8))
+            ])
         }
         store.close()
         let names = try FileManager.default.contentsOfDirectory(atPath: dir + "/log").sorted()
@@ -270,13 +307,19 @@ extension CheckCLITests {
         let indexes = names.filter { $0.hasSuffix(".idx") }.map { dir + "/log/" + $0 }
         try #require(logs.count >= 6 && indexes.count >= 4)
         func seqs(_ out: String) throws -> Set<Int> {
-            Set(try out.split(separator: "\n").map { (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["seq"] as! Int })
+            Set(
+                try out.split(separator: "\n").map {
+                    (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["seq"] as! Int
+                })
         }
         let before = try seqs(try CLI.run(["query", "--data", dir]).stdout)
         #expect(before.count == 120)
         func seqsOf(_ segment: String) throws -> Set<Int> {
             let base = Int(URL(fileURLWithPath: segment).deletingPathExtension().lastPathComponent)!
-            let next = logs.firstIndex(of: segment).map { $0 + 1 < logs.count ? Int(URL(fileURLWithPath: logs[$0 + 1]).deletingPathExtension().lastPathComponent)! : 121 }!
+            let next = logs.firstIndex(of: segment).map {
+                $0 + 1 < logs.count
+                    ? Int(URL(fileURLWithPath: logs[$0 + 1]).deletingPathExtension().lastPathComponent)! : 121
+            }!
             return Set(base..<next)
         }
         // 1. A sealed segment cut to zero length (its index goes with it: a stale index is not trusted).
@@ -316,19 +359,26 @@ extension CheckCLITests {
         let lostToFlip = before.subtracting(emptiedSeqs).subtracting(served)
         #expect(served.isSubset(of: before) && served.isDisjoint(with: emptiedSeqs))
         let flippedSeqs = try seqsOf(flipped)
-        #expect(!lostToFlip.isEmpty && lostToFlip.isSubset(of: flippedSeqs) && lostToFlip.count <= 20, "\(lostToFlip.sorted())")
+        #expect(
+            !lostToFlip.isEmpty && lostToFlip.isSubset(of: flippedSeqs) && lostToFlip.count <= 20,
+            "\(lostToFlip.sorted())")
 
         let repaired = try CLI.run(["check", "--data", dir, "--repair"])
         #expect(repaired.stdout.contains("repaired:"), "\(repaired.stdout)")
         let after = try CLI.run(["check", "--data", dir])
         // What is gone stays reported (exit 1); nothing else does.
-        #expect(!after.stdout.contains(badIndex) && !after.stdout.contains(deletedIndex) && !after.stdout.contains("torn"), "\(after.stdout)")
+        #expect(
+            !after.stdout.contains(badIndex) && !after.stdout.contains(deletedIndex) && !after.stdout.contains("torn"),
+            "\(after.stdout)")
         #expect(after.stdout.contains(flipped))
         let reread = try CLI.run(["query", "--data", dir])
         let reserved = try seqs(reread.stdout)
         #expect(reread.status == 0 && reserved == served)
         let reopened = try ArchiveStore.open(directory: dir, options: options)
-        let next = try await reopened.append([NewEvent(account: "a", source: "s", type: "t", entity: "new", refs: [], id: "new", payload: Array("{}".utf8))])
+        let next = try await reopened.append([
+            NewEvent(
+                account: "a", source: "s", type: "t", entity: "new", refs: [], id: "new", payload: Array("{}".utf8))
+        ])
         reopened.close()
         #expect(next.storedSeqs == [121])
     }
@@ -357,20 +407,27 @@ extension CheckCLITests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try ArchiveStore.open(directory: dir)
         for batch in 0..<20 {
-            _ = try await store.append((0..<37).map { i in
-                NewEvent(
-                    account: "a\(i % 3)", source: "s", type: ["order.created", "dispatch.created", "invoice.paid"][(batch + i) % 3],
-                    entity: "e\(i % 11)", refs: ["r\(batch)"], id: "\(batch)-\(i)",
-                    payload: Array("{\"batch\": \(batch), \"i\": \(i), \"pad\": \"\(String(repeating: "x", count: i * 7))\"}".utf8))
-            })
+            _ = try await store.append(
+                (0..<37).map { i in
+                    NewEvent(
+                        account: "a\(i % 3)", source: "s",
+                        type: ["order.created", "dispatch.created", "invoice.paid"][(batch + i) % 3],
+                        entity: "e\(i % 11)", refs: ["r\(batch)"], id: "\(batch)-\(i)",
+                        payload: Array(
+                            "{\"batch\": \(batch), \"i\": \(i), \"pad\": \"\(String(repeating: "x", count: i * 7))\"}"
+                                .utf8))
+                })
         }
         store.close()
-        for filters in [[], ["--type", "order.*"], ["--entity", "e3"], ["--account", "a1", "--contains", "\"i\": 4"]] {
+        for filters in [
+            [], ["--type", "order.*"], ["--entity", "e3"], ["--account", "a1", "--contains", "\"i\": 4"],
+        ] {
             let query = try CLI.run(["query", "--data", dir] + filters)
             #expect(query.status == 0 && !query.stdout.isEmpty)
             for (threads, chunk) in [("1", "16384"), ("3", "7"), ("2", "1"), ("4", "64")] {
                 let out = dir + "/out-\(threads)-\(chunk).ndjson"
-                let run = try CLI.run(["export", "--data", dir, "--output", out, "--threads", threads, "--chunk-events", chunk] + filters)
+                let run = try CLI.run(
+                    ["export", "--data", dir, "--output", out, "--threads", threads, "--chunk-events", chunk] + filters)
                 #expect(run.status == 0, "\(run.stderr)")
                 let written = String(decoding: FileManager.default.contents(atPath: out) ?? Data(), as: UTF8.self)
                 #expect(written == query.stdout, "threads \(threads), chunks of \(chunk), filters \(filters)")
@@ -398,7 +455,8 @@ extension CheckCLITests {
         try unzip.run()
         unzip.waitUntilExit()
         #expect(unzip.terminationStatus == 0)
-        #expect(String(decoding: FileManager.default.contents(atPath: dir + "/unzipped")!, as: UTF8.self) == query.stdout)
+        #expect(
+            String(decoding: FileManager.default.contents(atPath: dir + "/unzipped")!, as: UTF8.self) == query.stdout)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { !$0.contains("partial") })
         let failed = try CLI.run(["export", "--data", dir, "--output", dir + "/no/such/dir/x.ndjson"])
         #expect(failed.status == 1 && failed.stderr.hasPrefix("hooklog: cannot write"))

@@ -47,7 +47,11 @@ final class Receiver: Sendable {
             }
             let answer = script(n, body)
             let target = request.uri.description
-            log.entries.withLock { $0.append(Received(n: n, status: answer.status, headers: headers, fields: received, body: body, target: target)) }
+            log.entries.withLock {
+                $0.append(
+                    Received(
+                        n: n, status: answer.status, headers: headers, fields: received, body: body, target: target))
+            }
             if delay > .zero { try await Task.sleep(for: delay) }
             var fields = HTTPFields()
             for (k, v) in answer.headers { fields[HTTPField.Name(k)!] = v }
@@ -81,7 +85,9 @@ extension CLI {
 
     /// Runs the binary, killing it if it has not ended within `limit` (a hang fails the test, with
     /// status 9, rather than holding the suite). Through `timeout(1)`, whose exit is the binary's.
-    static func runAsync(_ arguments: [String], environment: [String: String] = [:], killAfter limit: Int) async throws -> Output {
+    static func runAsync(
+        _ arguments: [String], environment: [String: String] = [:], killAfter limit: Int
+    ) async throws -> Output {
         try await Task.detached {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
@@ -137,7 +143,9 @@ final class TricklingReceiver: Sendable {
         let answered = self.answered
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { child in
-                child.eventLoop.makeCompletedFuture { try child.pipeline.syncOperations.addHandler(Trickle(answered: answered)) }
+                child.eventLoop.makeCompletedFuture {
+                    try child.pipeline.syncOperations.addHandler(Trickle(answered: answered))
+                }
             }
             .bind(host: "127.0.0.1", port: 0).get()
     }
@@ -177,10 +185,12 @@ func makeInterleavedArchive(_ dir: String, orders: Int, steps: Int) async throws
     var events: [NewEvent] = []
     for step in 0..<steps {
         for order in 0..<orders {
-            let payload = "{\"event\":\"order.step\",\"data\":{\"order\":{\"id\":\"or_\(order)\",\"step\":\(step),\"note\":\"caf\u{e9} \\\"x\\\"\"}}}"
+            let payload =
+                "{\"event\":\"order.step\",\"data\":{\"order\":{\"id\":\"or_\(order)\",\"step\":\(step),\"note\":\"caf\u{e9} \\\"x\\\"\"}}}"
             events.append(
                 NewEvent(
-                    account: "shop", source: "orderspace", type: "order.step", entity: "or_\(order)", refs: ["cu_\(order % 3)"],
+                    account: "shop", source: "orderspace", type: "order.step", entity: "or_\(order)",
+                    refs: ["cu_\(order % 3)"],
                     id: order % 3 == 0 ? "ev_\(order)_\(step)" : nil, payload: Array(payload.utf8)))
         }
     }
@@ -238,11 +248,13 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         let receiver = try await Receiver(delay: .milliseconds(2))
         defer { receiver.stop() }
         let secret = "whsec_" + Data("replay-test-secret-0123456789abcd".utf8).base64EncodedString()
-        let out = try await CLI.runAsync([
-            "replay", "--data", dir, "--to", receiver.url + "?tenant=acme#ignored", "--shape", "o2vend", "--concurrency", "4",
-            "--sign", "standard-webhooks",
-            "--secret", secret, "--header", "X-Tenant: acme",
-        ], environment: client)
+        let out = try await CLI.runAsync(
+            [
+                "replay", "--data", dir, "--to", receiver.url + "?tenant=acme#ignored", "--shape", "o2vend",
+                "--concurrency", "4",
+                "--sign", "standard-webhooks",
+                "--secret", secret, "--header", "X-Tenant: acme",
+            ], environment: client)
         #expect(out.status == 0, "\(out.stderr)")
         #expect(out.stdout.contains("delivered 72 of 72 events in 72 requests"))
         let got = receiver.accepted
@@ -283,9 +295,11 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         }
         defer { receiver.stop() }
         let started = Date()
-        let out = try await CLI.runAsync([
-            "replay", "--data", dir, "--to", receiver.url, "--batch", "7", "--concurrency", "3", "--sign", "orderspace", "--secret", "k3y",
-        ], environment: client)
+        let out = try await CLI.runAsync(
+            [
+                "replay", "--data", dir, "--to", receiver.url, "--batch", "7", "--concurrency", "3", "--sign",
+                "orderspace", "--secret", "k3y",
+            ], environment: client)
         #expect(out.status == 0, "\(out.stderr)")
         #expect(Date().timeIntervalSince(started) >= 1.0, "Retry-After: 1 was honoured")
         var delivered: [[UInt8]] = []
@@ -307,21 +321,30 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         #expect(receiver.requests.count > receiver.accepted.count)
     }
 
-    @Test("an event ID with a line break (from a sender's JSON escapes) cannot inject headers: a generated webhook-id", arguments: clients)
+    @Test(
+        "an event ID with a line break (from a sender's JSON escapes) cannot inject headers: a generated webhook-id",
+        arguments: clients)
     func eventIDsCannotInjectHeaders(client: [String: String]) async throws {
         let dir = tempPath()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try ArchiveStore.open(directory: dir)
         _ = try await store.append([
-            NewEvent(account: "a", source: "o2vend", type: "t", entity: "e1", refs: [], id: "x\r\nX-Injected: 1", payload: Array("{\"n\":1}".utf8)),
-            NewEvent(account: "a", source: "o2vend", type: "t", entity: "e2", refs: [], id: "plain", payload: Array("{\"n\":2}".utf8)),
+            NewEvent(
+                account: "a", source: "o2vend", type: "t", entity: "e1", refs: [], id: "x\r\nX-Injected: 1",
+                payload: Array("{\"n\":1}".utf8)),
+            NewEvent(
+                account: "a", source: "o2vend", type: "t", entity: "e2", refs: [], id: "plain",
+                payload: Array("{\"n\":2}".utf8)),
         ])
         store.close()
         let receiver = try await Receiver()
         defer { receiver.stop() }
         let secret = "whsec_" + Data("replay-test-secret-0123456789abcd".utf8).base64EncodedString()
         let out = try await CLI.runAsync(
-            ["replay", "--data", dir, "--to", receiver.url, "--shape", "o2vend", "--sign", "standard-webhooks", "--secret", secret],
+            [
+                "replay", "--data", dir, "--to", receiver.url, "--shape", "o2vend", "--sign", "standard-webhooks",
+                "--secret", secret,
+            ],
             environment: client)
         #expect(out.status == 0, "\(out.stdout) \(out.stderr)")
         let got = receiver.requests
@@ -330,7 +353,9 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         #expect(got.compactMap { $0.headers["webhook-id"] }.filter { $0.hasPrefix("hl_") }.count == 1)
     }
 
-    @Test("a receiver slower than --timeout: each try times out, the events are given up after --max-attempts", arguments: clients)
+    @Test(
+        "a receiver slower than --timeout: each try times out, the events are given up after --max-attempts",
+        arguments: clients)
     func slowReceiverTimesOut(client: [String: String]) async throws {
         let dir = tempPath()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -342,7 +367,8 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         let started = Date()
         let out = try await CLI.runAsync(
             [
-                "replay", "--data", dir, "--to", receiver.url, "--shape", "o2vend", "--concurrency", "2", "--timeout", "1s",
+                "replay", "--data", dir, "--to", receiver.url, "--shape", "o2vend", "--concurrency", "2", "--timeout",
+                "1s",
                 "--max-attempts", "2", "--dead-letter", dead,
             ], environment: client)
         #expect(out.status == 1, "\(out.stdout) \(out.stderr)")
@@ -367,7 +393,8 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         // The consumer refuses order 2's events outright.
         let picky = try await Receiver { _, body in orderStep(body).0 == "or_2" ? (400, [:]) : (200, [:]) }
         let out = try await CLI.runAsync([
-            "replay", "--data", dir, "--to", picky.url, "--shape", "o2vend", "--dead-letter", dead, "--max-attempts", "3",
+            "replay", "--data", dir, "--to", picky.url, "--shape", "o2vend", "--dead-letter", dead, "--max-attempts",
+            "3",
         ])
         picky.stop()
         #expect(out.status == 1)
@@ -381,7 +408,9 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
 
         let fine = try await Receiver()
         defer { fine.stop() }
-        let again = try await CLI.runAsync(["replay", "--data", dir, "--to", fine.url, "--shape", "o2vend", "--from-file", dead])
+        let again = try await CLI.runAsync([
+            "replay", "--data", dir, "--to", fine.url, "--shape", "o2vend", "--from-file", dead,
+        ])
         #expect(again.status == 0, "\(again.stderr)")
         #expect(fine.accepted.map(\.body) == events.filter { $0.entity == "or_2" }.map { Array($0.payload) })
     }
@@ -398,7 +427,8 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         let receiver = try await Receiver(delay: .milliseconds(10))
         defer { receiver.stop() }
         let arguments = [
-            "replay", "--data", dir, "--to", receiver.url, "--shape", "o2vend", "--concurrency", "4", "--checkpoint", checkpoint,
+            "replay", "--data", dir, "--to", receiver.url, "--shape", "o2vend", "--concurrency", "4", "--checkpoint",
+            checkpoint,
         ]
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLI.binary)
@@ -438,7 +468,8 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         let receiver = try await Receiver()
         defer { receiver.stop() }
         let plan = try await CLI.runAsync([
-            "replay", "--data", dir, "--to", receiver.url, "--batch", "3", "--concurrency", "1", "--rate", "2/s", "--dry-run",
+            "replay", "--data", dir, "--to", receiver.url, "--batch", "3", "--concurrency", "1", "--rate", "2/s",
+            "--dry-run",
             "--sign", "hmac-sha256", "--secret", "s",
         ])
         #expect(plan.status == 0, "\(plan.stderr)")
@@ -456,7 +487,8 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         }
         // hmac-sha256 with its header.
         let run = try await CLI.runAsync([
-            "replay", "--data", dir, "--to", receiver.url, "--shape", "envelope", "--sign", "hmac-sha256", "--secret", "s",
+            "replay", "--data", dir, "--to", receiver.url, "--shape", "envelope", "--sign", "hmac-sha256", "--secret",
+            "s",
             "--sign-header", "X-Sig",
         ])
         #expect(run.status == 0, "\(run.stderr)")
@@ -469,7 +501,9 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         #expect(receiver.accepted.count == 20)
     }
 
-    @Test("a relative --since with --checkpoint: the same command run again resumes the same replay, not another", arguments: [false, true])
+    @Test(
+        "a relative --since with --checkpoint: the same command run again resumes the same replay, not another",
+        arguments: [false, true])
     func relativeSinceResumes(interrupted: Bool) async throws {
         let dir = tempPath()
         let checkpoint = tempPath() + ".ckpt"
@@ -486,7 +520,8 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         }
         defer { receiver.stop() }
         let arguments = [
-            "replay", "--data", dir, "--to", receiver.url, "--shape", "o2vend", "--concurrency", "2", "--since", "30d", "--until", "0s",
+            "replay", "--data", dir, "--to", receiver.url, "--shape", "o2vend", "--concurrency", "2", "--since", "30d",
+            "--until", "0s",
             "--checkpoint", checkpoint,
         ]
         if interrupted {
@@ -503,7 +538,9 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
             // Sent after the first run resolved --until 0s: outside the window it kept.
             let store = try ArchiveStore.open(directory: dir)
             _ = try await store.append([
-                NewEvent(account: "shop", source: "orderspace", type: "late", entity: "late", refs: [], id: nil, payload: Array("{}".utf8))
+                NewEvent(
+                    account: "shop", source: "orderspace", type: "late", entity: "late", refs: [], id: nil,
+                    payload: Array("{}".utf8))
             ])
             store.close()
         } else {
@@ -515,7 +552,9 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         #expect(again.status == 0, "\(again.stdout) \(again.stderr)")
         if interrupted {
             #expect(again.stdout.contains("already sent by an earlier run"), "\(again.stdout)")
-            #expect(Set(receiver.accepted.map(\.body)) == Set(events.map { Array($0.payload) }), "the first run's window, the late event not in it")
+            #expect(
+                Set(receiver.accepted.map(\.body)) == Set(events.map { Array($0.payload) }),
+                "the first run's window, the late event not in it")
         } else {
             #expect(again.stdout.contains("nothing to do"), "\(again.stdout)")
             #expect(receiver.accepted.count == events.count)
@@ -548,7 +587,10 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         }
         defer { receiver.stop() }
         let arguments =
-            ["replay", "--data", dir, "--to", receiver.url, "--shape", "o2vend", "--concurrency", "3", "--max-attempts", "2", "--checkpoint", checkpoint]
+            [
+                "replay", "--data", dir, "--to", receiver.url, "--shape", "o2vend", "--concurrency", "3",
+                "--max-attempts", "2", "--checkpoint", checkpoint,
+            ]
             + (withDeadLetter ? ["--dead-letter", dead] : [])
         let first = try await CLI.runAsync(arguments)
         #expect(first.status == 1)
@@ -599,7 +641,8 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
             let started = Date()
             let out = try await CLI.runAsync(
                 [
-                    "replay", "--data", dir, "--to", receiver.url, "--shape", "o2vend", "--concurrency", "2", "--timeout", "1s",
+                    "replay", "--data", dir, "--to", receiver.url, "--shape", "o2vend", "--concurrency", "2",
+                    "--timeout", "1s",
                     "--max-attempts", "2", "--dead-letter", dead,
                 ], environment: client, killAfter: 40)
             #expect(out.status == 1, "\(out.stdout) \(out.stderr)")
@@ -611,7 +654,9 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         }
     }
 
-    @Test("--header replaces a default header of the same name (any case): one Content-Type, the given one", arguments: clients)
+    @Test(
+        "--header replaces a default header of the same name (any case): one Content-Type, the given one",
+        arguments: clients)
     func headerReplacesTheDefault(client: [String: String]) async throws {
         let dir = tempPath()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -619,11 +664,16 @@ func arrayElements(_ body: [UInt8]) -> [[UInt8]] {
         let receiver = try await Receiver()
         defer { receiver.stop() }
         let out = try await CLI.runAsync(
-            ["replay", "--data", dir, "--to", receiver.url, "--header", "content-type: application/cloudevents-batch+json", "--header", "X-A: 1"],
+            [
+                "replay", "--data", dir, "--to", receiver.url, "--header",
+                "content-type: application/cloudevents-batch+json", "--header", "X-A: 1",
+            ],
             environment: client)
         #expect(out.status == 0, "\(out.stderr)")
         let got = try #require(receiver.accepted.first)
-        #expect(got.fields.filter { $0.name == "content-type" }.map(\.value) == ["application/cloudevents-batch+json"], "\(got.fields)")
+        #expect(
+            got.fields.filter { $0.name == "content-type" }.map(\.value) == ["application/cloudevents-batch+json"],
+            "\(got.fields)")
         #expect(got.headers["x-a"] == "1")
     }
 

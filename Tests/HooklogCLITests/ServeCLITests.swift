@@ -46,7 +46,10 @@ final class ServeProcess: @unchecked Sendable {
 
     func terminate() async -> Int32 {
         process.terminate()
-        return await Task.detached { self.process.waitUntilExit(); return self.process.terminationStatus }.value
+        return await Task.detached {
+            self.process.waitUntilExit()
+            return self.process.terminationStatus
+        }.value
     }
 
     deinit {
@@ -56,7 +59,9 @@ final class ServeProcess: @unchecked Sendable {
     }
 }
 
-func post(_ client: HTTPClient, _ url: String, _ body: [UInt8], headers: [(String, String)] = []) async throws -> (Int, String) {
+func post(
+    _ client: HTTPClient, _ url: String, _ body: [UInt8], headers: [(String, String)] = []
+) async throws -> (Int, String) {
     var request = HTTPClientRequest(url: url)
     request.method = .POST
     for (k, v) in headers { request.headers.add(name: k, value: v) }
@@ -93,7 +98,8 @@ final class Locked<Value: Sendable>: Sendable {
         for k in 0..<20 {
             // Random notes: LZ4 cannot shrink them, so 20 deliveries of 2 KB fill several 8 KB segments.
             let note = (0..<2000).map { _ in "0123456789abcdef".randomElement(using: &generator)! }
-            let body = "[{\"event\":\"order.created\",\"data\":{\"order\":{\"id\":\"or_\(k)\",\"note\":\"\(String(note))\"}}}]"
+            let body =
+                "[{\"event\":\"order.created\",\"data\":{\"order\":{\"id\":\"or_\(k)\",\"note\":\"\(String(note))\"}}}]"
             let (status, text) = try await post(client, orderspace, Array(body.utf8))
             #expect(status == 200, "\(text)")
             stored += 1
@@ -106,7 +112,9 @@ final class Locked<Value: Sendable>: Sendable {
         #expect(try CLI.run(["check", "--data", dir]).status == 0)
     }
 
-    @Test("first start creates 'default', prints its URLs and the admin token; the URLs and tokens work; logs hold no secret")
+    @Test(
+        "first start creates 'default', prints its URLs and the admin token; the URLs and tokens work; logs hold no secret"
+    )
     func firstStart() async throws {
         let dir = tempPath()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -168,14 +176,16 @@ final class Locked<Value: Sendable>: Sendable {
         let url = try #require(serve.url("o2vend"))
         // Once serve has gone, new connections are refused: fail them fast.
         let client = HTTPClient(
-            eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(timeout: .init(connect: .milliseconds(500))))
+            eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+            configuration: .init(timeout: .init(connect: .milliseconds(500))))
         let acked = Locked<[String]>([])
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<8 {
                 group.addTask {
                     for i in 0..<10_000 {
                         let id = "ev-\(worker)-\(i)"
-                        let body = "{\"Id\":\"\(id)\",\"Event\":\"Order.Create\",\"Attempt\":1,\"Data\":{\"Id\":\(i),\"CustomerId\":\(worker)}}"
+                        let body =
+                            "{\"Id\":\"\(id)\",\"Event\":\"Order.Create\",\"Attempt\":1,\"Data\":{\"Id\":\(i),\"CustomerId\":\(worker)}}"
                         guard let (status, _) = try? await post(client, url, Array(body.utf8)) else { return }
                         if status == 200 { acked.withLock { $0.append(id) } } else { return }
                     }
@@ -186,12 +196,17 @@ final class Locked<Value: Sendable>: Sendable {
                 serve.process.terminate()
                 let t0 = ContinuousClock.now
                 await Task.detached { serve.process.waitUntilExit() }.value
-                #expect(ContinuousClock.now - t0 < .seconds(30), "SIGTERM drains and exits (well before any client timeout)")
+                #expect(
+                    ContinuousClock.now - t0 < .seconds(30), "SIGTERM drains and exits (well before any client timeout)"
+                )
             }
             try await group.waitForAll()
         }
         try await client.shutdown()
-        let status = await Task.detached { serve.process.waitUntilExit(); return serve.process.terminationStatus }.value
+        let status = await Task.detached {
+            serve.process.waitUntilExit()
+            return serve.process.terminationStatus
+        }.value
         #expect(status == 0, "\(serve.stderr)")
         let ackedIDs = acked.withLock { $0 }
         #expect(ackedIDs.count >= 300)
@@ -210,7 +225,8 @@ final class Locked<Value: Sendable>: Sendable {
         let serve = try await ServeProcess(data: dir)
         let second = try CLI.run(["serve", "--data", dir, "--port", "0"])
         #expect(second.status == 1)
-        #expect(second.stderr.hasPrefix("hooklog: ") && second.stderr.split(separator: "\n").count == 1, "\(second.stderr)")
+        #expect(
+            second.stderr.hasPrefix("hooklog: ") && second.stderr.split(separator: "\n").count == 1, "\(second.stderr)")
         #expect(await serve.terminate() == 0)
         let bad = try CLI.run(["serve", "--data", dir, "--dedupe-window", "forever"])
         #expect(bad.status == 2 && bad.stderr.contains("--dedupe-window"))

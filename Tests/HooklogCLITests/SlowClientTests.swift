@@ -17,7 +17,9 @@ final class RawConnection: @unchecked Sendable {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard rc == 0 else { throw CancellationError() }
     }
@@ -74,7 +76,8 @@ final class RawConnection: @unchecked Sendable {
                 out += buffer[0..<n]
                 let text = String(decoding: out, as: UTF8.self)
                 if let end = text.range(of: "\r\n\r\n") {
-                    let length = text[..<end.lowerBound].split(separator: "\r\n")
+                    let length =
+                        text[..<end.lowerBound].split(separator: "\r\n")
                         .first { $0.lowercased().hasPrefix("content-length:") }
                         .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
                     if text[end.upperBound...].utf8.count >= length { return text }
@@ -130,7 +133,9 @@ func o2vendEvent(_ id: String) -> [UInt8] {
         let port = Int(serve.base.split(separator: ":").last!)!
         let path = String(url.dropFirst(serve.base.count))
         let slow = try RawConnection(port: port)
-        slow.send("POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{")
+        slow.send(
+            "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"
+        )
         let started = Date()
         let drip = Task.detached {
             for _ in 0..<12 {
@@ -159,7 +164,9 @@ func o2vendEvent(_ id: String) -> [UInt8] {
 /// The door: what a request's head decides before its body is read, the body budget, the connection cap
 /// and the head timeout, through a real `serve` and raw sockets.
 @Suite(.serialized, .timeLimit(.minutes(2))) struct DoorTests {
-    @Test("an unknown token, source or an over-limit length is answered from the head and the connection closed; real deliveries go on")
+    @Test(
+        "an unknown token, source or an over-limit length is answered from the head and the connection closed; real deliveries go on"
+    )
     func refusedFromTheHead() async throws {
         let dir = tempPath()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -198,7 +205,9 @@ func o2vendEvent(_ id: String) -> [UInt8] {
         #expect(try CLI.run(["query", "--data", dir]).stdout.split(separator: "\n").count == 10)
     }
 
-    @Test("a body the budget has no room for gets a 503 with Retry-After at once; small deliveries keep their share; a disconnect releases its bytes")
+    @Test(
+        "a body the budget has no room for gets a 503 with Retry-After at once; small deliveries keep their share; a disconnect releases its bytes"
+    )
     func bodyBudget() async throws {
         let dir = tempPath()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -295,14 +304,18 @@ func o2vendEvent(_ id: String) -> [UInt8] {
         drip.cancel()
         #expect(silentClosed && trickleClosed)
         #expect(trickled.isEmpty, "closed, not answered: \(trickled)")
-        #expect(elapsed >= 0.9 && elapsed < 4, "closed after the 1 s head timeout, before the head would have been whole: \(elapsed) s")
+        #expect(
+            elapsed >= 0.9 && elapsed < 4,
+            "closed after the 1 s head timeout, before the head would have been whole: \(elapsed) s")
         // A kept-alive connection idle between requests is left to the idle timeout.
         let kept = try RawConnection(port: port)
         for i in 0..<2 {
             let event = String(decoding: o2vendEvent("kept-\(i)"), as: UTF8.self)
             kept.send(head(path, contentLength: event.utf8.count) + event)
             let reply = kept.readAnswer(within: 5)
-            #expect(reply.hasPrefix("HTTP/1.1 200") && !reply.lowercased().contains("connection: close"), "request \(i): \(reply)")
+            #expect(
+                reply.hasPrefix("HTTP/1.1 200") && !reply.lowercased().contains("connection: close"),
+                "request \(i): \(reply)")
             if i == 0 { try await Task.sleep(for: .milliseconds(1500)) }
         }
         #expect(await serve.terminate() == 0)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HooklogIngest
 
 /// The example deliveries in `Tests/Fixtures` (see its README).
@@ -10,7 +11,9 @@ enum Fixtures {
         return url.appendingPathComponent("Fixtures")
     }()
 
-    static func bytes(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: root.appendingPathComponent(name))) }
+    static func bytes(_ name: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: root.appendingPathComponent(name)))
+    }
 
     struct Expected: Decodable {
         var fixture: String
@@ -42,7 +45,8 @@ enum Fixtures {
             .first { $0.hasPrefix("# source:") }!
         let words = line.dropFirst("# source:".count).split(separator: " ").map(String.init)
         func value(_ flag: String) -> String? { words.firstIndex(of: flag).map { words[$0 + 1] } }
-        var source = GenericSource(name: name, typeAt: value("--type-at")!, entityAt: value("--entity-at")!, idAt: value("--id-at"))
+        var source = GenericSource(
+            name: name, typeAt: value("--type-at")!, entityAt: value("--entity-at")!, idAt: value("--id-at"))
         source.refsAt = words.indices.filter { words[$0] == "--refs-at" }.map { words[$0 + 1] }
         // Standard Webhooks: `webhook-id` is the event id unless --id-at says otherwise.
         if source.idAt == nil, value("--verify") == "standard-webhooks" { source.idAt = "header:webhook-id" }
@@ -75,7 +79,8 @@ extension String {
                 #expect(e.type == row.type, "\(fixture)[\(row.index)]")
                 #expect(e.entity == row.entity, "\(fixture)[\(row.index)] entity")
                 #expect(e.id == row.id, "\(fixture)[\(row.index)] id")
-                #expect(Set(row.refs).isSubset(of: Set(e.refs)), "\(fixture)[\(row.index)] refs \(e.refs) ⊉ \(row.refs)")
+                #expect(
+                    Set(row.refs).isSubset(of: Set(e.refs)), "\(fixture)[\(row.index)] refs \(e.refs) ⊉ \(row.refs)")
             }
         }
     }
@@ -110,7 +115,8 @@ extension String {
 
     @Test func everyBadFixtureIsRefusedWhole() throws {
         let cases: [(String, String)] = [
-            ("bad/batch-of-51.json", "at most 50"), ("bad/deep-nesting.json", "nesting"), ("bad/invalid-utf8.json", "UTF-8"),
+            ("bad/batch-of-51.json", "at most 50"), ("bad/deep-nesting.json", "nesting"),
+            ("bad/invalid-utf8.json", "UTF-8"),
             ("bad/no-event-field.json", "no \"event\" type"), ("bad/not-json.txt", "malformed JSON"),
             ("bad/truncated.json", "unexpected end"), ("bad/o2vend-doc-style.json", "malformed JSON"),
         ]
@@ -120,7 +126,8 @@ extension String {
             #expect(orderspace?.status == 400, "\(name)")
             #expect(orderspace?.message.contains(words) == true, "\(name): \(orderspace?.message ?? "accepted")")
             // None of them is an acceptable O2VEND delivery either (no "Event" in the well-formed ones).
-            #expect(refusal { () throws(IngestError) in try O2VendSource.extract(body: body) }?.status == 400, "\(name)")
+            #expect(
+                refusal { () throws(IngestError) in try O2VendSource.extract(body: body) }?.status == 400, "\(name)")
         }
     }
 
@@ -134,7 +141,8 @@ extension String {
 
 @Suite struct JSONTapeTests {
     @Test func navigatesPointersAndDecodesEscapes() throws {
-        let tape = try JSONTape(parsing: Array(#" {"a/b": {"~x": [1, {"id": "q\"\u00e9\ud83d\ude00"}]}, "n": -12.5e3, "t": true} "#.utf8))
+        let tape = try JSONTape(
+            parsing: Array(#" {"a/b": {"~x": [1, {"id": "q\"\u00e9\ud83d\ude00"}]}, "n": -12.5e3, "t": true} "#.utf8))
         #expect(tape.pointer("/a~1b/~0x/1/id").flatMap(tape.string) == "q\"é😀")
         #expect(tape.pointer("/a~1b/~0x/0").flatMap(tape.idText) == "1")
         #expect(tape.pointer("/n").flatMap(tape.idText) == "-12.5e3")
@@ -143,10 +151,16 @@ extension String {
     }
 
     @Test func refusesWhatIsNotJSON() {
-        for text in ["", " ", "{", "[1,]", "{\"a\" 1}", "01", "1.", "-", "tru", "\"\u{01}\"", "\"\\q\"", "[1] x", "{'a':1}", "NaN"] {
+        for text in [
+            "", " ", "{", "[1,]", "{\"a\" 1}", "01", "1.", "-", "tru", "\"\u{01}\"", "\"\\q\"", "[1] x", "{'a':1}",
+            "NaN",
+        ] {
             #expect(throws: JSONTape.Failure.self, "\(text)") { try JSONTape(parsing: Array(text.utf8)) }
         }
-        for bytes: [UInt8] in [[0x22, 0xC0, 0xAF, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xF5, 0x80, 0x80, 0x80, 0x22], [0x22, 0xE2, 0x82, 0x22]] {
+        for bytes: [UInt8] in [
+            [0x22, 0xC0, 0xAF, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xF5, 0x80, 0x80, 0x80, 0x22],
+            [0x22, 0xE2, 0x82, 0x22],
+        ] {
             #expect(throws: JSONTape.Failure.self) { try JSONTape(parsing: bytes) }
         }
     }
@@ -204,7 +218,8 @@ extension String {
                         continue
                     }
                     let tape = try JSONTape(parsing: body)
-                    let expected = String(decoding: plain[0..<at], as: UTF8.self) + decoded
+                    let expected =
+                        String(decoding: plain[0..<at], as: UTF8.self) + decoded
                         + String(decoding: plain[at..<length], as: UTF8.self)
                     #expect(tape.pointer("/1").flatMap(tape.string) == expected, "\(label)")
                     #expect(tape.pointer("/2").map(tape.kind) == .true, "\(label)")
@@ -219,7 +234,8 @@ extension String {
             state = state &* 6364136223846793005 &+ 1442695040888963407
             return state >> 33
         }
-        let seeds = try ["orderspace/batch-mixed.json", "o2vend/order-create.json", "generic/stripe-style.json"].map(Fixtures.bytes)
+        let seeds = try ["orderspace/batch-mixed.json", "o2vend/order-create.json", "generic/stripe-style.json"].map(
+            Fixtures.bytes)
         for round in 0..<3000 {
             var body = seeds[round % seeds.count]
             for _ in 0..<(1 + Int(next() % 4)) {
@@ -234,7 +250,9 @@ extension String {
             }
             let mine = (try? JSONTape(parsing: body)) != nil
             let foundation = (try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])) != nil
-            if mine { #expect(foundation, "accepted what Foundation refuses: \(String(decoding: body, as: UTF8.self))") }
+            if mine {
+                #expect(foundation, "accepted what Foundation refuses: \(String(decoding: body, as: UTF8.self))")
+            }
             _ = try? OrderspaceSource.extract(body: body)
             _ = try? O2VendSource.extract(body: body)
         }

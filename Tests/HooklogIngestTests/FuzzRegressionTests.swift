@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import HooklogIngest
+import Testing
 
 /// What the fuzz-json target (fuzz/, `fuzz/run.sh`) found. No input crashed the tape or the extractors.
 /// Under the differential rule of `JSONTapeTests.mutatedFixturesNeverCrashAndAgreeWithFoundation` as it
@@ -12,7 +12,8 @@ import HooklogIngest
     // answers "Number … is not representable in Swift"; RFC 8259 §6 lets a parser limit the range of
     // numbers it converts, and the tape converts none: an ID number is its text as sent.
     @Test func numbersBeyondADoubleAreAcceptedAsSent() throws {
-        let text = "9e8888888888888888888888888888888888888888888888888888888888888888888888888888888888888888888888888888"
+        let text =
+            "9e8888888888888888888888888888888888888888888888888888888888888888888888888888888888888888888888888888"
         let tape = try JSONTape(parsing: Array(text.utf8))
         #expect(tape.kind(tape.root) == .number && tape.idText(tape.root) == text)
 
@@ -34,6 +35,8 @@ import HooklogIngest
 
         let body = Array(#"{"Id":"\udc00","Event":"Order.Create","Data":{"Id":"\ud800x"}}"#.utf8)
         let events = try O2VendSource.extract(body: body)
-        #expect(events.count == 1 && events[0].id == "\u{FFFD}" && events[0].entity == "\u{FFFD}x" && Array(events[0].payload) == body)
+        #expect(
+            events.count == 1 && events[0].id == "\u{FFFD}" && events[0].entity == "\u{FFFD}x"
+                && Array(events[0].payload) == body)
     }
 }

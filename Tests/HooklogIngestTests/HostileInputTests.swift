@@ -2,6 +2,7 @@ import Foundation
 import HooklogSigning
 import HooklogStore
 import Testing
+
 @testable import HooklogIngest
 
 #if canImport(Glibc)
@@ -23,15 +24,18 @@ import Glibc
             var swHeaders = swFixtureHeaders
             for t in ["-9223372036854775808", "9223372036854775807", "-1"] {
                 let st = try await client.post(
-                    "/v1/hooks/stripe-style/\(h.tokens["st"]!)", stripeBody, headers: ["Stripe-Signature": "t=\(t),v1=00"])
+                    "/v1/hooks/stripe-style/\(h.tokens["st"]!)", stripeBody,
+                    headers: ["Stripe-Signature": "t=\(t),v1=00"])
                 #expect(st.status == 401)
                 swHeaders["webhook-timestamp"] = t
-                let sw = try await client.post("/v1/hooks/standard-webhooks/\(h.tokens["sw"]!)", swBody, headers: swHeaders)
+                let sw = try await client.post(
+                    "/v1/hooks/standard-webhooks/\(h.tokens["sw"]!)", swBody, headers: swHeaders)
                 #expect(sw.status == 401)
             }
             // Still serving: the fixture delivery with its real headers is stored.
             let good = try await client.post(
-                "/v1/hooks/stripe-style/\(h.tokens["st"]!)", stripeBody, headers: try Fixtures.headers("generic/stripe-style.headers"))
+                "/v1/hooks/stripe-style/\(h.tokens["st"]!)", stripeBody,
+                headers: try Fixtures.headers("generic/stripe-style.headers"))
             #expect(good.status == 200)
         }
     }
@@ -41,7 +45,10 @@ import Glibc
         let h = try ServerTests.fixtureHarness()
         try await h.test { client in
             let auth = ["Authorization": "Bearer \(h.adminToken)"]
-            for query in ["since=999999999999d", "until=9223372036854775807s", "since=36501d", "limit=-1", "limit=99999999999999999999"] {
+            for query in [
+                "since=999999999999d", "until=9223372036854775807s", "since=36501d", "limit=-1",
+                "limit=99999999999999999999",
+            ] {
                 let reply = try await client.get("/v1/events?\(query)", headers: auth)
                 #expect(reply.status == 400, "\(query)")
                 #expect((reply.json["error"] as? String)?.isEmpty == false, "\(query)")
@@ -72,7 +79,8 @@ import Glibc
         let h = try ServerHarness(now: Self.now) { book, tokens in
             book.sources = [
                 GenericSource(
-                    name: "batched", typeAt: "/type", entityAt: "/data/id", eventsAt: "/events", verify: .standardWebhooks),
+                    name: "batched", typeAt: "/type", entityAt: "/data/id", eventsAt: "/events",
+                    verify: .standardWebhooks),
                 GenericSource(name: "plain", typeAt: "/type", entityAt: "/data/id", verify: .standardWebhooks),
             ]
             ServerHarness.add("b", source: "batched", to: &book, tokens: &tokens, signingKey: secret)
@@ -89,12 +97,15 @@ import Glibc
                 .utf8)
         let single = Array(#"{"type":"c.created","data":{"id":"3"}}"#.utf8)
         try await h.test { client in
-            let first = try await client.post("/v1/hooks/batched/\(h.tokens["b"]!)", batch, headers: headers("msg_batch", batch))
+            let first = try await client.post(
+                "/v1/hooks/batched/\(h.tokens["b"]!)", batch, headers: headers("msg_batch", batch))
             #expect(first.status == 200)
             #expect(first.json["stored"] as? Int == 3 && first.json["duplicates"] as? Int == 0)
-            let again = try await client.post("/v1/hooks/batched/\(h.tokens["b"]!)", batch, headers: headers("msg_batch", batch))
+            let again = try await client.post(
+                "/v1/hooks/batched/\(h.tokens["b"]!)", batch, headers: headers("msg_batch", batch))
             #expect(again.json["stored"] as? Int == 0 && again.json["duplicates"] as? Int == 3)
-            let one = try await client.post("/v1/hooks/plain/\(h.tokens["p"]!)", single, headers: headers("msg_one", single))
+            let one = try await client.post(
+                "/v1/hooks/plain/\(h.tokens["p"]!)", single, headers: headers("msg_one", single))
             #expect(one.json["stored"] as? Int == 1)
         }
         let events = try h.events()
@@ -110,7 +121,8 @@ import Glibc
         let saved = umask(0o022)
         defer { umask(saved) }
         try AccountFile(directory: directory).update { (book: inout AccountBook) throws(IngestConfigError) in
-            book.accounts.append(Account(name: "a", source: "orderspace", tokenHash: "x", signingKey: "secret", created: "now"))
+            book.accounts.append(
+                Account(name: "a", source: "orderspace", tokenHash: "x", signingKey: "secret", created: "now"))
         }
         _ = try AdminToken.ensure(directory: directory)
         try ServeAddress.record("http://127.0.0.1:1", directory: directory)

@@ -1,12 +1,13 @@
 import Foundation
+import HTTPTypes
 import HooklogSigning
 import HooklogStore
 import Hummingbird
-import HTTPTypes
 import HummingbirdTesting
 import Logging
 import NIOCore
 import Testing
+
 @testable import HooklogIngest
 
 /// A store, accounts and the router over them, in a fresh directory.
@@ -18,7 +19,10 @@ final class ServerHarness: @unchecked Sendable {
     var tokens: [String: String] = [:]
     let adminToken: String
 
-    init(maxBody: Int = 4 << 20, now: Int64? = nil, configure: (inout AccountBook, inout [String: String]) throws -> Void = { _, _ in }) throws {
+    init(
+        maxBody: Int = 4 << 20, now: Int64? = nil,
+        configure: (inout AccountBook, inout [String: String]) throws -> Void = { _, _ in }
+    ) throws {
         directory = NSTemporaryDirectory() + "hooklog-server-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var tokens: [String: String] = [:]
@@ -34,26 +38,30 @@ final class ServerHarness: @unchecked Sendable {
         settings.maxBodyBytes = maxBody
         let clock: @Sendable () -> Int64 = { now ?? RFC3339.nowMicros() / 1_000_000 }
         ingestor = Ingestor(
-            store: store, accounts: AccountDirectory(directory: directory, logger: Logger(label: "test")), settings: settings,
+            store: store, accounts: AccountDirectory(directory: directory, logger: Logger(label: "test")),
+            settings: settings,
             logger: Logger(label: "test"), clock: clock)
     }
 
     /// Adds an account to `book`, remembering its token.
     static func add(
-        _ name: String, source: String, to book: inout AccountBook, tokens: inout [String: String], signingKey: String? = nil,
+        _ name: String, source: String, to book: inout AccountBook, tokens: inout [String: String],
+        signingKey: String? = nil,
         secret: String? = nil, secretHeader: String? = nil, headers: [(String, String)] = []
     ) {
         let token = Token.generate()
         tokens[name] = token
         book.accounts.append(
             Account(
-                name: name, source: source, tokenHash: Token.hash(token), signingKey: signingKey, secretHash: secret.map(Token.hash),
+                name: name, source: source, tokenHash: Token.hash(token), signingKey: signingKey,
+                secretHash: secret.map(Token.hash),
                 secretHeader: secretHeader, headers: headers.map { Account.RequiredHeader(name: $0.0, value: $0.1) },
                 created: "2026-11-23T00:00:00Z"))
     }
 
     func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = Application(router: IngestServer.router(ingestor: ingestor, metricsText: { "hooklog_test_metric 1\n" }))
+        let app = Application(
+            router: IngestServer.router(ingestor: ingestor, metricsText: { "hooklog_test_metric 1\n" }))
         try await app.test(.router, body)
     }
 
@@ -84,7 +92,9 @@ extension TestClientProtocol {
     func get(_ uri: String, headers: [String: String] = [:]) async throws -> Reply {
         var fields = HTTPFields()
         for (k, v) in headers { fields[HTTPField.Name(k)!] = v }
-        return try await execute(uri: uri, method: .get, headers: fields) { r in Reply(status: Int(r.status.code), body: String(buffer: r.body)) }
+        return try await execute(uri: uri, method: .get, headers: fields) { r in
+            Reply(status: Int(r.status.code), body: String(buffer: r.body))
+        }
     }
 }
 
@@ -95,8 +105,11 @@ extension TestClientProtocol {
         let receipt = IngestReceipt(events: 7, stored: 10, duplicates: 0, seqs: seqs)
         #expect(
             receipt.json
-                == "{\"events\":7,\"stored\":10,\"duplicates\":0,\"seqs\":[\(seqs.map(String.init).joined(separator: ","))]}")
-        #expect(IngestReceipt(events: 0, stored: 0, duplicates: 0, seqs: []).json == #"{"events":0,"stored":0,"duplicates":0,"seqs":[]}"#)
+                == "{\"events\":7,\"stored\":10,\"duplicates\":0,\"seqs\":[\(seqs.map(String.init).joined(separator: ","))]}"
+        )
+        #expect(
+            IngestReceipt(events: 0, stored: 0, duplicates: 0, seqs: []).json
+                == #"{"events":0,"stored":0,"duplicates":0,"seqs":[]}"#)
     }
 
     static let o2vendHeaders = ["X-O2VEND-Secret": "o2-test-secret-7f3a", "X-Api-Key": "shop-42"]
@@ -109,7 +122,8 @@ extension TestClientProtocol {
             ServerHarness.add("shop", source: "orderspace", to: &book, tokens: &tokens, signingKey: signingKey)
             ServerHarness.add("open-shop", source: "orderspace", to: &book, tokens: &tokens)
             ServerHarness.add(
-                "o2", source: "o2vend", to: &book, tokens: &tokens, secret: "o2-test-secret-7f3a", secretHeader: "X-O2VEND-Secret",
+                "o2", source: "o2vend", to: &book, tokens: &tokens, secret: "o2-test-secret-7f3a",
+                secretHeader: "X-O2VEND-Secret",
                 headers: [("X-Api-Key", "shop-42")])
             try addGenericFixtureSources(&book, &tokens)
         }
@@ -125,16 +139,22 @@ extension TestClientProtocol {
         stripe.verify = .stripe
         book.sources = [sw, stripe]
         ServerHarness.add(
-            "sw", source: "standard-webhooks", to: &book, tokens: &tokens, signingKey: "whsec_aG9va2xvZy1maXh0dXJlLXNlY3JldC0zMi1ieXRlcyE=")
-        ServerHarness.add("st", source: "stripe-style", to: &book, tokens: &tokens, signingKey: "whsec_stripe_fixture_4c1d")
+            "sw", source: "standard-webhooks", to: &book, tokens: &tokens,
+            signingKey: "whsec_aG9va2xvZy1maXh0dXJlLXNlY3JldC0zMi1ieXRlcyE=")
+        ServerHarness.add(
+            "st", source: "stripe-style", to: &book, tokens: &tokens, signingKey: "whsec_stripe_fixture_4c1d")
     }
 
-    static func signature(_ body: [UInt8]) -> String { Encoding.base64(HMACSHA256.mac(key: Array(signingKey.utf8), body)) }
+    static func signature(_ body: [UInt8]) -> String {
+        Encoding.base64(HMACSHA256.mac(key: Array(signingKey.utf8), body))
+    }
 
     /// The route, token and headers a good fixture is delivered with.
     static func delivery(_ name: String, _ h: ServerHarness) throws -> (String, [String: String]) {
         if name.hasPrefix("orderspace/") {
-            return ("/v1/orderspace/\(h.tokens["shop"]!)", ["X-Orderspace-Signature": signature(try Fixtures.bytes(name))])
+            return (
+                "/v1/orderspace/\(h.tokens["shop"]!)", ["X-Orderspace-Signature": signature(try Fixtures.bytes(name))]
+            )
         }
         if name.hasPrefix("o2vend/") { return ("/v1/o2vend/\(h.tokens["o2"]!)", o2vendHeaders) }
         let stem = String(name.dropLast(5))
@@ -210,16 +230,24 @@ extension TestClientProtocol {
             replies.append(try await client.post("/v1/orderspace/\(h.tokens["shop"]!)", body))  // no signature
             replies.append(
                 try await client.post(
-                    "/v1/orderspace/\(h.tokens["shop"]!)", body, headers: ["X-Orderspace-Signature": Self.signature(body + [0x20])]))
-            replies.append(try await client.post("/v1/o2vend/\(h.tokens["shop"]!)", o2, headers: Self.o2vendHeaders))  // wrong route
-            replies.append(try await client.post("/v1/o2vend/\(h.tokens["o2"]!)", o2, headers: ["X-Api-Key": "shop-42"]))
+                    "/v1/orderspace/\(h.tokens["shop"]!)", body,
+                    headers: ["X-Orderspace-Signature": Self.signature(body + [0x20])]))
+            // The wrong route.
+            replies.append(try await client.post("/v1/o2vend/\(h.tokens["shop"]!)", o2, headers: Self.o2vendHeaders))
             replies.append(
-                try await client.post("/v1/o2vend/\(h.tokens["o2"]!)", o2, headers: ["X-O2VEND-Secret": "o2-test-secret-7f3a", "X-Api-Key": "shop-43"]))
+                try await client.post("/v1/o2vend/\(h.tokens["o2"]!)", o2, headers: ["X-Api-Key": "shop-42"]))
             replies.append(
-                try await client.post("/v1/o2vend/\(h.tokens["o2"]!)", o2, headers: ["X-O2VEND-Secret": "o2-test-secret-7f3b", "X-Api-Key": "shop-42"]))
+                try await client.post(
+                    "/v1/o2vend/\(h.tokens["o2"]!)", o2,
+                    headers: ["X-O2VEND-Secret": "o2-test-secret-7f3a", "X-Api-Key": "shop-43"]))
+            replies.append(
+                try await client.post(
+                    "/v1/o2vend/\(h.tokens["o2"]!)", o2,
+                    headers: ["X-O2VEND-Secret": "o2-test-secret-7f3b", "X-Api-Key": "shop-42"]))
             var tampered = swHeaders
             tampered["webhook-id"] = "msg_other"
-            replies.append(try await client.post("/v1/hooks/standard-webhooks/\(h.tokens["sw"]!)", sw, headers: tampered))
+            replies.append(
+                try await client.post("/v1/hooks/standard-webhooks/\(h.tokens["sw"]!)", sw, headers: tampered))
             replies.append(try await client.post("/v1/hooks/stripe-style/\(h.tokens["sw"]!)", sw, headers: swHeaders))
             for (i, r) in replies.enumerated() {
                 #expect(r.status == 401, "case \(i): \(r.status) \(r.body)")
@@ -238,7 +266,8 @@ extension TestClientProtocol {
         }
         try await late.test { client in
             let sw = try await client.post(
-                "/v1/hooks/standard-webhooks/\(late.tokens["sw"]!)", try Fixtures.bytes("generic/standard-webhooks.json"),
+                "/v1/hooks/standard-webhooks/\(late.tokens["sw"]!)",
+                try Fixtures.bytes("generic/standard-webhooks.json"),
                 headers: try Fixtures.headers("generic/standard-webhooks.headers"))
             let st = try await client.post(
                 "/v1/hooks/stripe-style/\(late.tokens["st"]!)", try Fixtures.bytes("generic/stripe-style.json"),
@@ -251,13 +280,17 @@ extension TestClientProtocol {
     @Test("every bad fixture, a batch of 51 and a body over the limit are refused whole with a JSON error")
     func badInput() async throws {
         let h = try Self.fixtureHarness()
-        let bad = try FileManager.default.contentsOfDirectory(atPath: Fixtures.root.appendingPathComponent("bad").path).sorted()
+        let bad = try FileManager.default.contentsOfDirectory(atPath: Fixtures.root.appendingPathComponent("bad").path)
+            .sorted()
         #expect(bad.count >= 7)
         try await h.test { client in
             for name in bad {
                 let body = try Fixtures.bytes("bad/" + name)
-                let route = name.hasPrefix("o2vend") ? "/v1/o2vend/\(h.tokens["o2"]!)" : "/v1/orderspace/\(h.tokens["open-shop"]!)"
-                let reply = try await client.post(route, body, headers: name.hasPrefix("o2vend") ? Self.o2vendHeaders : [:])
+                let route =
+                    name.hasPrefix("o2vend")
+                    ? "/v1/o2vend/\(h.tokens["o2"]!)" : "/v1/orderspace/\(h.tokens["open-shop"]!)"
+                let reply = try await client.post(
+                    route, body, headers: name.hasPrefix("o2vend") ? Self.o2vendHeaders : [:])
                 #expect(reply.status == 400, "\(name): \(reply.status) \(reply.body)")
                 #expect((reply.json["error"] as? String)?.isEmpty == false, "\(name)")
             }
@@ -276,7 +309,8 @@ extension TestClientProtocol {
             let reply = try await client.post("/v1/orderspace/\(h.tokens["open-shop"]!)", body)
             #expect(reply.status == 413)
             #expect((reply.json["error"] as? String)?.contains("4096") == true)
-            let small = try await client.post("/v1/orderspace/\(h.tokens["open-shop"]!)", try Fixtures.bytes("orderspace/single-object.json"))
+            let small = try await client.post(
+                "/v1/orderspace/\(h.tokens["open-shop"]!)", try Fixtures.bytes("orderspace/single-object.json"))
             #expect(small.status == 200)
         }
         #expect(try h.events().count == 1)
@@ -287,7 +321,8 @@ extension TestClientProtocol {
         let h = try Self.fixtureHarness()
         h.store.close()
         try await h.test { client in
-            let reply = try await client.post("/v1/orderspace/\(h.tokens["open-shop"]!)", try Fixtures.bytes("orderspace/single-object.json"))
+            let reply = try await client.post(
+                "/v1/orderspace/\(h.tokens["open-shop"]!)", try Fixtures.bytes("orderspace/single-object.json"))
             #expect(reply.status == 503)
             #expect((reply.json["error"] as? String)?.contains("retry") == true)
         }
@@ -302,19 +337,26 @@ extension TestClientProtocol {
             #expect(try await client.get("/metrics").body.contains("hooklog_test_metric"))
             _ = try await client.post("/v1/orderspace/\(h.tokens["open-shop"]!)", body)
             #expect(try await client.get("/v1/events").status == 401)
-            #expect(try await client.get("/v1/events", headers: ["Authorization": "Bearer \(h.tokens["shop"]!)"]).status == 401)
+            #expect(
+                try await client.get("/v1/events", headers: ["Authorization": "Bearer \(h.tokens["shop"]!)"]).status
+                    == 401)
             let auth = ["Authorization": "Bearer \(h.adminToken)"]
             let all = try await client.get("/v1/events?account=open-shop", headers: auth)
             #expect(all.status == 200)
             let lines = all.body.split(separator: "\n")
             #expect(lines.count == 10)
             let first = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: Any]
-            #expect(Set(first.keys) == ["seq", "received_at", "account", "source", "type", "entity", "refs", "id", "payload"])
+            #expect(
+                Set(first.keys) == [
+                    "seq", "received_at", "account", "source", "type", "entity", "refs", "id", "payload",
+                ])
             let order = try await client.get("/v1/events?ref=or_k7m2q9xa&type=order.*&limit=1", headers: auth)
             #expect(order.body.split(separator: "\n").count == 1)
             #expect(order.body.contains("\"type\":\"order.created\""))
             let newest = try await client.get("/v1/events?reverse=true&limit=2", headers: auth)
-            let seqs = newest.body.split(separator: "\n").map { (try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["seq"] as! Int }
+            let seqs = newest.body.split(separator: "\n").map {
+                (try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["seq"] as! Int
+            }
             #expect(seqs == [10, 9])
             #expect(try await client.get("/v1/events?since=yesterday", headers: auth).status == 400)
         }

@@ -52,7 +52,9 @@ import Testing
         #expect(queue.tryPush(events[0..<2]) == 2)
         try await Task.sleep(for: .milliseconds(30))
         #expect(queue.tryPush(events[2..<5]) == 3)
-        #expect(await consumer.value.map(\.seq) == events[0..<4].map(\.seq), "one full batch: the same requests on every run")
+        #expect(
+            await consumer.value.map(\.seq) == events[0..<4].map(\.seq),
+            "one full batch: the same requests on every run")
         let rest = Task { await queue.next(4) }
         try await Task.sleep(for: .milliseconds(30))
         queue.finish()

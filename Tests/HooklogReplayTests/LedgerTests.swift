@@ -16,10 +16,13 @@ import Testing
             configuration.checkpoint = path
         }
 
-        func ledger(_ archive: TestArchive, resume: Ledger.Resume? = nil, deadLetter: DeadLetterFile? = nil) throws -> Ledger {
+        func ledger(
+            _ archive: TestArchive, resume: Ledger.Resume? = nil, deadLetter: DeadLetterFile? = nil
+        ) throws -> Ledger {
             Ledger(
                 checkpoint: path, fingerprint: configuration.fingerprint,
-                window: resume?.window ?? Ledger.Window(since: configuration.filter.since, until: configuration.filter.until),
+                window: resume?.window
+                    ?? Ledger.Window(since: configuration.filter.since, until: configuration.filter.until),
                 resume: resume, deadLetter: deadLetter, snapshot: try archive.snapshot())
         }
 
@@ -46,13 +49,16 @@ import Testing
         #expect(resume.watermark == events[1].seq)
         #expect(resume.settled == Set(events[4..<6].map(\.seq)))
         #expect(!resume.complete)
-        for (i, e) in events.enumerated() { #expect(Ledger.isSettled(e.seq, in: resume) == [0, 1, 4, 5].contains(i), "\(i)") }
+        for (i, e) in events.enumerated() {
+            #expect(Ledger.isSettled(e.seq, in: resume) == [0, 1, 4, 5].contains(i), "\(i)")
+        }
 
         try await ledger.settle(Array(events[2..<4]), delivered: true)
         try await ledger.settle(Array(events[6...]), delivered: true)
         #expect(try await ledger.finish(interrupted: false))
         resume = try #require(try setup.load())
-        #expect(resume.watermark == events.last!.seq && resume.settled.isEmpty && resume.failed.isEmpty && resume.complete)
+        #expect(
+            resume.watermark == events.last!.seq && resume.settled.isEmpty && resume.failed.isEmpty && resume.complete)
     }
 
     @Test func eventsGivenUpOnAreNotSettledAndTheRunIsNotComplete() async throws {
@@ -115,7 +121,8 @@ import Testing
         let setup = try Setup()
         defer { setup.remove() }
         // A leftover temporary file of a killed run, world-readable: not reused as it is.
-        _ = FileManager.default.createFile(atPath: setup.path + ".tmp", contents: Data("junk".utf8), attributes: [.posixPermissions: 0o644])
+        _ = FileManager.default.createFile(
+            atPath: setup.path + ".tmp", contents: Data("junk".utf8), attributes: [.posixPermissions: 0o644])
         let dead = setup.directory + "/dead.ndjson"
         let ledger = try setup.ledger(archive, deadLetter: try DeadLetterFile(path: dead))
         try await ledger.start()
@@ -161,7 +168,8 @@ import Testing
             parts[9] = since
             var quoted: [UInt8] = []
             JSONText.appendString(parts.joined(separator: "\u{1F}"), to: &quoted)
-            return "{\"version\":1,\"watermark\":7,\"complete\":false,\"settled\":[9],\"fingerprint\":\(String(decoding: quoted, as: UTF8.self))}\n"
+            return
+                "{\"version\":1,\"watermark\":7,\"complete\":false,\"settled\":[9],\"fingerprint\":\(String(decoding: quoted, as: UTF8.self))}\n"
         }
         setup.write(v1(since: "1000000"))
         let resume = try #require(try setup.load())
@@ -186,15 +194,20 @@ import Testing
             JSONText.appendString(setup.configuration.fingerprint, to: &quoted)
             return String(decoding: quoted, as: UTF8.self)
         }()
-        func file(watermark: String = "3", settled: String = "[]", failed: String = "[]", version: String = "2") -> String {
+        func file(
+            watermark: String = "3", settled: String = "[]", failed: String = "[]", version: String = "2"
+        ) -> String {
             "{\"version\":\(version),\"watermark\":\(watermark),\"complete\":false,\"settled\":\(settled),\"failed\":\(failed),\"since\":null,\"until\":null,\"fingerprint\":\(fingerprint)}"
         }
         setup.write(file())
         #expect(try setup.load()?.watermark == 3)
         for bad in [
-            file(watermark: "-1"), file(watermark: "1.5"), file(watermark: "1e30"), file(watermark: "18446744073709551615"),
-            file(watermark: "\"3\""), file(settled: "[0]"), file(settled: "[-4]"), file(settled: "[1e300]"), file(failed: "[[5,4]]"),
-            file(failed: "[[1]]"), file(failed: "[[1,\"x\"]]"), "", "[]", "{\"version\":2}", String(repeating: "[", count: 100_000),
+            file(watermark: "-1"), file(watermark: "1.5"), file(watermark: "1e30"),
+            file(watermark: "18446744073709551615"),
+            file(watermark: "\"3\""), file(settled: "[0]"), file(settled: "[-4]"), file(settled: "[1e300]"),
+            file(failed: "[[5,4]]"),
+            file(failed: "[[1]]"), file(failed: "[[1,\"x\"]]"), "", "[]", "{\"version\":2}",
+            String(repeating: "[", count: 100_000),
         ] {
             setup.write(bad)
             #expect(throws: ReplayError.self, "\(bad.prefix(120))") { try setup.load() }
@@ -248,7 +261,8 @@ extension LedgerTests {
                     for e in mine {
                         try await ledger.settle([e], delivered: true)
                         let resume = try #require(try setup.load())
-                        #expect(Ledger.isSettled(e.seq, in: resume), "seq \(e.seq) in the file when its settle returned")
+                        #expect(
+                            Ledger.isSettled(e.seq, in: resume), "seq \(e.seq) in the file when its settle returned")
                     }
                 }
             }

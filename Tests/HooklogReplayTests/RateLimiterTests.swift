@@ -24,7 +24,8 @@ import Testing
         let later = t0 + .seconds(5)
         let turns = (0..<24).map { _ in limiter.reserve(at: later) }
         #expect(turns.prefix(20).allSatisfy { $0 <= later }, "a second's worth (20) goes at once after a pause")
-        #expect(turns[20] == later + .milliseconds(50) && turns[23] == later + .milliseconds(200), "then the pace again")
+        #expect(
+            turns[20] == later + .milliseconds(50) && turns[23] == later + .milliseconds(200), "then the pace again")
     }
 
     @Test func aRateUnderOneASecondHasItsFirstTurnAtOnce() {

@@ -5,7 +5,10 @@ import Testing
 @testable import HooklogReplay
 
 @Suite struct ReplayConfigurationTests {
-    func problem(secret: String?, signing: ReplayConfiguration.Signing, headers: [(String, String)] = [], signHeader: String? = nil) -> String? {
+    func problem(
+        secret: String?, signing: ReplayConfiguration.Signing, headers: [(String, String)] = [],
+        signHeader: String? = nil
+    ) -> String? {
         var c = ReplayConfiguration(url: "http://h/", filter: .init())
         c.secret = secret
         c.signing = signing
@@ -17,7 +20,8 @@ import Testing
     @Test func aWhsecSecretMustBeBase64() {
         let good = "whsec_" + Data("0123456789abcdef0123456789abcdef".utf8).base64EncodedString()
         #expect(problem(secret: good, signing: .standardWebhooks) == nil)
-        #expect(problem(secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", signing: .standardWebhooks) == nil, "unpadded")
+        #expect(
+            problem(secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", signing: .standardWebhooks) == nil, "unpadded")
         for bad in ["whsec_not base64!", "whsec_", "whsec_====", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS*"] {
             let message = problem(secret: bad, signing: .standardWebhooks)
             #expect(message?.contains("whsec_") == true, "\(bad)")
@@ -50,7 +54,9 @@ import Testing
 
 extension ReplayConfigurationTests {
     @Test func base64IsItsAlphabetThenAtMostTwoPaddingCharacters() {
-        for good in ["QQ==", "QUI=", "QUJD", "QQ", "QUI", "a+/9"] { #expect(ReplayConfiguration.isBase64(Array(good.utf8)), "\(good)") }
+        for good in ["QQ==", "QUI=", "QUJD", "QQ", "QUI", "a+/9"] {
+            #expect(ReplayConfiguration.isBase64(Array(good.utf8)), "\(good)")
+        }
         for bad in ["", "====", "Q", "QUJDR", "Q===", "QQ=", "QQ==QQ==", "QU I=", "QUI-", "QUI_", "QQ=x"] {
             #expect(!ReplayConfiguration.isBase64(Array(bad.utf8)), "\(bad)")
         }

@@ -18,8 +18,10 @@ import Testing
         #expect(Target("http://example.com?x=1")?.path == "/?x=1")
         #expect(Target("http://[fe80::1]/")?.hostHeader == "[fe80::1]")
         for url in [
-            "https://example.com/", "http://user:pw@example.com/", "http://::1/", "http://a:b:80/", "http://h:+80/", "http://h:/",
-            "http://h:0/", "http://h:65536/", "http:///path", "http://h/pa th", "http://[::1/", "http://[::1]x/", "ftp://h/",
+            "https://example.com/", "http://user:pw@example.com/", "http://::1/", "http://a:b:80/", "http://h:+80/",
+            "http://h:/",
+            "http://h:0/", "http://h:65536/", "http:///path", "http://h/pa th", "http://[::1/", "http://[::1]x/",
+            "ftp://h/",
         ] {
             #expect(Target(url) == nil, "\(url)")
         }
@@ -28,7 +30,8 @@ import Testing
     @Test func onlyHeadersThatCannotBreakTheMessageGoThroughTheBuiltInClient() {
         #expect(PlainHTTPConnection.accepts([("X-Tenant", "acme"), ("X-Tab", "a\tb"), ("X-Utf8", "café")]))
         for header in [
-            ("Host", "x"), ("content-length", "1"), ("Transfer-Encoding", "chunked"), ("Connection", "close"), ("Bad Name", "v"),
+            ("Host", "x"), ("content-length", "1"), ("Transfer-Encoding", "chunked"), ("Connection", "close"),
+            ("Bad Name", "v"),
             ("X(", "v"), ("", "v"), ("X", "a\r\nInjected: 1"), ("X", "a\u{7F}"), ("X", "nul\u{0}"),
         ] {
             #expect(!PlainHTTPConnection.accepts([header]), "\(header)")
@@ -37,10 +40,15 @@ import Testing
 
     @Test func anEventIDThatCannotBeAHeaderValueIsNotUsedAsTheWebhookID() async throws {
         let events = try await replayEvents([
-            NewEvent(account: "a", source: "o2vend", type: "t", entity: "e1", refs: [], id: "ev-1", payload: Array("{}".utf8)),
-            NewEvent(account: "a", source: "o2vend", type: "t", entity: "e2", refs: [], id: "ev\r\nX-Injected: 1", payload: Array("{}".utf8)),
+            NewEvent(
+                account: "a", source: "o2vend", type: "t", entity: "e1", refs: [], id: "ev-1", payload: Array("{}".utf8)
+            ),
+            NewEvent(
+                account: "a", source: "o2vend", type: "t", entity: "e2", refs: [], id: "ev\r\nX-Injected: 1",
+                payload: Array("{}".utf8)),
         ])
-        let builder = RequestBuilder(configuration: ReplayConfiguration(url: "http://h/", filter: .init()), archiveID: "arch")
+        let builder = RequestBuilder(
+            configuration: ReplayConfiguration(url: "http://h/", filter: .init()), archiveID: "arch")
         #expect(builder.webhookID([events[0]]) == "ev-1")
         #expect(builder.webhookID([events[1]]) == "hl_arch_2")
     }
@@ -49,20 +57,26 @@ import Testing
         let payload = Array(repeating: UInt8(ascii: "x"), count: 300)
         let all = try await replayEvents(
             (0..<400).map { i in
-                NewEvent(account: "a", source: "s", type: "t", entity: "e\(i)", refs: [], id: "id\(i)", payload: Array("{\"n\":\(i),\"p\":\"".utf8) + payload + Array("\"}".utf8))
+                NewEvent(
+                    account: "a", source: "s", type: "t", entity: "e\(i)", refs: [], id: "id\(i)",
+                    payload: Array("{\"n\":\(i),\"p\":\"".utf8) + payload + Array("\"}".utf8))
             })
         #expect(all.allSatisfy { $0.blockBytes > 4 * $0.payload.count }, "several events a block")
 
         var dense = all
         Replayer.unpinSparseBlocks(&dense)
-        #expect(zip(dense, all).allSatisfy { $0.payload == $1.payload && $0.blockBytes == $1.blockBytes }, "every event queued: shared")
+        #expect(
+            zip(dense, all).allSatisfy { $0.payload == $1.payload && $0.blockBytes == $1.blockBytes },
+            "every event queued: shared")
 
         var sparse = all.enumerated().filter { $0.offset % 40 == 0 }.map(\.element)
         let before = sparse.map(\.payload)
         Replayer.unpinSparseBlocks(&sparse)
         #expect(sparse.map(\.payload) == before, "the same bytes")
         #expect(
-            zip(sparse, all.enumerated().filter { $0.offset % 40 == 0 }.map(\.element)).allSatisfy { $0.blockBytes < $1.blockBytes / 4 },
+            zip(sparse, all.enumerated().filter { $0.offset % 40 == 0 }.map(\.element)).allSatisfy {
+                $0.blockBytes < $1.blockBytes / 4
+            },
             "one event in 40 queued: copied, holding no more than the bytes of the queued events of its block")
     }
 

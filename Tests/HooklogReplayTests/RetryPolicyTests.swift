@@ -7,8 +7,12 @@ import Testing
     let policy = RetryPolicy(maxAttempts: 8, base: .milliseconds(500), cap: .seconds(60))
 
     @Test func twoHundredsAreDeliveredRetryableFailuresRetriedOtherFourHundredsRejected() {
-        for status in [200, 201, 202, 204, 299] { #expect(RetryPolicy.verdict(status: status) == .delivered, "\(status)") }
-        for status in [408, 429, 500, 502, 503, 504, 599] { #expect(RetryPolicy.verdict(status: status) == .retry, "\(status)") }
+        for status in [200, 201, 202, 204, 299] {
+            #expect(RetryPolicy.verdict(status: status) == .delivered, "\(status)")
+        }
+        for status in [408, 429, 500, 502, 503, 504, 599] {
+            #expect(RetryPolicy.verdict(status: status) == .retry, "\(status)")
+        }
         // A redirect is not followed (a POST would become a GET) and a 4xx other than 408/429 says the
         // consumer will never take the request: neither is retried.
         for status in [100, 301, 302, 304, 400, 401, 403, 404, 409, 410, 413, 422, 600] {
@@ -57,7 +61,9 @@ import Testing
         #expect(RetryPolicy.retryAfter("Sun, 06 Nov 1994 08:49:37 GMT", nowSeconds: now) == .seconds(90))
         #expect(RetryPolicy.retryAfter("Sunday, 06-Nov-94 08:49:37 GMT", nowSeconds: now) == .seconds(90))
         #expect(RetryPolicy.retryAfter("Sun Nov  6 08:49:37 1994", nowSeconds: now) == .seconds(90))
-        #expect(RetryPolicy.retryAfter("Sun, 06 Nov 1994 08:49:37 GMT", nowSeconds: now + 1000) == .zero, "a date past: no wait")
+        #expect(
+            RetryPolicy.retryAfter("Sun, 06 Nov 1994 08:49:37 GMT", nowSeconds: now + 1000) == .zero,
+            "a date past: no wait")
     }
 
     @Test func aRetryAfterThatIsNeitherIsIgnored() {

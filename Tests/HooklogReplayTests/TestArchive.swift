@@ -18,7 +18,9 @@ struct TestArchive {
     init(count: Int, entities: Int = 3) async throws {
         try await self.init(
             (0..<count).map { i in
-                NewEvent(account: "a", source: "s", type: "t", entity: "e\(i % entities)", refs: [], id: nil, payload: Array("{\"n\":\(i)}".utf8))
+                NewEvent(
+                    account: "a", source: "s", type: "t", entity: "e\(i % entities)", refs: [], id: nil,
+                    payload: Array("{\"n\":\(i)}".utf8))
             })
     }
 

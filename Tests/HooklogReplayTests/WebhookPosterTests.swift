@@ -86,11 +86,14 @@ private final class PacedAnswer: ChannelInboundHandler, @unchecked Sendable {
     enum Client: String, CaseIterable { case plain, asyncHTTPClient }
 
     /// Runs `body` with a poster of `client` for `url`, closed (and its client shut down) however `body` ends.
-    func withPoster<T>(_ client: Client, _ url: String, _ body: (any WebhookPoster) async throws -> T) async throws -> T {
-        let http: HTTPClient? = client == .asyncHTTPClient ? HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup) : nil
+    func withPoster<T>(_ client: Client, _ url: String, _ body: (any WebhookPoster) async throws -> T) async throws -> T
+    {
+        let http: HTTPClient? =
+            client == .asyncHTTPClient ? HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup) : nil
         let poster: any WebhookPoster =
             if let http { AsyncHTTPClientPoster(client: http, url: url) } else {
-                PlainHTTPConnection(target: PlainHTTPConnection.Target(url)!, group: MultiThreadedEventLoopGroup.singleton)
+                PlainHTTPConnection(
+                    target: PlainHTTPConnection.Target(url)!, group: MultiThreadedEventLoopGroup.singleton)
             }
         func cleanUp() async {
             await poster.close()
@@ -111,7 +114,8 @@ private final class PacedAnswer: ChannelInboundHandler, @unchecked Sendable {
         .timeLimit(.minutes(1)), arguments: Client.allCases)
     func aTricklingBodyTimesOut(client: Client) async throws {
         try await PacedReceiver.with(
-            head: "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", body: Array(repeating: UInt8(ascii: "x"), count: 100), piece: 1,
+            head: "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n",
+            body: Array(repeating: UInt8(ascii: "x"), count: 100), piece: 1,
             pace: .seconds(1)
         ) { receiver in
             try await withPoster(client, receiver.url) { poster in
@@ -127,7 +131,9 @@ private final class PacedAnswer: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    @Test("a huge answer body is read only so far (and not kept): the answer stands", .timeLimit(.minutes(1)), arguments: Client.allCases)
+    @Test(
+        "a huge answer body is read only so far (and not kept): the answer stands", .timeLimit(.minutes(1)),
+        arguments: Client.allCases)
     func aHugeBodyIsCapped(client: Client) async throws {
         // 64 MiB announced, 8 MiB sent at once: more than replay reads, and it never ends.
         try await PacedReceiver.with(
@@ -145,10 +151,12 @@ private final class PacedAnswer: ChannelInboundHandler, @unchecked Sendable {
     @Test("a whole answer in time is an answer, its body arriving in pieces", arguments: Client.allCases)
     func aWholeAnswerIsAnAnswer(client: Client) async throws {
         try await PacedReceiver.with(
-            head: "HTTP/1.1 202 Accepted\r\nContent-Length: 5\r\n\r\n", body: Array("hello".utf8), piece: 2, pace: .milliseconds(20)
+            head: "HTTP/1.1 202 Accepted\r\nContent-Length: 5\r\n\r\n", body: Array("hello".utf8), piece: 2,
+            pace: .milliseconds(20)
         ) { receiver in
             try await withPoster(client, receiver.url) { poster in
-                let answer = try await poster.post(headers: [("Content-Type", "application/json")], body: Array("{}".utf8), timeout: .seconds(5))
+                let answer = try await poster.post(
+                    headers: [("Content-Type", "application/json")], body: Array("{}".utf8), timeout: .seconds(5))
                 #expect(answer.status == 202)
             }
         }

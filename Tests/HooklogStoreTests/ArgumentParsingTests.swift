@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HooklogStore
 
 /// Durations, times and sizes come from query strings and the command line: none may reach a trap.
@@ -52,8 +53,11 @@ import Testing
         #expect(ByteSize.parse("9223372036854775807k") == nil)
         #expect(ByteSize.parse("-9223372036854775808k") == nil)
         #expect(ByteSize.parse("8589934591g") == 8_589_934_591 << 30)
-        #expect(ByteSize.parse("4m") == 4 << 20 && ByteSize.parse("512K") == 512 << 10 && ByteSize.parse("1g") == 1 << 30)
+        #expect(
+            ByteSize.parse("4m") == 4 << 20 && ByteSize.parse("512K") == 512 << 10 && ByteSize.parse("1g") == 1 << 30)
         #expect(ByteSize.parse("1048576") == 1_048_576 && ByteSize.parse("10b") == 10)
-        #expect(ByteSize.parse("") == nil && ByteSize.parse("k") == nil && ByteSize.parse("1.5m") == nil && ByteSize.parse("1t") == nil)
+        #expect(
+            ByteSize.parse("") == nil && ByteSize.parse("k") == nil && ByteSize.parse("1.5m") == nil
+                && ByteSize.parse("1t") == nil)
     }
 }

@@ -1,5 +1,6 @@
 import CCRC32C
 import Testing
+
 @testable import HooklogStore
 
 @Suite struct FormatTests {
@@ -39,7 +40,9 @@ import Testing
         func naive(_ hay: [UInt8], _ needle: [UInt8], _ range: Range<Int>) -> Bool {
             if needle.isEmpty { return true }
             guard needle.count <= range.count else { return false }
-            return (range.lowerBound...(range.upperBound - needle.count)).contains { Array(hay[$0..<($0 + needle.count)]) == needle }
+            return (range.lowerBound...(range.upperBound - needle.count)).contains {
+                Array(hay[$0..<($0 + needle.count)]) == needle
+            }
         }
         for _ in 0..<20000 {
             // A small alphabet makes partial matches (and so the tricky cases) common.
@@ -48,11 +51,14 @@ import Testing
             let lower = hay.isEmpty ? 0 : Int(rng.next() % UInt64(hay.count + 1))
             let upper = lower + Int(rng.next() % UInt64(hay.count - lower + 1))
             var needle = (0..<Int(rng.next() % 24)).map { _ in UInt8(97 + rng.next() % (rng.next() % 2 == 0 ? 2 : 3)) }
-            if rng.next() % 3 == 0, upper > lower {  // a needle cut from the haystack, sometimes across the range's ends
+            // A needle cut from the haystack, sometimes across the range's ends.
+            if rng.next() % 3 == 0, upper > lower {
                 let a = max(0, lower - 2 + Int(rng.next() % UInt64(upper - lower + 2)))
                 needle = Array(hay[a..<min(hay.count, a + 1 + Int(rng.next() % 5))])
             }
-            #expect(hay.contains(needle, in: lower..<upper) == naive(hay, needle, lower..<upper), "\(hay) \(needle) \(lower)..<\(upper)")
+            #expect(
+                hay.contains(needle, in: lower..<upper) == naive(hay, needle, lower..<upper),
+                "\(hay) \(needle) \(lower)..<\(upper)")
         }
     }
 
@@ -113,7 +119,8 @@ import Testing
                 refs: (0..<Int(rng.next() % 5)).map { _ in text(Int(rng.next() % 10)) },
                 id: rng.next() % 2 == 0 ? nil : text(36),
                 payload: (0..<Int(rng.next() % 3000)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
-            let digest: [UInt8]? = rng.next() % 2 == 0 ? nil : (0..<32).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            let digest: [UInt8]? =
+                rng.next() % 2 == 0 ? nil : (0..<32).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             let time = Int64(bitPattern: rng.next() >> 2)
             var w = ByteWriter()
             RecordCodec.encode(event, receivedAt: time, bodyDigest: digest, into: &w)
@@ -157,7 +164,9 @@ import Testing
         var compressed: [[UInt8]] = []
         while true {
             let n = 1 + Int(rng.next() % 900)
-            let input = Array("{\"event\":\"order.updated\",\"id\":\(rng.next() % 1000),\"pad\":\"\(String(repeating: "q", count: n))\"}".utf8)
+            let input = Array(
+                "{\"event\":\"order.updated\",\"id\":\(rng.next() % 1000),\"pad\":\"\(String(repeating: "q", count: n))\"}"
+                    .utf8)
             guard compressor.fits(input.count) || inputs.isEmpty else { break }
             compressed.append(compressor.compressFrame(input))
             inputs.append(input)
@@ -181,7 +190,9 @@ import Testing
     @Test func theByteFormatterAgreesWithTheCLibraryAndTheParser() {
         var rng = SeededRandom(seed: 5)
         var samples: [Int64] = [0, -1, 1, 951_782_400_000_000, 4_102_444_799_999_999, -62_135_596_800_000_000 + 1]
-        for _ in 0..<5000 { samples.append(Int64(bitPattern: rng.next() % 8_000_000_000_000_000) - 1_000_000_000_000_000) }
+        for _ in 0..<5000 {
+            samples.append(Int64(bitPattern: rng.next() % 8_000_000_000_000_000) - 1_000_000_000_000_000)
+        }
         for micros in samples {
             let text = RFC3339.format(micros: micros)
             #expect(text == RFC3339.formatWithLibc(micros: micros), "\(micros)")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HooklogStore
 
 /// Inputs with which the fuzz-segment target (fuzz/, `fuzz/run.sh`) crashed the store, minimised and kept
@@ -17,7 +18,9 @@ import Testing
 
     /// Reads the archive as fuzz-segment does; returns what `check` reported, and `check --repair`.
     @discardableResult
-    static func readAsTheFuzzerDoes(_ dir: TempDirectory) throws -> (check: ArchiveCheck.Report, repair: ArchiveCheck.Report) {
+    static func readAsTheFuzzerDoes(
+        _ dir: TempDirectory
+    ) throws -> (check: ArchiveCheck.Report, repair: ArchiveCheck.Report) {
         func scan() throws {
             let snapshot = try ArchiveReader(directory: dir.path).snapshot()
             try snapshot.forEachView(matching: EventFilter(), onDamage: { _ in }) { e in
@@ -38,11 +41,17 @@ import Testing
         let path = dir.logDirectory + "/" + name
         // The writer `check --repair` opens removes an index of its active segment that does not
         // describe the log as recovered: gone is as good as refused.
-        let active = (try? FileManager.default.contentsOfDirectory(atPath: dir.logDirectory))?.filter { $0.hasSuffix(".log") }.max()
+        let active = (try? FileManager.default.contentsOfDirectory(atPath: dir.logDirectory))?.filter {
+            $0.hasSuffix(".log")
+        }.max()
         if active == log, !FileManager.default.fileExists(atPath: path) { return }
-        let error = #expect(throws: StoreError.self) { _ = try IndexFile(path: path, segmentPath: dir.logDirectory + "/" + log) }
+        let error = #expect(throws: StoreError.self) {
+            _ = try IndexFile(path: path, segmentPath: dir.logDirectory + "/" + log)
+        }
         #expect(error?.code == .corrupt)
-        #expect(error?.message.contains(path) == true && error?.message.contains(words) == true, "\(String(describing: error))")
+        #expect(
+            error?.message.contains(path) == true && error?.message.contains(words) == true,
+            "\(String(describing: error))")
     }
 
     // A checkpoint index (checksums valid) whose directory holds offsets and counts past `Int.max`:
@@ -55,7 +64,8 @@ import Testing
                 "SEtMT0dJRFgBAEAAAAAAAAEAAAAAAAAAAABjaGVzIgFkaW52b2ljDg0AAAAAAAAAZAAAAAAAAAB0LmNVAowa+GUBJOmZVHNhZmUBJOmZVJlUc2FmZQEk6ZlUY3QuY1Vuc2FmZQEk6ZlUc2FmZWZlASTpmVRzYWZlASTpmVQk6ZlUY3QuY1Vuc2FmZQEk6ZlUc2FmZWZlASTpmVRzYWZlAQ3mcaU=",
         ])
         try Self.readAsTheFuzzerDoes(dir)
-        Self.expectRefused(dir, index: "00000000000000000001.idx", log: "00000000000000000001.log", "sections out of bounds")
+        Self.expectRefused(
+            dir, index: "00000000000000000001.idx", log: "00000000000000000001.log", "sections out of bounds")
     }
 
     // A checkpoint index (checksums valid) whose names section gives a name an event count past `Int.max`
@@ -70,7 +80,8 @@ import Testing
                 "SEtMT0dJRFgBAEAAAAAAAAEAAAAAAAAAQrPp1vBgBgAHAAAAAAAAAIIAAAAAAAAAzwIAAAAAAAAAAAAA2g70s2AAAAAAAAAAAwAAAAAAAAAIAQAAAAAAABoAAAAAAAAAQAIAAAAAAAAmAAAAAAAAAGgCAAAAAAAAAQAAAAAAAABwAgAAAAAAAAYAAAAAAAAAyAIAAAAAAAAAAAAAAAAAAEAAAAAAAAAAQAAAAAAAAAABAAAAAAAAAAEAAAB/AwAA1AUAAAEAAACyA+nW8GAGALID6dbwYAYA7wMAAAAAAADvAwAAAAAAAAIAAAAAAAAAAwAAAO0AAACoAgAAAQAAADc36dbwYAYAogAAAgAAAAYCAACoAgAAAQAAABE46dbwYAYAETjp1vBgBgDb4pPeLKozAgAAAAAguMvKk290AgEAAABW/JOkv9oyBgIAAAA4b+gZnNL2DwMAAACnVg3IIbTsKgQAAABYvNPBqKkzOgUAAAAbilTzurvLPAYAAACWSFv3FixjPQcAAAC+v9M4ThwUQAgAAAB3CKtsR7Y1VAkAAAAIGYtzDeSGVg4AAAApNlQCwEviYBIAAACDzQOwhZ61hxMAAAAjEBHv6b3KixQAAAAr8o+B/NFmlxUAAAA1QOuM/p0HnxYAAAAfiHsKGQUoqRcAAAD1OJQxgoSlrRgAAAArUwVxOZI2rxkAAAAoxLlY0ny4rwEAAAAAAAAsrINNsBsAAADNlvgLe6jWyiEAAACAxRyd/FX+2yIAAABCO3eTKIId5yMAAABrfrWliqvJ7yQAAABN2WCbmu0N/SUAAAAFBAMCAAUAAQIAAQEBAQEBAQEDAQMEBQQFBQAAAQEBAQECBQAAAQAAzDPGGwP+P+QBBGFjbWUGAgZvMnZlbmQBAgpvcmRlcnNwYWNlBQMOUHJvZObm5ubm5ubm5ubm5ubm5ubm5uZ1Y3Quc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3NVbml0ZWQgS2luZ2RvbSIAAAAAAABf+DC/",
         ])
         try Self.readAsTheFuzzerDoes(dir)
-        Self.expectRefused(dir, index: "00000000000000000001.idx", log: "00000000000000000001.log", "names section is malformed")
+        Self.expectRefused(
+            dir, index: "00000000000000000001.idx", log: "00000000000000000001.log", "names section is malformed")
     }
 
     // Directory slots below `Int.max` whose sum overflowed (`framesOffset + frameCount * 56`).
@@ -81,7 +92,8 @@ import Testing
                 "SEtMT0dJRFgBAEAAAAAAFgEAAAAAAAAAc79lhw/ubwEAWu0AAAAuYwkAAAAAAAAAZAAAAAAAAABkd8BgU1CswmVkAXfAYFEBd8BgUWVhdGVkAXfAYFF0ZGVkAQMPcHJvZHVjdC5jcmVhdGVgUW9kdWN3wGBRcmVhdGVkAXfAYFFjcmVhdGVkAXfAYFFyZWFlZHfAYFFlYXRlZAF3wGBRAYZ4Z0s=",
         ])
         try Self.readAsTheFuzzerDoes(dir)
-        Self.expectRefused(dir, index: "00000000000000000001.idx", log: "00000000000000000001.log", "sections out of bounds")
+        Self.expectRefused(
+            dir, index: "00000000000000000001.idx", log: "00000000000000000001.log", "sections out of bounds")
     }
 
     // Checkpoint indexes whose frame tables describe no log (offsets out of order, past `Int.max`), with
@@ -136,7 +148,9 @@ import Testing
         // and the frames of the index rebuilt from the log serve instead.
         let opened = try IndexFile(path: index, segmentPath: String(index.dropLast(4)) + ".log")
         #expect(opened.framesProblem() == "its frame table does not fit its log")
-        #expect(IndexFile.framesFit(opened.frames, baseSeq: opened.baseSeq, endSeq: opened.endSeq, logLength: opened.logLength))
+        #expect(
+            IndexFile.framesFit(
+                opened.frames, baseSeq: opened.baseSeq, endSeq: opened.endSeq, logLength: opened.logLength))
         #expect(try ArchiveReader(directory: dir.path).snapshot().eventCount == events)
         let (check, repaired) = try Self.readAsTheFuzzerDoes(dir)
         #expect(check.problems == [index + ": its frame table does not fit its log"])
@@ -153,11 +167,13 @@ import Testing
         let dir = Self.directory([
             "00000000000000000100.log": "",
             "00000000000000000007.log":
-                "SEtMT0dTRUcBAEAAAAAAAAcAAAAAAAAA2AAAAAAAAAAAAABRcI9JaIemxQBmX4ABozY5MTIuMDAiLCKzdt0itwEUW3RlZCJ9SExGMW5WWxnqAAAA3QEAAAgAAAAAAABGAgAAAAEAAADdjzgt8GAGAN2POC3wYAYA+1r9Ad2POC3wYAYABGFjbWUKb3JkZXJzcGFjZRdpbnZlbnRvcnlfbGV2ZWwudXBkYXRlZAUHQkxLLTAxMSAFJENigaC/3v0cO1p5mLfW9RQzUnGQr87tDCtKaYinxgCgAXsiZGF0YSI6eyJOAPYEIjp7ImF2YWlsYWJsZSI6MTA2LBAA9Q5fYWRqdXN0bWVudCI6MTAsIm9uX2hhbmQiOjExMQ4ADSYAY3NrdSI6Ip4AcSJ9fSwiZXZDAAx9AATLAD8ifdz/AB4SAf8ALzI03gAZLzE53gATLzI03gASLzI03gAOUHRlZCJ9SHRlZAGwXJul"
+                "SEtMT0dTRUcBAEAAAAAAAAcAAAAAAAAA2AAAAAAAAAAAAABRcI9JaIemxQBmX4ABozY5MTIuMDAiLCKzdt0itwEUW3RlZCJ9SExGMW5WWxnqAAAA3QEAAAgAAAAAAABGAgAAAAEAAADdjzgt8GAGAN2POC3wYAYA+1r9Ad2POC3wYAYABGFjbWUKb3JkZXJzcGFjZRdpbnZlbnRvcnlfbGV2ZWwudXBkYXRlZAUHQkxLLTAxMSAFJENigaC/3v0cO1p5mLfW9RQzUnGQr87tDCtKaYinxgCgAXsiZGF0YSI6eyJOAPYEIjp7ImF2YWlsYWJsZSI6MTA2LBAA9Q5fYWRqdXN0bWVudCI6MTAsIm9uX2hhbmQiOjExMQ4ADSYAY3NrdSI6Ip4AcSJ9fSwiZXZDAAx9AATLAD8ifdz/AB4SAf8ALzI03gAZLzE53gATLzI03gASLzI03gAOUHRlZCJ9SHRlZAGwXJul",
         ])
         let report = try Self.readAsTheFuzzerDoes(dir).check
         #expect(report.events == 0)
-        #expect(report.problems.contains { $0.contains("at offset 72") && $0.contains("frame does not decode") }, "\(report.problems)")
+        #expect(
+            report.problems.contains { $0.contains("at offset 72") && $0.contains("frame does not decode") },
+            "\(report.problems)")
         #expect(try ArchiveReader(directory: dir.path).snapshot().eventCount == 0)
     }
 
@@ -180,12 +196,15 @@ import Testing
     // reported the gap as "the segment before ends at \(expected - 1)" with `expected` 0, an underflow.
     @Test func emptySegmentNamedZero() throws {
         let dir = Self.directory([
-            "00000000000000000000.log": "SEtMT0dTRUcBAEAAAAAAAAAAAAAAAAAAAAAAAmFyeQFkaf////////8BbnZvdyJ9fSwiZXYBAAAAAAAALfTjRA==",
+            "00000000000000000000.log":
+                "SEtMT0dTRUcBAEAAAAAAAAAAAAAAAAAAAAAAAmFyeQFkaf////////8BbnZvdyJ9fSwiZXYBAAAAAAAALfTjRA==",
             "00000000000000000001.log": "SEtMT0dTRUc=",
         ])
         // Repair gives the torn segment 1 a header; checking it again then compared it with segment 0.
         let repaired = try Self.readAsTheFuzzerDoes(dir).repair
-        #expect(repaired.problems.contains { $0.hasSuffix("starts at seq 1 but the segment before holds no event") }, "\(repaired.problems)")
+        #expect(
+            repaired.problems.contains { $0.hasSuffix("starts at seq 1 but the segment before holds no event") },
+            "\(repaired.problems)")
     }
 
     // A version 1 index (checksum right) whose key entry points its postings past the end of the
@@ -197,47 +216,47 @@ import Testing
         let dir = Self.directory([
             "00000000000000000001.idx":
                 "SEtMT0dJRFgBAEAAAAAAAAEAAAAAAAAAQrPp1vBgBgAHAAAAAAAAAEIHAAAAAAAAzAIAAAAAAAAAAAAA2mda8mAAAAAAAAAA"
-                    + "AwAAAAAAAAAIAQAAAAAAABoAAAAAAAAAQAIAAAAAAAAAAAAAAAAAAGgCAAAAAAAAAQAAAAAAAABwAgAAAAAAAAYAAAAAAAAA"
-                    + "yAIAAAAAAAAAAAAAAAAAAEAAAAAAAAAAQAAAAAAAAAABAAAAAAAAAAEAAAB/AwAA1AUAAAEAAACyA+nW8GAGALID6dbwYAYA"
-                    + "7wMAAAAAAADvAwAAAAAAAAIAAAAAAAAAAwAAAO0AAACoAgAAAQAAADc36dbwYAYAojfp1vBgBgAMBQAAAAAAAAwFAAAAAAAA"
-                    + "BQAAAAAAAAACAAAABgIAAKgCAAABAAAAETjp1vBgBgAROOnW8GAGANvik94sqjMCAAAAACC4y8qTb3QCAQAAAFb8k6S/2jIG"
-                    + "AgAAADhv6Bmc0vYPAwAAAKdWDcghtOwqBAAAAFi808GoqTM6BQAAABuKVPO6u8s8BgAAAJZIW/cWLGM9BwAAAL6/0zhOHBRA"
-                    + "CAAAAHcIq2xHtjVUCQAAAAgZi3MN5IZWDgAAACk2VALAS+JgEgAAAIPNA7CFnrWHEwAAACMQEe/pvcqLFAAAACvyj4H80WaX"
-                    + "FQAAADVA64z+nQefFgAAAB+IewoZBSipFwAAAPU4lDGChKWtGAAAACtTBXE5kjavGQAAACjEuVjSfLivGgAAAGW/vyisg02w"
-                    + "GwAAAM2W+At7qNbKIQAAAIDFHJ38Vf7bIgAAAEI7d5Mogh3nIwAAAGt+taWKq8nvJAAAAE3ZYJua7Q39JQAAAAUEAwIABQAB"
-                    + "AgABAQEBAQEBAQMBAwQFBAUFAAABAQEBAQIFAAABAADMM8YbA/4/5AEEYWNtZQYCBm8ydmVuZAECCm9yZGVyc3BhY2UFAw5Q"
-                    + "cm9kdWN0LkNyZWF0ZQEDF2ludmVudG9yeV9sZXZlbC51cGRhdGVkBAMNb3JkZXIuY3JlYXRlZAEnFsxx",
+                + "AwAAAAAAAAAIAQAAAAAAABoAAAAAAAAAQAIAAAAAAAAAAAAAAAAAAGgCAAAAAAAAAQAAAAAAAABwAgAAAAAAAAYAAAAAAAAA"
+                + "yAIAAAAAAAAAAAAAAAAAAEAAAAAAAAAAQAAAAAAAAAABAAAAAAAAAAEAAAB/AwAA1AUAAAEAAACyA+nW8GAGALID6dbwYAYA"
+                + "7wMAAAAAAADvAwAAAAAAAAIAAAAAAAAAAwAAAO0AAACoAgAAAQAAADc36dbwYAYAojfp1vBgBgAMBQAAAAAAAAwFAAAAAAAA"
+                + "BQAAAAAAAAACAAAABgIAAKgCAAABAAAAETjp1vBgBgAROOnW8GAGANvik94sqjMCAAAAACC4y8qTb3QCAQAAAFb8k6S/2jIG"
+                + "AgAAADhv6Bmc0vYPAwAAAKdWDcghtOwqBAAAAFi808GoqTM6BQAAABuKVPO6u8s8BgAAAJZIW/cWLGM9BwAAAL6/0zhOHBRA"
+                + "CAAAAHcIq2xHtjVUCQAAAAgZi3MN5IZWDgAAACk2VALAS+JgEgAAAIPNA7CFnrWHEwAAACMQEe/pvcqLFAAAACvyj4H80WaX"
+                + "FQAAADVA64z+nQefFgAAAB+IewoZBSipFwAAAPU4lDGChKWtGAAAACtTBXE5kjavGQAAACjEuVjSfLivGgAAAGW/vyisg02w"
+                + "GwAAAM2W+At7qNbKIQAAAIDFHJ38Vf7bIgAAAEI7d5Mogh3nIwAAAGt+taWKq8nvJAAAAE3ZYJua7Q39JQAAAAUEAwIABQAB"
+                + "AgABAQEBAQEBAQMBAwQFBAUFAAABAQEBAQIFAAABAADMM8YbA/4/5AEEYWNtZQYCBm8ydmVuZAECCm9yZGVyc3BhY2UFAw5Q"
+                + "cm9kdWN0LkNyZWF0ZQEDF2ludmVudG9yeV9sZXZlbC51cGRhdGVkBAMNb3JkZXIuY3JlYXRlZAEnFsxx",
             "00000000000000000001.log":
                 "SEtMT0dTRUcBAEAAAAAAAAEAAAAAAAAA5/vo1vBgBgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAtImNtkhMRjEsxDNr"
-                    + "fwMAANQFAAABAAAAAAAAAAEAAAABAAAAsgPp1vBgBgCyA+nW8GAGAPEM0guyA+nW8GAGAARhY21lCm9yZGVyc3BhY2UNCwDx"
-                    + "JC5jcmVhdGVkAwtvcl9rN20ycTl4YQRldi0wAQtjdV9wNHc4ejFybosLeyJkYXRhIjp7IjgAAAkA8ABiaWxsaW5nX2FkZHJl"
-                    + "c3MTAPEjY2l0eSI6IkJyaXN0b2wiLCJjb21wYW55X25hbWUiOiJIYXJib3VyIExhbmUgR2lmdHMkAFRudGFjdCQAARIAQHVu"
-                    + "dHJKAPMLR0IiLCJsaW5lMSI6IjQgUXVheSBTdHJlZXQYABIyMgCgcG9zdGFsX2NvZEMA4UJTMSA0REoiLCJzdGF0VQAffYwA"
-                    + "FAIPAfAIIjoiMjAyNi0xMC0wMlQwOToxNDowNVohAGJ1cnJlbmOcABFQEQCAc3RvbWVyX2k2AAc0MgEIHAAhbm+GAPkKUGxl"
-                    + "YXNlIGRlbGl2ZXIgYmVmb3JlIG5vby0AcHBvX251bWJlAbMiUE8tNzc4MSIsIjUAMnlfZNIABaAAlDYiLCJlbWFpbIkBEWWL"
-                    + "AaJkaXNwYXRjaGVzIgFkaW52b2ljDgACCAKyIjoiYnV5aW5nQGgNAcBsYW5lLmV4YW1wbGUzAfEFZ3Jvc3NfdG90YWwiOjI0"
-                    + "OC40LCLoAAcuAgFcAGR0ZXJuYWzoAGUiLCJuZXQ4AEQwNywi0gBDMjMxMX8AEF/AAUdzIjpbrQBEZCI6MGMApmxfM244dmQy"
-                    + "a3G/AAIgAAPCAdBTdG9uZXdhcmUgTXVn1QDwBm5faG9sZCI6ZmFsc2UsIm9wdGlvbuYAwENvbG91cjogU2FnZS4CImFpSQBR"
-                    + "cXVhbnS0AsUyNCwic2hpcHBpbmdBAPAAc2t1IjoiTVVHLVNUVy0whwE0c3Vi2ACwMTU2LCJ0YXhfYW2wAmIiOjMxLjISAAWh"
-                    + "AHJhbmRhcmQiFgARcroB/wYyMCwidW5pdF9wcmljZSI6Ni41fSwDAQaPOXgxcGU0bXYDAQT/AExpbmVuIFRlYSBUb3dlbAUB"
-                    + "CjBQYXSnAW86IEd1bGwGAQMvMTIGAQaqVEVBLVRXTC0wMwYBKjUxBQEvMTAFASHANC4yNX1dLCJwaG9uNQDAMDExNyA0OTYg"
-                    + "MDMydwFAcmVmZXgDABwApkhMLUFVVC0yNiKtAA+FBJYFsQA7dHlwHgEAJwAQdakBsG5ldzI1fV0sInBob241AMAwMTE3IDQ5"
-                    + "NiAwMzJ3AUByZWZleAMAHACmSEwtQVVULTI2Iq0AD4UElgWxADt0eXAeAQAnABB1qQGwbmV3In19LCJldmVSARYiqgVQdGVk"
-                    + "In1ITEYxcL7Ux+0AAACoAgAAAgAAAAAAAAADAAAAAQAAADc36dbwYAYAojfp1vBgBgD7PuABNzfp1vBgBgAEYWNtZQpvcmRl"
-                    + "cnNwYWNlF2ludmVudG9yeV9sZXZlbC51cGRhdGVkAwdCTEstMDAzBGV2LTEAnwF7ImRhdGEiOnsiMgAAEwDmYXZhaWxhYmxl"
-                    + "Ijo5OCwPAPAJX2FkanVzdG1lbnQiOjEwLCJvbl9oYW5kDQAVMw4ADSYAY3NrdSI6IoEAcSJ9fSwiZXYdAB8irgAEPyJ94eIA"
-                    + "JSAxNuIAPzIAoOIAFj8xMTHjABMvMTbjABIvMTbjABUfouMAIyAyOeMAHzPjABkvMjTjABMvMjnjABIvMjnjAA5QdGVkIn1I"
-                    + "TEYx9LHjeQYCAACoAgAABQAAAAAAAAACAAAAAQAAABE46dbwYAYAETjp1vBgBgD7PuEBETjp1vBgBgAEYWNtZQpvcmRlcnNw"
-                    + "YWNlF2ludmVudG9yeV9sZXZlbC51cGRhdGVkAwdCTEstMDQyBGV2LTQAoAF7ImRhdGEiOnsiMgAAEwD2AGF2YWlsYWJsZSI6"
-                    + "MTM3LBAA9Q5fYWRqdXN0bWVudCI6MTAsIm9uX2hhZCI6MTQyDgANJgBjc2t1IjoiggBxIn19LCJldh0AHyKvAARJIn3DA+MA"
-                    + "8VEGbzJ2ZW5kDlByb2R1Y3QuQ3JlYXRlAwbwDWlvblRpbWVVdGMiOiIyMDI2LTA5LTMwVDEwOjADADEuNTABAFNaIiwiRD4B"
-                    + "8BxCcmFuZE5hbWUiOiJTYWFuamgiLCJDYXRlZ29yeUlkcyI6WzM1NjBdLCJJJgEBrwDzBiwiSXNQdWJsaXNoZWQiOnRydWUs"
-                    + "IkQA8ApHZW9yZ2V0dGUgSyFydGkiLCJPbGRQcmljjAFUNjAwLCINABA0DQARU1oBBdcAtCIsIlNsdWciOiJnSAAjLWtIAPAC"
-                    + "U3RvY2tUcmFja2luZ0lzRW7RAQV/AEFWYXJpAgEAsgBTXX0sIkWiAQpyARIiyAAfInEBDlBhNjYifQ==",
+                + "fwMAANQFAAABAAAAAAAAAAEAAAABAAAAsgPp1vBgBgCyA+nW8GAGAPEM0guyA+nW8GAGAARhY21lCm9yZGVyc3BhY2UNCwDx"
+                + "JC5jcmVhdGVkAwtvcl9rN20ycTl4YQRldi0wAQtjdV9wNHc4ejFybosLeyJkYXRhIjp7IjgAAAkA8ABiaWxsaW5nX2FkZHJl"
+                + "c3MTAPEjY2l0eSI6IkJyaXN0b2wiLCJjb21wYW55X25hbWUiOiJIYXJib3VyIExhbmUgR2lmdHMkAFRudGFjdCQAARIAQHVu"
+                + "dHJKAPMLR0IiLCJsaW5lMSI6IjQgUXVheSBTdHJlZXQYABIyMgCgcG9zdGFsX2NvZEMA4UJTMSA0REoiLCJzdGF0VQAffYwA"
+                + "FAIPAfAIIjoiMjAyNi0xMC0wMlQwOToxNDowNVohAGJ1cnJlbmOcABFQEQCAc3RvbWVyX2k2AAc0MgEIHAAhbm+GAPkKUGxl"
+                + "YXNlIGRlbGl2ZXIgYmVmb3JlIG5vby0AcHBvX251bWJlAbMiUE8tNzc4MSIsIjUAMnlfZNIABaAAlDYiLCJlbWFpbIkBEWWL"
+                + "AaJkaXNwYXRjaGVzIgFkaW52b2ljDgACCAKyIjoiYnV5aW5nQGgNAcBsYW5lLmV4YW1wbGUzAfEFZ3Jvc3NfdG90YWwiOjI0"
+                + "OC40LCLoAAcuAgFcAGR0ZXJuYWzoAGUiLCJuZXQ4AEQwNywi0gBDMjMxMX8AEF/AAUdzIjpbrQBEZCI6MGMApmxfM244dmQy"
+                + "a3G/AAIgAAPCAdBTdG9uZXdhcmUgTXVn1QDwBm5faG9sZCI6ZmFsc2UsIm9wdGlvbuYAwENvbG91cjogU2FnZS4CImFpSQBR"
+                + "cXVhbnS0AsUyNCwic2hpcHBpbmdBAPAAc2t1IjoiTVVHLVNUVy0whwE0c3Vi2ACwMTU2LCJ0YXhfYW2wAmIiOjMxLjISAAWh"
+                + "AHJhbmRhcmQiFgARcroB/wYyMCwidW5pdF9wcmljZSI6Ni41fSwDAQaPOXgxcGU0bXYDAQT/AExpbmVuIFRlYSBUb3dlbAUB"
+                + "CjBQYXSnAW86IEd1bGwGAQMvMTIGAQaqVEVBLVRXTC0wMwYBKjUxBQEvMTAFASHANC4yNX1dLCJwaG9uNQDAMDExNyA0OTYg"
+                + "MDMydwFAcmVmZXgDABwApkhMLUFVVC0yNiKtAA+FBJYFsQA7dHlwHgEAJwAQdakBsG5ldzI1fV0sInBob241AMAwMTE3IDQ5"
+                + "NiAwMzJ3AUByZWZleAMAHACmSEwtQVVULTI2Iq0AD4UElgWxADt0eXAeAQAnABB1qQGwbmV3In19LCJldmVSARYiqgVQdGVk"
+                + "In1ITEYxcL7Ux+0AAACoAgAAAgAAAAAAAAADAAAAAQAAADc36dbwYAYAojfp1vBgBgD7PuABNzfp1vBgBgAEYWNtZQpvcmRl"
+                + "cnNwYWNlF2ludmVudG9yeV9sZXZlbC51cGRhdGVkAwdCTEstMDAzBGV2LTEAnwF7ImRhdGEiOnsiMgAAEwDmYXZhaWxhYmxl"
+                + "Ijo5OCwPAPAJX2FkanVzdG1lbnQiOjEwLCJvbl9oYW5kDQAVMw4ADSYAY3NrdSI6IoEAcSJ9fSwiZXYdAB8irgAEPyJ94eIA"
+                + "JSAxNuIAPzIAoOIAFj8xMTHjABMvMTbjABIvMTbjABUfouMAIyAyOeMAHzPjABkvMjTjABMvMjnjABIvMjnjAA5QdGVkIn1I"
+                + "TEYx9LHjeQYCAACoAgAABQAAAAAAAAACAAAAAQAAABE46dbwYAYAETjp1vBgBgD7PuEBETjp1vBgBgAEYWNtZQpvcmRlcnNw"
+                + "YWNlF2ludmVudG9yeV9sZXZlbC51cGRhdGVkAwdCTEstMDQyBGV2LTQAoAF7ImRhdGEiOnsiMgAAEwD2AGF2YWlsYWJsZSI6"
+                + "MTM3LBAA9Q5fYWRqdXN0bWVudCI6MTAsIm9uX2hhZCI6MTQyDgANJgBjc2t1IjoiggBxIn19LCJldh0AHyKvAARJIn3DA+MA"
+                + "8VEGbzJ2ZW5kDlByb2R1Y3QuQ3JlYXRlAwbwDWlvblRpbWVVdGMiOiIyMDI2LTA5LTMwVDEwOjADADEuNTABAFNaIiwiRD4B"
+                + "8BxCcmFuZE5hbWUiOiJTYWFuamgiLCJDYXRlZ29yeUlkcyI6WzM1NjBdLCJJJgEBrwDzBiwiSXNQdWJsaXNoZWQiOnRydWUs"
+                + "IkQA8ApHZW9yZ2V0dGUgSyFydGkiLCJPbGRQcmljjAFUNjAwLCINABA0DQARU1oBBdcAtCIsIlNsdWciOiJnSAAjLWtIAPAC"
+                + "U3RvY2tUcmFja2luZ0lzRW7RAQV/AEFWYXJpAgEAsgBTXX0sIkWiAQpyARIiyAAfInEBDlBhNjYifQ==",
             "00000000000000458752.log":
                 "SEtMT0dTRUcBAEAAAAAAAAAABwAAAAAAAAB7OOnW8GAGAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAJnHutCP5SExGMQWE"
-                    + "7bg1AgAATQMAAAcAAAAAAAAAAQAAAAEAAABATOnW8GAGAEBM6dbwYAYA8zrLBkBM6dbwYAYABGFjbWUKb3JkZXJzcGFjZQ9w"
-                    + "cm9kdWN0LnVwZGFfYWRkcmVzcyI6eyJjaXR5IjoiQnJpc3RvbCIsInT+AEFiY2Fja28=",
+                + "7bg1AgAATQMAAAcAAAAAAAAAAQAAAAEAAABATOnW8GAGAEBM6dbwYAYA8zrLBkBM6dbwYAYABGFjbWUKb3JkZXJzcGFjZQ9w"
+                + "cm9kdWN0LnVwZGFfYWRkcmVzcyI6eyJjaXR5IjoiQnJpc3RvbCIsInT+AEFiY2Fja28=",
         ])
         // Through the indexes, before repair rewrites them: every account, source, type and entity.
         let snapshot = try ArchiveReader(directory: dir.path).snapshot()

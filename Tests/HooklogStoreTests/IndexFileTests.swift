@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HooklogStore
 
 /// Index files of version 2 are checked a page at a time as they are read; version 1 files (one checksum
@@ -93,7 +94,8 @@ import Testing
             index.endSeq = index.baseSeq + UInt64(ordinal) + 1
             for f in 0..<Int(random.next() % 20) {
                 let header = FrameHeader(
-                    compressedLength: UInt32(random.next() % 90_000), uncompressedLength: UInt32(random.next() % 200_000),
+                    compressedLength: UInt32(random.next() % 90_000),
+                    uncompressedLength: UInt32(random.next() % 200_000),
                     firstSeq: index.baseSeq + UInt64(f * 10), count: 10, flags: UInt16(f % 2),
                     minTime: Int64(bitPattern: random.next()), maxTime: Int64(bitPattern: random.next()))
                 index.frames.append(FrameInfo(offset: random.next(), blockStart: random.next(), header: header))
@@ -114,7 +116,9 @@ import Testing
             let plain = Self.plainEncoding(index, logLength: 77_777, createdMicros: created)
             #expect(sized.count == plain.count, "round \(round)")
             if sized != plain {
-                let at = zip(sized, plain).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(sized.count, plain.count)
+                let at =
+                    zip(sized, plain).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+                    ?? min(sized.count, plain.count)
                 Issue.record("round \(round): \(sized.count) against \(plain.count) bytes, first difference at \(at)")
             }
         }
@@ -243,12 +247,15 @@ import Testing
         // check reads every page, reports both, and repair rewrites them.
         let report = try ArchiveCheck.run(directory: dir.path, repair: false)
         for path in indexes.prefix(2) {
-            #expect(report.problems.contains { $0.hasPrefix(path) && $0.contains("checksum mismatch in the page") }, "\(report.problems)")
+            #expect(
+                report.problems.contains { $0.hasPrefix(path) && $0.contains("checksum mismatch in the page") },
+                "\(report.problems)")
         }
         #expect(report.problems.count == 2, "\(report.problems)")
         _ = try ArchiveCheck.run(directory: dir.path, repair: true)
         #expect(try ArchiveCheck.run(directory: dir.path, repair: false).isClean)
-        #expect(try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(ref: "or_4")) == expected)
+        #expect(
+            try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(ref: "or_4")) == expected)
     }
 
     /// Each index file of `dir` (version 2, as written) and the same index as version 1: the same body,
@@ -277,7 +284,8 @@ import Testing
             let index = try IndexFile(path: path, segmentPath: String(path.dropLast(4)) + ".log")
             #expect(index.firstDamagedOffset() == nil)
         }
-        #expect(try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(ref: "or_4")) == expected)
+        #expect(
+            try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(ref: "or_4")) == expected)
         #expect(try ArchiveCheck.run(directory: dir.path, repair: false).isClean)
         // The writer upgrades them to version 2 on open, from their bodies alone (the logs are not read:
         // each upgraded file is byte for byte what it was before the test made it version 1).
@@ -291,14 +299,18 @@ import Testing
             let same = read(path) == bytes.v2
             #expect(same, "\(path) is not the version 2 file it was")
         }
-        #expect(try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(ref: "or_4")) == expected)
+        #expect(
+            try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(ref: "or_4")) == expected)
         for (path, bytes) in versions { write(bytes.v1, to: path) }
         // A flipped bit anywhere in a version 1 body makes it refused on open (then rebuilt by readers).
         var bytes = read(indexes[0])
         bytes[FileHeader.size + (bytes.count - FileHeader.size) / 2] ^= 0x01
         write(bytes, to: indexes[0])
-        #expect(throws: StoreError.self) { _ = try IndexFile(path: indexes[0], segmentPath: String(indexes[0].dropLast(4)) + ".log") }
-        #expect(try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(ref: "or_4")) == expected)
+        #expect(throws: StoreError.self) {
+            _ = try IndexFile(path: indexes[0], segmentPath: String(indexes[0].dropLast(4)) + ".log")
+        }
+        #expect(
+            try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(ref: "or_4")) == expected)
     }
 
     @Test func aVersionPastWhatThisBuildReadsIsRefusedWithAClearError() async throws {
@@ -309,6 +321,8 @@ import Testing
         header.version = 3
         write(header.encoded() + bytes[FileHeader.size...], to: path)
         let error = #expect(throws: StoreError.self) { _ = try IndexFile(path: path, segmentPath: "") }
-        #expect(error?.code == .unsupportedVersion && error?.message.contains("reads versions 1 to 2") == true, "\(String(describing: error))")
+        #expect(
+            error?.code == .unsupportedVersion && error?.message.contains("reads versions 1 to 2") == true,
+            "\(String(describing: error))")
     }
 }

@@ -7,10 +7,18 @@ import Testing
     /// Random valid JSON with the hard cases: whitespace everywhere, escaped quotes, runs of backslashes
     /// before a quote, control escapes, multi-byte UTF-8.
     static func randomJSON(_ rng: inout some RandomNumberGenerator, depth: Int = 0) -> String {
-        func ws() -> String { String((0..<Int.random(in: 0...3, using: &rng)).map { _ in [" ", "\n", "\t", "\r"].randomElement(using: &rng)! }) }
+        func ws() -> String {
+            String(
+                (0..<Int.random(in: 0...3, using: &rng)).map { _ in [" ", "\n", "\t", "\r"].randomElement(using: &rng)!
+                })
+        }
         func string() -> String {
-            let pieces = ["a", "\\\"", "\\\\", "\\\\\\\"", "\\n", "é", "€", " ", "{", "]", ",", ":", "\\u0041", "\\\\\\\\"]
-            return "\"" + (0..<Int.random(in: 0...6, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined() + "\""
+            let pieces = [
+                "a", "\\\"", "\\\\", "\\\\\\\"", "\\n", "é", "€", " ", "{", "]", ",", ":", "\\u0041", "\\\\\\\\",
+            ]
+            return "\""
+                + (0..<Int.random(in: 0...6, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+                + "\""
         }
         let kind = depth > 3 ? Int.random(in: 0...2, using: &rng) : Int.random(in: 0...4, using: &rng)
         switch kind {
@@ -18,7 +26,9 @@ import Testing
         case 1: return ws() + ["0", "-12.5e3", "true", "null", "42"].randomElement(using: &rng)! + ws()
         case 2: return ws() + string() + ws()
         case 3:
-            let members = (0..<Int.random(in: 0...4, using: &rng)).map { _ in ws() + string() + ws() + ":" + randomJSON(&rng, depth: depth + 1) }
+            let members = (0..<Int.random(in: 0...4, using: &rng)).map { _ in
+                ws() + string() + ws() + ":" + randomJSON(&rng, depth: depth + 1)
+            }
             return ws() + "{" + members.joined(separator: ",") + ws() + "}" + ws()
         default:
             let items = (0..<Int.random(in: 0...4, using: &rng)).map { _ in randomJSON(&rng, depth: depth + 1) }
@@ -32,7 +42,9 @@ import Testing
         for _ in 0..<5000 {
             let text = Self.randomJSON(&rng)
             let bytes = Array(text.utf8)
-            #expect((try? JSONSerialization.jsonObject(with: Data(bytes), options: .fragmentsAllowed)) != nil, "generator: \(text)")
+            #expect(
+                (try? JSONSerialization.jsonObject(with: Data(bytes), options: .fragmentsAllowed)) != nil,
+                "generator: \(text)")
             // Also inside a larger buffer, as payloads sit inside decoded blocks.
             let padded = Array("xx".utf8) + bytes + Array("yy".utf8)
             var fast: [UInt8] = [], reference: [UInt8] = []

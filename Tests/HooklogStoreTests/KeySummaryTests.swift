@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HooklogStore
 
 /// The archive's key summary: a lookup of one entity or ref opens only the segments that may hold it,
@@ -25,9 +26,11 @@ import Testing
     /// The filters that lookups of these keys must agree on, with and without the summary.
     static let filters: [EventFilter] =
         stride(from: 0, to: 3000, by: 37).flatMap { [EventFilter(entity: "or_\($0)"), EventFilter(ref: "or_\($0)")] }
-        + [EventFilter(ref: "SKU-3"), EventFilter(ref: "cu_1"), EventFilter(entity: "or_0", ref: "SKU-0"),
-           EventFilter(entity: "x2999-3"), EventFilter(entity: "absent"), EventFilter(ref: "absent"),
-           EventFilter(account: "acme", ref: "or_1500")]
+        + [
+            EventFilter(ref: "SKU-3"), EventFilter(ref: "cu_1"), EventFilter(entity: "or_0", ref: "SKU-0"),
+            EventFilter(entity: "x2999-3"), EventFilter(entity: "absent"), EventFilter(ref: "absent"),
+            EventFilter(account: "acme", ref: "or_1500"),
+        ]
 
     /// Every filter answers through `snapshot(for:)` what a scan of every event finds.
     static func expectSameAnswers(_ dir: TempDirectory, _ comment: Comment? = nil) throws {
@@ -35,7 +38,8 @@ import Testing
         try #require(all.count == 6000)
         for filter in filters {
             let scanned = all.filter { e in
-                (filter.entity.map { e.entity == $0 } ?? true) && (filter.ref.map { e.entity == $0 || e.refs.contains($0) } ?? true)
+                (filter.entity.map { e.entity == $0 } ?? true)
+                    && (filter.ref.map { e.entity == $0 || e.refs.contains($0) } ?? true)
                     && (filter.account.map { e.account == $0 } ?? true)
             }
             let keyed = try ArchiveReader(directory: dir.path).snapshot(for: filter)
@@ -57,13 +61,17 @@ import Testing
                 // A fresh file: its frame table not read yet.
                 let sub = try IndexFile(path: path, segmentPath: log).frames(holding: ordinals)
                 let positions = sub.map { f in all.firstIndex { $0.offset == f.offset } }
-                #expect(positions.allSatisfy { $0 != nil } && zip(positions, positions.dropFirst()).allSatisfy { $0! < $1! })
+                #expect(
+                    positions.allSatisfy { $0 != nil } && zip(positions, positions.dropFirst()).allSatisfy { $0! < $1! }
+                )
                 for (k, f) in sub.enumerated() where !f.header.startsBlock {
                     #expect(k > 0 && positions[k - 1]! == positions[k]! - 1, "a block's earlier frames come with it")
                 }
                 let base = all.first!.firstSeq
                 for o in ordinals {
-                    #expect(sub.contains { $0.firstSeq <= base + UInt64(o) && base + UInt64(o) < $0.endSeq }, "ordinal \(o) in \(path)")
+                    #expect(
+                        sub.contains { $0.firstSeq <= base + UInt64(o) && base + UInt64(o) < $0.endSeq },
+                        "ordinal \(o) in \(path)")
                 }
             }
         }
@@ -81,12 +89,16 @@ import Testing
         // 81 orders, a false positive now and then.
         var opened = 0
         for order in stride(from: 0, to: 3000, by: 37) {
-            opened += try ArchiveReader(directory: dir.path).snapshot(for: EventFilter(entity: "or_\(order)")).segmentCount
+            opened += try ArchiveReader(directory: dir.path).snapshot(for: EventFilter(entity: "or_\(order)"))
+                .segmentCount
         }
         #expect(opened <= 81 * 3 + 8, "\(opened) segments opened for 81 lookups of \(sealed + 1)")
         // Keys in every segment (a SKU) and filters without an entity or ref open them all.
-        #expect(try ArchiveReader(directory: dir.path).snapshot(for: EventFilter(ref: "SKU-3")).segmentCount == sealed + 1)
-        #expect(try ArchiveReader(directory: dir.path).snapshot(for: EventFilter(type: "order.created")).segmentCount == sealed + 1)
+        #expect(
+            try ArchiveReader(directory: dir.path).snapshot(for: EventFilter(ref: "SKU-3")).segmentCount == sealed + 1)
+        #expect(
+            try ArchiveReader(directory: dir.path).snapshot(for: EventFilter(type: "order.created")).segmentCount
+                == sealed + 1)
         #expect(try ArchiveReader(directory: dir.path).snapshot(for: EventFilter(entity: "absent")).segmentCount <= 3)
     }
 
@@ -96,7 +108,9 @@ import Testing
         try FileManager.default.removeItem(atPath: Self.directoryPath(dir))
         try FileManager.default.removeItem(atPath: Self.filterPath(dir))
         // Without it, every segment is opened, and the answers are the same.
-        #expect(try ArchiveReader(directory: dir.path).snapshot(for: EventFilter(entity: "or_4")).segmentCount == dir.segmentFiles().count)
+        #expect(
+            try ArchiveReader(directory: dir.path).snapshot(for: EventFilter(entity: "or_4")).segmentCount
+                == dir.segmentFiles().count)
         try Self.expectSameAnswers(dir)
         try await append([], to: dir, options: Self.options)
         let after = try #require(KeySummary.entries(ofDirectory: read(Self.directoryPath(dir))))
@@ -104,7 +118,9 @@ import Testing
         // segment's filter as the next is sealed, the index thread writes the next one itself, and it
         // can land first (the summary sorts its entries when read).
         let original = try #require(KeySummary.entries(ofDirectory: before))
-        func segments(_ entries: [KeySummary.Entry]) -> [[UInt64]] { entries.map { [$0.baseSeq, $0.endSeq, UInt64($0.lineCount)] } }
+        func segments(_ entries: [KeySummary.Entry]) -> [[UInt64]] {
+            entries.map { [$0.baseSeq, $0.endSeq, UInt64($0.lineCount)] }
+        }
         #expect(segments(after) == segments(original))
         #expect(try ArchiveReader(directory: dir.path).snapshot(for: EventFilter(entity: "or_4")).segmentCount <= 3)
         try Self.expectSameAnswers(dir)
@@ -115,9 +131,13 @@ import Testing
         let sealed = dir.segmentFiles().count - 1
         var filters = read(Self.filterPath(dir))
         // Every page of every filter with a bit flipped in its lines: each fails its checksum.
-        for page in stride(from: KeySummary.pageSize, to: filters.count, by: KeySummary.pageSize) { filters[page + 100] ^= 0x04 }
+        for page in stride(from: KeySummary.pageSize, to: filters.count, by: KeySummary.pageSize) {
+            filters[page + 100] ^= 0x04
+        }
         write(filters, to: Self.filterPath(dir))
-        #expect(try ArchiveReader(directory: dir.path).snapshot(for: EventFilter(entity: "absent")).segmentCount == sealed + 1)
+        #expect(
+            try ArchiveReader(directory: dir.path).snapshot(for: EventFilter(entity: "absent")).segmentCount == sealed
+                + 1)
         try Self.expectSameAnswers(dir, "damaged pages")
         // The writer's next open checks every page and writes the damaged filters again.
         try await append([], to: dir, options: Self.options)
@@ -141,7 +161,9 @@ import Testing
             bytes += entries[i].encoded()
         }
         write(bytes, to: Self.directoryPath(dir))
-        #expect(try ArchiveReader(directory: dir.path).snapshot(for: EventFilter(entity: "absent")).segmentCount == sealed + 1)
+        #expect(
+            try ArchiveReader(directory: dir.path).snapshot(for: EventFilter(entity: "absent")).segmentCount == sealed
+                + 1)
         try Self.expectSameAnswers(dir, "stale entries")
         // A directory that is not one (wrong header): no summary at all.
         write(Array(repeating: 0x41, count: 200), to: Self.directoryPath(dir))
@@ -158,7 +180,9 @@ import Testing
         }
         try await append([], to: dir, options: Self.options)
         let entries = try #require(KeySummary.entries(ofDirectory: read(Self.directoryPath(dir))))
-        let bases = dir.segmentFiles().dropLast().map { UInt64(URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent)! }
+        let bases = dir.segmentFiles().dropLast().map {
+            UInt64(URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent)!
+        }
         #expect(entries.map(\.baseSeq) == bases)
         let reader = try ArchiveReader(directory: dir.path)
         let all = try reader.snapshot().events()
@@ -194,7 +218,9 @@ import Testing
             #expect(keys.allSatisfy { view.mayHold($0, in: entry) })
             let others = (0..<4000).map { _ in rng.next() }
             let positives = others.filter { view.mayHold($0, in: entry) }.count
-            #expect(count == 0 ? positives == 0 : positives < 4000 * 3 / 100, "\(positives) false positives of 4000 at \(count) keys")
+            #expect(
+                count == 0 ? positives == 0 : positives < 4000 * 3 / 100,
+                "\(positives) false positives of 4000 at \(count) keys")
         }
     }
 
@@ -226,7 +252,9 @@ import Testing
         ]
         let bytes = KeySummary.directoryHeader() + bad.flatMap { $0.encoded() }
         #expect(KeySummary.entries(ofDirectory: bytes) == [])
-        write(KeySummary.filterMagic + Array(repeating: 0, count: KeySummary.pageSize - 8), to: dir.logDirectory + "/" + KeySummary.filterName)
+        write(
+            KeySummary.filterMagic + Array(repeating: 0, count: KeySummary.pageSize - 8),
+            to: dir.logDirectory + "/" + KeySummary.filterName)
         write(bytes, to: dir.logDirectory + "/" + KeySummary.directoryName)
         #expect(KeySummaryWriter(logDirectory: dir.logDirectory, sealed: [(1, 2, MemoryIndex(baseSeq: 1))]) != nil)
     }
@@ -252,10 +280,13 @@ import Testing
         for _ in 0..<300 {
             var bytes = KeySummary.directoryHeader()
             for _ in 0..<Int(rng.next() % 8) {
-                let e = KeySummary.Entry(baseSeq: wild(), endSeq: wild(), offset: wild(), lineCount: UInt32(truncatingIfNeeded: wild()))
+                let e = KeySummary.Entry(
+                    baseSeq: wild(), endSeq: wild(), offset: wild(), lineCount: UInt32(truncatingIfNeeded: wild()))
                 bytes += e.encoded()
             }
-            if rng.next() % 3 == 0 { bytes += (0..<Int(rng.next() % 40)).map { _ in UInt8(truncatingIfNeeded: rng.next()) } }
+            if rng.next() % 3 == 0 {
+                bytes += (0..<Int(rng.next() % 40)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            }
             guard let entries = KeySummary.entries(ofDirectory: bytes) else { continue }
             #expect(zip(entries, entries.dropFirst()).allSatisfy { $0.baseSeq < $1.baseSeq })
             let view = KeySummary.View(entries: entries, filters: file)
@@ -280,17 +311,24 @@ import Testing
         let n = index.frames.count
         try #require(n >= 4)
         let all = try ArchiveReader(directory: dir.path).snapshot().events()
-        let target = try #require(all.first { $0.seq >= index.frames[n - 2].firstSeq && $0.seq < index.endSeq - 1 && $0.entity != nil })
+        let target = try #require(
+            all.first { $0.seq >= index.frames[n - 2].firstSeq && $0.seq < index.endSeq - 1 && $0.entity != nil })
         index.frames[n / 2].header.firstSeq = index.endSeq - 1
         index.frames[n / 2].header.count = 1
         write(IndexFile.encode(index, logLength: try log.size(), createdMicros: 0), to: path)
         let filter = EventFilter(entity: target.entity!)
-        #expect(try ArchiveReader(directory: dir.path).snapshot().events(matching: filter) == all.filter { $0.entity == target.entity })
+        #expect(
+            try ArchiveReader(directory: dir.path).snapshot().events(matching: filter)
+                == all.filter { $0.entity == target.entity })
 
         var wild = MemoryIndex(baseSeq: 1)
-        wild.frames = [FrameInfo(
-            offset: .max - 10, blockStart: .max - 10,
-            header: FrameHeader(compressedLength: 100, uncompressedLength: 100, firstSeq: 1, count: 1, flags: 1, minTime: 0, maxTime: 0))]
+        wild.frames = [
+            FrameInfo(
+                offset: .max - 10, blockStart: .max - 10,
+                header: FrameHeader(
+                    compressedLength: 100, uncompressedLength: 100, firstSeq: 1, count: 1, flags: 1, minTime: 0,
+                    maxTime: 0))
+        ]
         wild.endSeq = 2
         let wildPath = dir.path + "/wild.idx"
         write(IndexFile.encode(wild, logLength: 1000, createdMicros: 0), to: wildPath)
@@ -312,7 +350,10 @@ import Testing
             let at = Int(e.offset) + p * KeySummary.pageSize
             var page = [UInt8](repeating: 0, count: KeySummary.pageSize)
             let crc = KeySummary.pageChecksum(page, at: 0, entry: e, page: p)
-            for i in 0..<4 { page[KeySummary.linesPerPage * KeySummary.lineSize + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
+            for i in 0..<4 {
+                page[KeySummary.linesPerPage * KeySummary.lineSize + i] = UInt8(
+                    truncatingIfNeeded: crc >> (8 * UInt32(i)))
+            }
             bloom.replaceSubrange(at..<(at + KeySummary.pageSize), with: page)
         }
         write(bloom, to: Self.filterPath(dir))
@@ -320,9 +361,12 @@ import Testing
         let target = try #require(all.first { $0.seq >= e.baseSeq && $0.seq < e.endSeq && $0.entity != nil })
         let filter = EventFilter(entity: target.entity!)
         let truth = all.filter { $0.entity == target.entity }
-        #expect(try ArchiveReader(directory: dir.path).snapshot(for: filter).events(matching: filter) != truth, "the forged filter hides it")
+        #expect(
+            try ArchiveReader(directory: dir.path).snapshot(for: filter).events(matching: filter) != truth,
+            "the forged filter hides it")
         let found = try ArchiveCheck.run(directory: dir.path, repair: false)
-        #expect(found.problems.contains { $0.contains(KeySummary.filterName) && $0.contains("lacks") }, "\(found.problems)")
+        #expect(
+            found.problems.contains { $0.contains(KeySummary.filterName) && $0.contains("lacks") }, "\(found.problems)")
         // A damaged page of another filter is reported too.
         var damaged = read(Self.filterPath(dir))
         damaged[Int(entries[2].offset) + 10] ^= 1

@@ -15,11 +15,14 @@ import Testing
         var events: [NewEvent] = []
         for i in 0..<300 {
             let control = i % 3 == 0 ? String(repeating: "\u{01}", count: i % 40) : name(i % 23)
-            let payload = "{\n  \"n\" : \(i),\n\t\"s\": \"a \\\"b\\\" \\\\ \(i)\",\r\n  \"list\": [ 1, 2 , {\"x\": null} ]\n}"
+            let payload =
+                "{\n  \"n\" : \(i),\n\t\"s\": \"a \\\"b\\\" \\\\ \(i)\",\r\n  \"list\": [ 1, 2 , {\"x\": null} ]\n}"
             events.append(
                 NewEvent(
-                    account: control, source: name(i % 5), type: name(1 + i % 7), entity: i % 4 == 0 ? nil : name(i % 11),
-                    refs: (0..<(i % 9)).map { _ in name(Int.random(in: 0...12, using: &rng)) }, id: i % 2 == 0 ? nil : name(i % 13),
+                    account: control, source: name(i % 5), type: name(1 + i % 7),
+                    entity: i % 4 == 0 ? nil : name(i % 11),
+                    refs: (0..<(i % 9)).map { _ in name(Int.random(in: 0...12, using: &rng)) },
+                    id: i % 2 == 0 ? nil : name(i % 13),
                     payload: Array(payload.utf8)))
         }
         _ = try await store.append(events)

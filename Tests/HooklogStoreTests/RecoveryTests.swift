@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HooklogStore
 
 @Suite struct RecoveryTests {
@@ -28,8 +29,11 @@ import Testing
         // Random base64 does not compress under LZ4: ~14 MB of log, so three 4 MB chunks and a roll.
         for batch in 0..<300 {
             let events = (0..<20).map { i in
-                let noise = Data((0..<225).flatMap { _ in withUnsafeBytes(of: rng.next()) { Array($0) } }).base64EncodedString()
-                return NewEvent(account: "a", source: "s", type: "t", entity: "e\(batch)-\(i)", refs: [], id: "\(batch)-\(i)", payload: Array("{\"x\":\"\(noise)\"}".utf8))
+                let noise = Data((0..<225).flatMap { _ in withUnsafeBytes(of: rng.next()) { Array($0) } })
+                    .base64EncodedString()
+                return NewEvent(
+                    account: "a", source: "s", type: "t", entity: "e\(batch)-\(i)", refs: [], id: "\(batch)-\(i)",
+                    payload: Array("{\"x\":\"\(noise)\"}".utf8))
             }
             _ = try await store.append(events)
             count += events.count
@@ -162,11 +166,16 @@ import Testing
 
         let reopened = try ArchiveStore.open(directory: dir.path, options: options)
         for path in [segments[0], segments[1]] {
-            #expect(reopened.recoveryNotes.contains { $0.contains(path) && $0.contains("offset 0") && $0.contains("header") })
+            #expect(
+                reopened.recoveryNotes.contains {
+                    $0.contains(path) && $0.contains("offset 0") && $0.contains("header")
+                })
         }
         let events = try reopened.reader().snapshot().events()
         let expected = Array(all[..<firstCount]) + Array(all[(firstCount + emptiedCount)...])
-        #expect(events.count == expected.count && events.map(\.payload) == expected, "\(events.count) events; \(reopened.recoveryNotes)")
+        #expect(
+            events.count == expected.count && events.map(\.payload) == expected,
+            "\(events.count) events; \(reopened.recoveryNotes)")
         #expect(try await reopened.append(orderEvents(order: 1000, count: 1)).storedSeqs == [UInt64(all.count + 1)])
         reopened.close()
         // Another process reads the same, through the index files the writer wrote.
@@ -187,7 +196,9 @@ import Testing
         // Through the existing index file: the read notices, reports and skips.
         var reported: [StoreError] = []
         var seen: [[UInt8]] = []
-        try ArchiveReader(directory: dir.path).snapshot().forEach(matching: EventFilter(), onDamage: { reported.append($0) }) {
+        try ArchiveReader(directory: dir.path).snapshot().forEach(
+            matching: EventFilter(), onDamage: { reported.append($0) }
+        ) {
             seen.append($0.payload)
             return true
         }
@@ -228,14 +239,18 @@ import Testing
             bytes[Int(rng.next() % UInt64(bytes.count))] ^= 0x01
             write(bytes, to: index)
         }
-        #expect(try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(ref: "or_4")) == expected)
+        #expect(
+            try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(ref: "or_4")) == expected)
         // Truncated to nothing, or not an index at all.
         write([], to: dir.indexFiles()[0])
         write(Array("junk".utf8), to: dir.indexFiles()[1])
-        #expect(try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(ref: "or_4")) == expected)
+        #expect(
+            try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(ref: "or_4")) == expected)
         let reopened = try ArchiveStore.open(directory: dir.path, options: smallOptions(segmentSize: 4 << 10))
         reopened.close()
-        for index in dir.indexFiles() { #expect(throws: Never.self) { _ = try IndexFile(path: index, segmentPath: "") } }
+        for index in dir.indexFiles() {
+            #expect(throws: Never.self) { _ = try IndexFile(path: index, segmentPath: "") }
+        }
     }
 
     @Test func anEmptyActiveSegmentFromACrashDuringRollIsRecreated() async throws {

@@ -41,7 +41,8 @@ import Testing
     @Test func aSmallSegmentGetsASmallDictionary() {
         /// The bytes a sample takes with the stride chosen for these records.
         func sampled(_ bytes: UInt64, _ records: Int) -> Int {
-            records / SegmentDictionary.sampleStride(uncompressedBytes: bytes, recordCount: records) * (Int(bytes) / records)
+            records / SegmentDictionary.sampleStride(uncompressedBytes: bytes, recordCount: records)
+                * (Int(bytes) / records)
         }
         // A full segment: about 64 KB, LZ4's window.
         #expect((60_000...65_536).contains(sampled(300 << 20, 300_000)))
@@ -64,8 +65,9 @@ import Testing
         for e in events.prefix(60) {
             #expect(try snapshot.event(seq: e.seq)?.payload == e.payload)
         }
-        #expect(try snapshot.events(matching: EventFilter(entity: "or_3")).map(\.seq)
-            == events.filter { $0.entity == "or_3" }.map(\.seq))
+        #expect(
+            try snapshot.events(matching: EventFilter(entity: "or_3")).map(\.seq)
+                == events.filter { $0.entity == "or_3" }.map(\.seq))
     }
 
     @Test func anIndexRebuiltFromARecompressedLogFindsEveryEvent() async throws {
@@ -91,7 +93,9 @@ import Testing
         for path in dir.indexFiles() { try FileManager.default.removeItem(atPath: path) }
         #expect(try ArchiveReader(directory: dir.path).snapshot().events().map(\.payload) == events.map(\.payload))
         let report = try ArchiveCheck.run(directory: dir.path, repair: false)
-        #expect(report.problems.contains { $0.contains(path) && $0.contains("one of the two copies") }, "\(report.problems)")
+        #expect(
+            report.problems.contains { $0.contains(path) && $0.contains("one of the two copies") }, "\(report.problems)"
+        )
     }
 
     @Test func bothCopiesDamagedLoseThatSegmentOnlyReportedAndNothingCrashes() async throws {
@@ -108,7 +112,9 @@ import Testing
         // With its index: the segment's blocks are reported as they are read, and skipped.
         var damage: [StoreError] = []
         var seen: [UInt64] = []
-        try ArchiveReader(directory: dir.path).snapshot().forEach(matching: EventFilter(), onDamage: { damage.append($0) }) {
+        try ArchiveReader(directory: dir.path).snapshot().forEach(
+            matching: EventFilter(), onDamage: { damage.append($0) }
+        ) {
             seen.append($0.seq)
             return true
         }
@@ -136,7 +142,8 @@ import Testing
         write(bytes, to: path)
         for path in dir.indexFiles() { try FileManager.default.removeItem(atPath: path) }
         // The writer opens the archive (rebuilding that index from the log) and every other event reads.
-        let store = try ArchiveStore.open(directory: dir.path, options: smallOptions(segmentSize: 16 << 10, blockSize: 4 << 10))
+        let store = try ArchiveStore.open(
+            directory: dir.path, options: smallOptions(segmentSize: 16 << 10, blockSize: 4 << 10))
         store.close()
         let snapshot = try ArchiveReader(directory: dir.path).snapshot()
         #expect(try snapshot.events().map(\.seq) == events.map(\.seq).filter { !lost.contains($0) })

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HooklogStore
 
 /// `count` one-event batches over 40 orders, of varying sizes: small chained frames, what light
@@ -14,7 +15,8 @@ func lightTraffic(_ count: Int) -> [[NewEvent]] {
         let store = try ArchiveStore.open(directory: dir.path)
         var appended: [(String, [UInt8])] = []
         for (name, body) in try Fixtures.goodBodies() {
-            let event = NewEvent(account: "default", source: "test", type: name, entity: name, refs: [], id: nil, payload: body)
+            let event = NewEvent(
+                account: "default", source: "test", type: name, entity: name, refs: [], id: nil, payload: body)
             let result = try await store.append([event])
             #expect(result.storedSeqs == [UInt64(appended.count + 1)])
             appended.append((name, body))
@@ -92,24 +94,39 @@ func lightTraffic(_ count: Int) -> [[NewEvent]] {
             let byEntity = try snapshot.events(matching: EventFilter(entity: "or_3"))
             #expect(byEntity.map(\.payload) == all.filter { $0.entity == "or_3" }.map { Array($0.payload) })
             let story = try snapshot.events(matching: EventFilter(ref: "or_3"))
-            #expect(story.map(\.payload) == all.filter { $0.entity == "or_3" || $0.refs.contains("or_3") }.map { Array($0.payload) })
+            #expect(
+                story.map(\.payload)
+                    == all.filter { $0.entity == "or_3" || $0.refs.contains("or_3") }.map { Array($0.payload) })
             #expect(story.count > byEntity.count)
             let sku = try snapshot.events(matching: EventFilter(account: "odd", ref: "SKU-2"))
-            #expect(sku.map(\.payload) == all.filter { $0.account == "odd" && ($0.refs.contains("SKU-2") || $0.entity == "SKU-2") }.map { Array($0.payload) })
+            #expect(
+                sku.map(\.payload)
+                    == all.filter { $0.account == "odd" && ($0.refs.contains("SKU-2") || $0.entity == "SKU-2") }.map {
+                        Array($0.payload)
+                    })
             let glob = try snapshot.events(matching: EventFilter(type: "*.created", entity: "or_5"))
-            #expect(glob.map(\.payload) == all.filter { $0.entity == "or_5" && $0.type.hasSuffix(".created") }.map { Array($0.payload) })
+            #expect(
+                glob.map(\.payload)
+                    == all.filter { $0.entity == "or_5" && $0.type.hasSuffix(".created") }.map { Array($0.payload) })
             let newest = try snapshot.events(matching: EventFilter(account: "even"), reverse: true, limit: 5)
-            #expect(newest.map(\.payload) == all.filter { $0.account == "even" }.suffix(5).reversed().map { Array($0.payload) })
+            #expect(
+                newest.map(\.payload)
+                    == all.filter { $0.account == "even" }.suffix(5).reversed().map { Array($0.payload) })
             #expect(try snapshot.events(matching: EventFilter(entity: "nobody")).isEmpty)
             let contains = try snapshot.events(matching: EventFilter(contains: Array("\"n\":3,".utf8)))
-            #expect(contains.count == all.filter { String(decoding: $0.payload, as: UTF8.self).contains("\"n\":3,") }.count)
-            #expect(snapshot.counts(of: .account) == ["even": all.filter { $0.account == "even" }.count, "odd": all.filter { $0.account == "odd" }.count])
+            #expect(
+                contains.count == all.filter { String(decoding: $0.payload, as: UTF8.self).contains("\"n\":3,") }.count)
+            #expect(
+                snapshot.counts(of: .account) == [
+                    "even": all.filter { $0.account == "even" }.count, "odd": all.filter { $0.account == "odd" }.count,
+                ])
         }
         try check(try store.reader().snapshot())
         // The in-place views see exactly what the copies see.
         var viewed: [StoredEvent] = []
         try store.reader().snapshot().forEachView(matching: EventFilter(ref: "SKU-3"), reverse: true) { view in
-            #expect(view.withPayload { Array($0) } == view.event.payload && view.payloadCount == view.event.payload.count)
+            #expect(
+                view.withPayload { Array($0) } == view.event.payload && view.payloadCount == view.event.payload.count)
             #expect(view.type == view.event.type && view.refs == view.event.refs && view.entity == view.event.entity)
             viewed.append(view.event)
             return true
@@ -251,8 +268,9 @@ func lightTraffic(_ count: Int) -> [[NewEvent]] {
         }
         let report = try ArchiveCheck.run(directory: hc.path, repair: false)
         #expect(report.isClean, "\(report.problems)")
-        #expect(try ArchiveReader(directory: hc.path).snapshot().events(matching: EventFilter(ref: "or_7")).count
-            == fastEvents.filter { $0.entity == "or_7" || $0.refs.contains("or_7") }.count)
+        #expect(
+            try ArchiveReader(directory: hc.path).snapshot().events(matching: EventFilter(ref: "or_7")).count
+                == fastEvents.filter { $0.entity == "or_7" || $0.refs.contains("or_7") }.count)
     }
 
     /// While ingest is busy (here: any append in the last second counts), sealed segments stay fast LZ4;
@@ -278,7 +296,9 @@ func lightTraffic(_ count: Int) -> [[NewEvent]] {
             let store = try ArchiveStore.open(directory: dir.path, options: options)
             func fastLZ4() -> Int {
                 dir.segmentFiles().dropLast().filter { log in
-                    guard let index = try? IndexFile(path: String(log.dropLast(4)) + ".idx", segmentPath: log) else { return true }
+                    guard let index = try? IndexFile(path: String(log.dropLast(4)) + ".idx", segmentPath: log) else {
+                        return true
+                    }
                     return index.frames.contains { !$0.header.startsBlock }
                 }.count
             }
@@ -300,7 +320,9 @@ func lightTraffic(_ count: Int) -> [[NewEvent]] {
             if let previousStart { longest = max(longest, clock.now - previousStart) }
             if longest >= .milliseconds(900) {
                 store.close()
-                try #require(attempt < tries, "ingest could not be kept busy: \(longest) between commits, in each of \(tries) tries")
+                try #require(
+                    attempt < tries,
+                    "ingest could not be kept busy: \(longest) between commits, in each of \(tries) tries")
                 continue
             }
             #expect(stillFast >= sealed - 1, "recompressed while ingest was busy")
@@ -358,7 +380,9 @@ func lightTraffic(_ count: Int) -> [[NewEvent]] {
         /// Sealed segments with a frame that continues a block (or no index yet: being rewritten).
         func fastLZ4() -> Int {
             dir.segmentFiles().dropLast().filter { log in
-                guard let index = try? IndexFile(path: String(log.dropLast(4)) + ".idx", segmentPath: log) else { return true }
+                guard let index = try? IndexFile(path: String(log.dropLast(4)) + ".idx", segmentPath: log) else {
+                    return true
+                }
                 return index.frames.contains { !$0.header.startsBlock }
             }.count
         }
@@ -426,7 +450,9 @@ func lightTraffic(_ count: Int) -> [[NewEvent]] {
         #expect(all.map(\.seq) == Array(1...140))
         #expect(try live.events(matching: EventFilter(ref: "or_3")).map(\.seq) == story(all))
         #expect(story(all).contains { $0 > 100 } && story(all).contains { $0 <= 100 })
-        #expect(try live.events(matching: EventFilter(ref: "or_3"), reverse: true, limit: 3).map(\.seq) == Array(story(all).suffix(3).reversed()))
+        #expect(
+            try live.events(matching: EventFilter(ref: "or_3"), reverse: true, limit: 3).map(\.seq)
+                == Array(story(all).suffix(3).reversed()))
         store.close()
         let after = try ArchiveReader(directory: dir.path).snapshot()
         #expect(after.eventCount == 140)
@@ -457,7 +483,8 @@ func lightTraffic(_ count: Int) -> [[NewEvent]] {
 
     @Test func concurrentAppendersAndReadersSeeEveryAcknowledgedEvent() async throws {
         let dir = TempDirectory()
-        let store = try ArchiveStore.open(directory: dir.path, options: smallOptions(segmentSize: 64 << 10, blockSize: 8 << 10))
+        let store = try ArchiveStore.open(
+            directory: dir.path, options: smallOptions(segmentSize: 64 << 10, blockSize: 8 << 10))
         let reader = try store.reader()
         let path = dir.path
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -500,7 +527,8 @@ func lightTraffic(_ count: Int) -> [[NewEvent]] {
     @Test("afterSeq and beforeSeq with index filters give exactly the unwindowed matches inside the window")
     func windowsAgreeWithFiltering() async throws {
         let dir = TempDirectory()
-        let store = try ArchiveStore.open(directory: dir.path, options: smallOptions(segmentSize: 16 << 10, blockSize: 4 << 10))
+        let store = try ArchiveStore.open(
+            directory: dir.path, options: smallOptions(segmentSize: 16 << 10, blockSize: 4 << 10))
         for i in 0..<120 { _ = try await store.append(orderEvents(order: i % 7, count: 3, padding: 30)) }
         store.close()
         let snapshot = try ArchiveReader(directory: dir.path).snapshot()

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import HooklogStore
 
 /// A fresh directory under the system temp dir, removed when the test's scope ends.
@@ -15,12 +16,14 @@ final class TempDirectory {
     var logDirectory: String { path + "/log" }
 
     func segmentFiles() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: logDirectory)) ?? []).filter { $0.hasSuffix(".log") }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: logDirectory)) ?? []).filter { $0.hasSuffix(".log") }
+            .sorted()
             .map { logDirectory + "/" + $0 }
     }
 
     func indexFiles() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: logDirectory)) ?? []).filter { $0.hasSuffix(".idx") }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: logDirectory)) ?? []).filter { $0.hasSuffix(".idx") }
+            .sorted()
             .map { logDirectory + "/" + $0 }
     }
 }
@@ -67,7 +70,8 @@ func orderEvents(order: Int, count: Int, account: String = "acme", padding: Int 
     (0..<count).map { i in
         let type = ["order.created", "order.updated", "dispatch.created", "invoice.created"][i % 4]
         let entity = i % 4 >= 2 ? "x\(order)-\(i)" : "or_\(order)"
-        let payload = "{\"event\":\"\(type)\",\"data\":{\"order\":{\"id\":\"or_\(order)\",\"n\":\(i),\"note\":\"\(String(repeating: "z", count: padding))\"}}}"
+        let payload =
+            "{\"event\":\"\(type)\",\"data\":{\"order\":{\"id\":\"or_\(order)\",\"n\":\(i),\"note\":\"\(String(repeating: "z", count: padding))\"}}}"
         return NewEvent(
             account: account, source: "orderspace", type: type, entity: entity,
             refs: i % 4 >= 2 ? ["or_\(order)", "SKU-\(order % 7)"] : ["SKU-\(order % 7)", "cu_\(order % 3)"], id: nil,

@@ -29,9 +29,13 @@ struct Sink: AsyncParsableCommand {
     @Option(help: "The status of failures on purpose (503, 429, 400…).") var failStatus = 503
     @Option(help: "Send Retry-After: N with failures.") var retryAfter: Int?
     @Option(help: "Wait this many milliseconds before answering.") var delayMs = 0
-    @Option(help: "Drop the connection without an answer for this fraction of requests (0-1), at random.") var resetRate = 0.0
+    @Option(help: "Drop the connection without an answer for this fraction of requests (0-1), at random.")
+    var resetRate = 0.0
     @Option(help: "Append each accepted body as one line to FILE.") var record: String?
-    @Option(help: "Answer with a 100-byte body sent one byte every this many milliseconds (a receiver that trickles its answer).")
+    @Option(
+        help:
+            "Answer with a 100-byte body sent one byte every this many milliseconds (a receiver that trickles its answer)."
+    )
     var trickleMs = 0
 
     struct Counts: Sendable {
@@ -61,9 +65,11 @@ struct Sink: AsyncParsableCommand {
             return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         }
         let recordLock = Mutex(())
-        let settings = (verify: verify, secret: secret, signHeader: signHeader, failFirst: failFirst, failRate: failRate,
-                        failStatus: failStatus, retryAfter: retryAfter, delayMs: delayMs, resetRate: resetRate,
-                        trickleMs: trickleMs)
+        let settings = (
+            verify: verify, secret: secret, signHeader: signHeader, failFirst: failFirst, failRate: failRate,
+            failStatus: failStatus, retryAfter: retryAfter, delayMs: delayMs, resetRate: resetRate,
+            trickleMs: trickleMs
+        )
         let router = Router(context: SinkContext.self)
         router.get("/stats") { _, _ in counts.withLock { $0.json } }
         router.post("/**") { request, context -> Response in
@@ -115,7 +121,8 @@ struct Sink: AsyncParsableCommand {
         let app = Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "hooklog-sink"),
             onServerRunning: { channel in
-                FileHandle.standardOutput.write(Data("hooklog-sink: listening on http://\(host):\(channel.localAddress?.port ?? 0)\n".utf8))
+                FileHandle.standardOutput.write(
+                    Data("hooklog-sink: listening on http://\(host):\(channel.localAddress?.port ?? 0)\n".utf8))
             })
         try await app.runService()
         FileHandle.standardError.write(Data("hooklog-sink: \(counts.withLock { $0.json })\n".utf8))
@@ -130,11 +137,19 @@ struct Sink: AsyncParsableCommand {
         var depth = 0, commas = 0, inString = false, escaped = false, empty = true
         for b in body[first...] {
             if inString {
-                if escaped { escaped = false } else if b == 0x5C { escaped = true } else if b == 0x22 { inString = false }
+                if escaped {
+                    escaped = false
+                } else if b == 0x5C {
+                    escaped = true
+                } else if b == 0x22 {
+                    inString = false
+                }
                 continue
             }
             switch b {
-            case 0x22: inString = true; empty = false
+            case 0x22:
+                inString = true
+                empty = false
             case 0x5B, 0x7B:
                 if depth >= 1 { empty = false }
                 depth += 1
@@ -148,7 +163,9 @@ struct Sink: AsyncParsableCommand {
     }
 
     /// Checks a request's signature, written independently of hooklog's own signing code.
-    static func verified(_ headers: HTTPFields, _ body: [UInt8], _ scheme: String, _ secret: String, _ signHeader: String) -> Bool {
+    static func verified(
+        _ headers: HTTPFields, _ body: [UInt8], _ scheme: String, _ secret: String, _ signHeader: String
+    ) -> Bool {
         func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { headers[$0] } }
         func mac(_ key: [UInt8], _ message: [UInt8]) -> Data {
             Data(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
@@ -162,7 +179,8 @@ struct Sink: AsyncParsableCommand {
             let hex = mac(Array(secret.utf8), body).map { String(format: "%02x", $0) }.joined()
             return header(signHeader) == "sha256=" + hex
         case "standard-webhooks":
-            guard let id = header("webhook-id"), let ts = header("webhook-timestamp"), let sigs = header("webhook-signature"),
+            guard let id = header("webhook-id"), let ts = header("webhook-timestamp"),
+                let sigs = header("webhook-signature"),
                 let t = Int(ts), case let now = Int(Date().timeIntervalSince1970), (now - 300)...(now + 300) ~= t
             else { return false }
             let keyText = secret.hasPrefix("whsec_") ? String(secret.dropFirst(6)) : secret

@@ -34,7 +34,8 @@ public struct AccountFile: Sendable {
         do {
             return try JSONDecoder().decode(AccountBook.self, from: data)
         } catch {
-            throw IngestConfigError("\(path) is not a valid accounts file (\(error)); restore it from a backup or remove it")
+            throw IngestConfigError(
+                "\(path) is not a valid accounts file (\(error)); restore it from a backup or remove it")
         }
     }
 

@@ -18,11 +18,14 @@ public enum AdminToken {
 
     /// The current token, made and stored first if there is none (or anew with `rotate`).
     /// - Returns: the token and whether it is new.
-    public static func ensure(directory: String, rotate: Bool = false) throws(IngestConfigError) -> (token: String, created: Bool) {
+    public static func ensure(
+        directory: String, rotate: Bool = false
+    ) throws(IngestConfigError) -> (token: String, created: Bool) {
         if !rotate, let token = load(directory: directory) { return (token, false) }
         try AccountFile.makePrivateDirectory(directory)
         let token = Token.generate(prefix: "hla_")
-        try AccountFile.writeAtomically(Array((token + "\n").utf8), to: path(directory: directory), directory: directory)
+        try AccountFile.writeAtomically(
+            Array((token + "\n").utf8), to: path(directory: directory), directory: directory)
         return (token, true)
     }
 }

@@ -26,13 +26,16 @@ enum JSONParser {
     }
 
     /// The words of each refusal the C pass reports.
-    private static func failure(_ code: Int, at offset: Int, in bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) -> Failure {
+    private static func failure(
+        _ code: Int, at offset: Int, in bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int
+    ) -> Failure {
         let reason: String
         switch code {
         case Int(HOOKLOG_JSON_EMPTY): reason = "empty body"
         case Int(HOOKLOG_JSON_END): reason = "unexpected end of JSON"
         case Int(HOOKLOG_JSON_UNEXPECTED):
-            reason = offset < bytes.count ? "unexpected character '\(printable(bytes[offset]))'" : "unexpected character"
+            reason =
+                offset < bytes.count ? "unexpected character '\(printable(bytes[offset]))'" : "unexpected character"
         case Int(HOOKLOG_JSON_BAD_LITERAL): reason = "invalid literal"
         case Int(HOOKLOG_JSON_TOO_DEEP): reason = "nesting deeper than \(maxDepth) levels"
         case Int(HOOKLOG_JSON_EXPECTED_NAME): reason = "expected a member name in quotes"

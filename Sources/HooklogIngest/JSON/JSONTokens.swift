@@ -25,6 +25,7 @@ final class JSONTokens: @unchecked Sendable {
         precondition(i >= 0 && i < count, "token index out of range")
         let t = base.unsafelyUnwrapped[i]
         return JSONTape.Token(
-            start: t.start, end: t.end, next: t.next, kind: JSONTape.Kind(rawValue: t.kind) ?? .null, escaped: t.escaped != 0)
+            start: t.start, end: t.end, next: t.next, kind: JSONTape.Kind(rawValue: t.kind) ?? .null,
+            escaped: t.escaped != 0)
     }
 }

@@ -67,16 +67,23 @@ public enum EventsEndpoint {
     /// sent), with durations back from `now` (µs).
     ///
     /// - Throws: `IngestError` 400 for a time, duration or limit that does not parse.
-    public static func parse(query: String, now: Int64) throws(IngestError) -> (filter: EventFilter, limit: Int?, reverse: Bool) {
+    public static func parse(
+        query: String, now: Int64
+    ) throws(IngestError) -> (filter: EventFilter, limit: Int?, reverse: Bool) {
         try parse(URI("/v1/events?" + query).queryParameters, now: now)
     }
 
-    static func parse(_ parameters: Parameters, now: Int64) throws(IngestError) -> (filter: EventFilter, limit: Int?, reverse: Bool) {
+    static func parse(
+        _ parameters: Parameters, now: Int64
+    ) throws(IngestError) -> (filter: EventFilter, limit: Int?, reverse: Bool) {
         func text(_ name: String) -> String? { parameters.get(name).flatMap { $0.isEmpty ? nil : String($0) } }
         func time(_ name: String) throws(IngestError) -> Int64? {
             guard let value = text(name) else { return nil }
             guard let t = RFC3339.parse(value, now: now) else {
-                throw IngestError(status: 400, "\(name)=\(value) is neither an RFC 3339 time nor a duration back from now of at most 100 years (15m, 2h, 7d)")
+                throw IngestError(
+                    status: 400,
+                    "\(name)=\(value) is neither an RFC 3339 time nor a duration back from now of at most 100 years (15m, 2h, 7d)"
+                )
             }
             return t
         }
@@ -86,7 +93,8 @@ public enum EventsEndpoint {
             limit = n
         }
         let filter = EventFilter(
-            account: text("account"), source: text("source"), type: text("type"), entity: text("entity"), ref: text("ref"),
+            account: text("account"), source: text("source"), type: text("type"), entity: text("entity"),
+            ref: text("ref"),
             since: try time("since"), until: try time("until"), contains: text("contains").map { Array($0.utf8) })
         let reverse = text("reverse").map { $0 == "true" || $0 == "1" } ?? false
         return (filter, limit, reverse)

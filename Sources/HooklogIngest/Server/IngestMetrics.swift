@@ -30,12 +30,16 @@ struct IngestMetrics: Sendable {
         duplicates[route.metricLabel]?.increment(by: receipt.duplicates)
         bytes.increment(by: count)
         ackLatency.record(duration: latency)
-        Counter(label: "hooklog_requests_total", dimensions: [("route", route.metricLabel), ("status", "200")]).increment()
+        Counter(label: "hooklog_requests_total", dimensions: [("route", route.metricLabel), ("status", "200")])
+            .increment()
     }
 
     func refused(_ route: IngestRoute?, status: Int) {
-        Counter(label: "hooklog_requests_total", dimensions: [("route", route?.metricLabel ?? "other"), ("status", String(status))])
-            .increment()
+        Counter(
+            label: "hooklog_requests_total",
+            dimensions: [("route", route?.metricLabel ?? "other"), ("status", String(status))]
+        )
+        .increment()
     }
 
     func storeFailed() { storeFailures.increment() }

@@ -44,7 +44,9 @@ public struct IngestReceipt: Sendable, Hashable {
     public var json: String {
         var out: [UInt8] = []
         out.reserveCapacity(64 + seqs.count * 12)
-        func text(_ s: StaticString) { out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
+        func text(_ s: StaticString) {
+            out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+        }
         func number(_ n: UInt64) {
             let start = out.count
             var rest = n

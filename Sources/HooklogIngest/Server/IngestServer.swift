@@ -70,24 +70,33 @@ public enum IngestServer {
             let declared = request.headers[.contentLength].flatMap(Int.init)
             if let declared, declared > limit { throw .tooLarge(limit) }
             guard var reservation = budget.reserve(declared ?? 0) else { throw .overBudget }
-            let body = try await readBody(request, on: context.channel, limit: limit, watchdog: watchdog, reservation: &reservation)
+            let body = try await readBody(
+                request, on: context.channel, limit: limit, watchdog: watchdog, reservation: &reservation)
             bodyRead = true
             var headers: [String: String] = [:]
             for field in request.headers {
                 let name = field.name.canonicalName
-                if let earlier = headers[name] { headers[name] = earlier + ", " + field.value } else { headers[name] = field.value }
+                if let earlier = headers[name] {
+                    headers[name] = earlier + ", " + field.value
+                } else {
+                    headers[name] = field.value
+                }
             }
             let receipt = try await ingestor.ingest(admission, headers: headers, body: body)
             context.logger.debug(
                 "stored a delivery",
-                metadata: ["route": "\(route.sourceName)", "events": "\(receipt.events)", "stored": "\(receipt.stored)"])
+                metadata: [
+                    "route": "\(route.sourceName)", "events": "\(receipt.events)", "stored": "\(receipt.stored)",
+                ])
             return json(200, body: receipt.json)
         } catch {
             // Never the token (it is in the path) nor any header: only the route and why.
             context.logger.debug(
-                "refused a delivery", metadata: ["route": "\(route.sourceName)", "status": "\(error.status)", "reason": "\(error.message)"])
+                "refused a delivery",
+                metadata: ["route": "\(route.sourceName)", "status": "\(error.status)", "reason": "\(error.message)"])
             ingestor.refused(route, status: error.status)
-            var response = error.status == 401 ? json(401, error: "unauthorized") : json(error.status, error: error.message)
+            var response =
+                error.status == 401 ? json(401, error: "unauthorized") : json(error.status, error: error.message)
             // A full body budget (before the body is read) clears in moments; a store that cannot write
             // takes longer.
             if error.status == 503 { response.headers[.retryAfter] = bodyRead ? "5" : "1" }
@@ -129,7 +138,9 @@ public enum IngestServer {
         } catch {
             unreadable = true
         }
-        if watchdog.finish(ticket) { throw IngestError(status: 408, "the body did not arrive within \(watchdog.timeout)") }
+        if watchdog.finish(ticket) {
+            throw IngestError(status: 408, "the body did not arrive within \(watchdog.timeout)")
+        }
         if overLimit { throw .tooLarge(limit) }
         if overBudget { throw .overBudget }
         if unreadable { throw IngestError(status: 400, "the body could not be read") }
@@ -145,7 +156,8 @@ public enum IngestServer {
         headers[.contentType] = "application/json"
         var text = body
         text.append("\n")
-        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+        return Response(
+            status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     static func quoted(_ s: String) -> String {

@@ -88,7 +88,8 @@ public final class Ingestor: Sendable {
         do {
             result = try await store.append(request)
         } catch let error as StoreError {
-            logger.error("cannot store a delivery", metadata: ["account": "\(account.name)", "error": "\(error.message)"])
+            logger.error(
+                "cannot store a delivery", metadata: ["account": "\(account.name)", "error": "\(error.message)"])
             metrics.storeFailed()
             throw IngestError(status: 503, "the archive cannot store events right now; retry later")
         } catch {
@@ -102,14 +103,16 @@ public final class Ingestor: Sendable {
             }
         }
         let receipt = IngestReceipt(
-            events: events.count, stored: result.outcomes.count - result.duplicateCount, duplicates: result.duplicateCount,
+            events: events.count, stored: result.outcomes.count - result.duplicateCount,
+            duplicates: result.duplicateCount,
             seqs: seqs)
         metrics.accepted(route, receipt: receipt, bytes: body.count, latency: ContinuousClock.now - started)
         return receipt
     }
 
     private func authenticateAndExtract(
-        _ route: IngestRoute, account: Account, snapshot: AccountDirectory.Snapshot, headers: [String: String], body: [UInt8],
+        _ route: IngestRoute, account: Account, snapshot: AccountDirectory.Snapshot, headers: [String: String],
+        body: [UInt8],
         now: Int64
     ) throws(IngestError) -> [ExtractedEvent] {
         let header = { (name: String) in headers[name.lowercased()] }
@@ -121,7 +124,9 @@ public final class Ingestor: Sendable {
         switch route {
         case .orderspace:
             if let key = account.signingKey {
-                guard WebhookSignature.orderspace.verify(secret: key, body: body, header: header, nowSeconds: now, tolerance: 0)
+                guard
+                    WebhookSignature.orderspace.verify(
+                        secret: key, body: body, header: header, nowSeconds: now, tolerance: 0)
                 else { throw .unauthorized }
             }
             return try OrderspaceSource.extract(body: body)

@@ -22,7 +22,8 @@ public struct GenericSource: Sendable, Hashable, Codable {
 
     /// Creates a source description.
     public init(
-        name: String, typeAt: String, entityAt: String, idAt: String? = nil, refsAt: [String] = [], eventsAt: String? = nil,
+        name: String, typeAt: String, entityAt: String, idAt: String? = nil, refsAt: [String] = [],
+        eventsAt: String? = nil,
         verify: WebhookSignature = .none, toleranceSeconds: Int64 = 300
     ) {
         self.verify = verify
@@ -76,7 +77,8 @@ public struct GenericSource: Sendable, Hashable, Codable {
                 }
             }
             return ExtractedEvent(
-                type: type, entity: scalar(entityAt, e), refs: refs.values, id: id(of: n, e, count: events.count, scalar),
+                type: type, entity: scalar(entityAt, e), refs: refs.values,
+                id: id(of: n, e, count: events.count, scalar),
                 payload: body[tape.range(e)])
         }
     }

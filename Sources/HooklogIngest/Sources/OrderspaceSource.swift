@@ -76,7 +76,9 @@ public enum OrderspaceSource {
     }
 
     /// Adds the ID text of member `name` of each object in the list `list` of the object at `object`.
-    private static func each(_ tape: JSONTape, _ object: Int, _ list: StaticString, _ name: StaticString, into refs: inout IDSet) {
+    private static func each(
+        _ tape: JSONTape, _ object: Int, _ list: StaticString, _ name: StaticString, into refs: inout IDSet
+    ) {
         guard let items = tape.member(object, named: list) else { return }
         tape.forEachElement(items) { item in refs.add(field(tape, item, name)) }
     }

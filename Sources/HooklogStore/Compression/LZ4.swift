@@ -142,7 +142,8 @@ enum BlockDecoder {
                 let out = dst.baseAddress! + prefix
                 if let dictionary {
                     return decode(
-                        src.baseAddress! + range.lowerBound, compressed: range.count, into: out, length: uncompressedLength,
+                        src.baseAddress! + range.lowerBound, compressed: range.count, into: out,
+                        length: uncompressedLength,
                         dictionary: dictionary)
                 }
                 let dictSize = min(prefix, 64 << 10)
@@ -184,7 +185,8 @@ enum BlockDecoder {
                     let n: Int32
                     if let dictionary {
                         n = decode(
-                            src.baseAddress! + frame.offset, compressed: frame.compressed, into: out, length: frame.length,
+                            src.baseAddress! + frame.offset, compressed: frame.compressed, into: out,
+                            length: frame.length,
                             dictionary: dictionary)
                     } else {
                         let dictSize = min(position, 64 << 10)

@@ -59,7 +59,9 @@ struct FileHeader: Equatable, Sendable {
             let version = try r.u16()
             let readable = readable(kind)
             guard readable.contains(version) else {
-                let versions = readable.count == 1 ? "version \(readable.lowerBound)" : "versions \(readable.lowerBound) to \(readable.upperBound)"
+                let versions =
+                    readable.count == 1
+                    ? "version \(readable.lowerBound)" : "versions \(readable.lowerBound) to \(readable.upperBound)"
                 throw StoreError(
                     .unsupportedVersion,
                     "\(path) has format version \(version); this hooklog reads \(versions): upgrade hooklog",

@@ -75,7 +75,12 @@ struct FrameHeader: Equatable, Sendable {
             let crc = try r.u32()
             let header = FrameHeader(
                 compressedLength: try r.u32(), uncompressedLength: try r.u32(), firstSeq: try r.u64(),
-                count: try r.u32(), flags: try { let f = try r.u16(); _ = try r.u16(); return f }(),
+                count: try r.u32(),
+                flags: try {
+                    let f = try r.u16()
+                    _ = try r.u16()
+                    return f
+                }(),
                 minTime: try r.i64(), maxTime: try r.i64())
             guard header.count > 0, header.uncompressedLength <= maxUncompressed,
                 header.uncompressedLength >= header.count, header.minTime <= header.maxTime,

@@ -26,7 +26,8 @@ enum RecordCodec {
     static func encode(
         _ event: NewEvent, receivedAt: Int64, bodyDigest: [UInt8]?, into out: inout ByteWriter
     ) {
-        var length = 8 + 1 + blobSize(event.account.utf8.count) + blobSize(event.source.utf8.count)
+        var length =
+            8 + 1 + blobSize(event.account.utf8.count) + blobSize(event.source.utf8.count)
             + blobSize(event.type.utf8.count) + varintSize(event.refs.count) + blobSize(event.payload.count)
         if let entity = event.entity { length += blobSize(entity.utf8.count) }
         if let id = event.id { length += blobSize(id.utf8.count) }

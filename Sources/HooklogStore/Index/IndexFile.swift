@@ -144,7 +144,8 @@ final class IndexFile: SegmentIndex {
         table.u32(UInt32(pages))
         for p in 0..<pages {
             let start = bodyStart + p * PageChecksums.pageSize
-            table.u32(hooklog_crc32c_extend(0, file.baseAddress! + start, min(PageChecksums.pageSize, file.count - start)))
+            table.u32(
+                hooklog_crc32c_extend(0, file.baseAddress! + start, min(PageChecksums.pageSize, file.count - start)))
         }
         table.u32(hooklog_crc32c_extend(0, file.baseAddress! + FileHeader.size, table.offset - FileHeader.size))
         let header = FileHeader(
@@ -191,14 +192,17 @@ final class IndexFile: SegmentIndex {
                 throw StoreError(.corrupt, "\(path): length does not match its header", path: path)
             }
             // Computed from the file (see `MappedFile`: not through the map).
-            guard try MappedFile.checksum(path: path, FileHeader.size..<(raw.count - 4)) == file.u32(at: raw.count - 4) else {
+            guard try MappedFile.checksum(path: path, FileHeader.size..<(raw.count - 4)) == file.u32(at: raw.count - 4)
+            else {
                 throw StoreError(.corrupt, "\(path): checksum mismatch", path: path)
             }
             (b, end) = (FileHeader.size, raw.count - 4)
             pages = nil
         } else {
             let t = FileHeader.size
-            guard raw.count >= t + 8 else { throw StoreError(.corrupt, "\(path): length does not match its header", path: path) }
+            guard raw.count >= t + 8 else {
+                throw StoreError(.corrupt, "\(path): length does not match its header", path: path)
+            }
             let count = Int(file.u32(at: t))
             let tableEnd = t + 4 + 4 * count + 4
             guard tableEnd <= raw.count, PageChecksums.pageCount(raw.count - tableEnd) == count,
@@ -207,7 +211,8 @@ final class IndexFile: SegmentIndex {
             guard hooklog_crc32c_extend(0, raw.baseAddress! + t, tableEnd - 4 - t) == file.u32(at: tableEnd - 4) else {
                 throw StoreError(.corrupt, "\(path): page table checksum mismatch", path: path)
             }
-            let checks = PageChecksums(file: file, bodyStart: tableEnd, checksums: (0..<count).map { file.u32(at: t + 4 + 4 * $0) })
+            let checks = PageChecksums(
+                file: file, bodyStart: tableEnd, checksums: (0..<count).map { file.u32(at: t + 4 + 4 * $0) })
             guard checks.verify(tableEnd..<(tableEnd + Self.directorySize)) else {
                 throw StoreError(.corrupt, "\(path): checksum mismatch", path: path)
             }
@@ -219,7 +224,9 @@ final class IndexFile: SegmentIndex {
         // offset into the body or a count of entries) must fit the body before any arithmetic is done on it.
         func dir(_ i: Int) throws(StoreError) -> Int {
             let v = file.u64(at: b + i * 8)
-            guard v <= UInt64(bodyLength) else { throw StoreError(.corrupt, "\(path): sections out of bounds", path: path) }
+            guard v <= UInt64(bodyLength) else {
+                throw StoreError(.corrupt, "\(path): sections out of bounds", path: path)
+            }
             return Int(v)
         }
         let (framesOffset, frameCount) = (b + (try dir(0)), try dir(1))
@@ -229,14 +236,18 @@ final class IndexFile: SegmentIndex {
         postingsLength = try dir(5)
         bloomOffset = b + (try dir(6))
         bloomWords = try dir(7)
-        let (namesOffset, nameCount, damageOffset, damageCount) = (b + (try dir(8)), try dir(9), b + (try dir(10)), try dir(11))
+        let (namesOffset, nameCount, damageOffset, damageCount) = (
+            b + (try dir(8)), try dir(9), b + (try dir(10)), try dir(11)
+        )
         guard framesOffset + frameCount * Self.frameEntrySize <= end, keysOffset + keyCount * Self.keyEntrySize <= end,
             postingsOffset + postingsLength <= end, bloomOffset + bloomWords * 8 <= end, namesOffset <= end,
             damageOffset <= end, damageOffset >= namesOffset
         else { throw StoreError(.corrupt, "\(path): sections out of bounds", path: path) }
         // What is read now is checked now; the frame table, key table, postings and Bloom filter as they
         // are first read.
-        guard pages?.verify(namesOffset..<end) ?? true else { throw StoreError(.corrupt, "\(path): checksum mismatch", path: path) }
+        guard pages?.verify(namesOffset..<end) ?? true else {
+            throw StoreError(.corrupt, "\(path): checksum mismatch", path: path)
+        }
         let tail = file.copy(namesOffset..<end)
         var r = ByteReader(tail)
         var names: [(kind: IndexKey.Kind, name: String, count: Int)] = []
@@ -247,7 +258,9 @@ final class IndexFile: SegmentIndex {
                 guard let kind = IndexKey.Kind(rawValue: try r.u8()) else { throw ByteReader.Overrun() }
                 let name = try r.string()
                 // A count past what a segment can hold (its ordinals are `UInt32`s) is no count.
-                guard let count = Int(exactly: try r.varint()), count <= Int(UInt32.max) else { throw ByteReader.Overrun() }
+                guard let count = Int(exactly: try r.varint()), count <= Int(UInt32.max) else {
+                    throw ByteReader.Overrun()
+                }
                 names.append((kind, name, count))
             }
             r = ByteReader(tail, from: damageOffset - namesOffset)
@@ -346,7 +359,8 @@ final class IndexFile: SegmentIndex {
     /// seqs from `seq` on and before `endSeq` (in that order, so no subtraction can overflow).
     static func frameFits(_ f: FrameInfo, from end: UInt64, seq: UInt64, endSeq: UInt64, logLength: UInt64) -> Bool {
         f.offset >= end && f.offset <= logLength && UInt64(f.header.totalLength) <= logLength - f.offset
-            && f.header.count > 0 && f.firstSeq >= seq && f.firstSeq <= endSeq && UInt64(f.header.count) <= endSeq - f.firstSeq
+            && f.header.count > 0 && f.firstSeq >= seq && f.firstSeq <= endSeq
+            && UInt64(f.header.count) <= endSeq - f.firstSeq
     }
 
     /// Entry `i` of the frame table as written, unchecked.
@@ -354,7 +368,8 @@ final class IndexFile: SegmentIndex {
         let o = framesAt.lowerBound + i * Self.frameEntrySize
         let h = FrameHeader(
             compressedLength: file.u32(at: o + 28), uncompressedLength: file.u32(at: o + 32),
-            firstSeq: file.u64(at: o + 16), count: file.u32(at: o + 24), flags: UInt16(truncatingIfNeeded: file.u32(at: o + 36)),
+            firstSeq: file.u64(at: o + 16), count: file.u32(at: o + 24),
+            flags: UInt16(truncatingIfNeeded: file.u32(at: o + 36)),
             minTime: Int64(bitPattern: file.u64(at: o + 40)), maxTime: Int64(bitPattern: file.u64(at: o + 48)))
         return FrameInfo(offset: file.u64(at: o), blockStart: file.u64(at: o + 8), header: h)
     }
@@ -366,7 +381,8 @@ final class IndexFile: SegmentIndex {
         let o = framesAt.lowerBound + i * Self.frameEntrySize
         guard verified(o..<(o + Self.frameEntrySize)), baseSeq <= endSeq else { return nil }
         let f = decodeFrameEntry(i)
-        return Self.frameFits(f, from: UInt64(FileHeader.size), seq: baseSeq, endSeq: endSeq, logLength: logLength) ? f : nil
+        return Self.frameFits(f, from: UInt64(FileHeader.size), seq: baseSeq, endSeq: endSeq, logLength: logLength)
+            ? f : nil
     }
 
     /// Where the last frame ends, from the table's last entry alone (a reader checks that a checkpoint
@@ -433,10 +449,12 @@ final class IndexFile: SegmentIndex {
             if f.header.startsBlock {
                 guard f.blockStart == f.offset else { return frames }
             } else {
-                guard k > 0, picked[k - 1] == picked[k] - 1, out[k - 1].end == f.offset, out[k - 1].blockStart == f.blockStart
+                guard k > 0, picked[k - 1] == picked[k] - 1, out[k - 1].end == f.offset,
+                    out[k - 1].blockStart == f.blockStart
                 else { return frames }
             }
-            if k > 0, out[k - 1].end > f.offset || out[k - 1].endSeq > f.firstSeq { return frames }  // in file and seq order
+            // In file and seq order.
+            if k > 0, out[k - 1].end > f.offset || out[k - 1].endSeq > f.firstSeq { return frames }
         }
         return out
     }
@@ -505,7 +523,8 @@ final class IndexFile: SegmentIndex {
             let next = i + 1 < keyCount ? at + 2 * Self.keyEntrySize : at + Self.keyEntrySize
             guard verified(at..<next) else { throw PageDamage() }
             let start = postingsOffset + Int(file.u32(at: at + 8))
-            let stop = postingsOffset + (i + 1 < keyCount ? Int(file.u32(at: at + Self.keyEntrySize + 8)) : postingsLength)
+            let stop =
+                postingsOffset + (i + 1 < keyCount ? Int(file.u32(at: at + Self.keyEntrySize + 8)) : postingsLength)
             // Offsets that do not make a range inside the postings (a checksum proves the bytes are as
             // written, not that they make sense): no postings, as `decodePostings` would say.
             guard start <= stop, stop <= postingsOffset + postingsLength else { return [] }
@@ -519,7 +538,9 @@ final class IndexFile: SegmentIndex {
     }
 
     func summaryKeys() -> [UInt64]? {
-        guard verified(keysOffset..<(keysOffset + keyCount * Self.keyEntrySize)) else { return rebuilt()?.summaryKeys() }
+        guard verified(keysOffset..<(keysOffset + keyCount * Self.keyEntrySize)) else {
+            return rebuilt()?.summaryKeys()
+        }
         var keys: [UInt64] = []
         keys.reserveCapacity(keyCount)
         for i in 0..<keyCount { keys.append(file.u64(at: keysOffset + i * Self.keyEntrySize)) }

@@ -105,7 +105,8 @@ struct KeySummary: Sendable {
         // or a hand-edited file): sorted by base seq, the later entry for a base replacing the earlier.
         if ascending { return out }
         var sorted: [Entry] = []
-        for (_, e) in out.enumerated().sorted(by: { ($0.element.baseSeq, $0.offset) < ($1.element.baseSeq, $1.offset) }) {
+        for (_, e) in out.enumerated().sorted(by: { ($0.element.baseSeq, $0.offset) < ($1.element.baseSeq, $1.offset) })
+        {
             if sorted.last?.baseSeq == e.baseSeq { sorted[sorted.count - 1] = e } else { sorted.append(e) }
         }
         return sorted
@@ -180,7 +181,8 @@ struct KeySummary: Sendable {
     static func pageHolds(_ page: [UInt8], entry: Entry, number: Int) -> Bool {
         guard page.count == pageSize else { return false }
         let at = linesPerPage * lineSize
-        let stored = UInt32(page[at]) | UInt32(page[at + 1]) << 8 | UInt32(page[at + 2]) << 16 | UInt32(page[at + 3]) << 24
+        let stored =
+            UInt32(page[at]) | UInt32(page[at + 1]) << 8 | UInt32(page[at + 2]) << 16 | UInt32(page[at + 3]) << 24
         return stored == pageChecksum(page, at: 0, entry: entry, page: number)
     }
 }

@@ -26,12 +26,16 @@ final class KeySummaryWriter: Sendable {
     init?(logDirectory: String, sealed: [(baseSeq: UInt64, endSeq: UInt64, index: any SegmentIndex)]) {
         let directoryPath = logDirectory + "/" + KeySummary.directoryName
         let filterPath = logDirectory + "/" + KeySummary.filterName
-        guard let filters = try? RawFile(path: filterPath, flags: O_RDWR | O_CREAT), var filterSize = try? filters.size()
+        guard let filters = try? RawFile(path: filterPath, flags: O_RDWR | O_CREAT),
+            var filterSize = try? filters.size()
         else { return nil }
-        let header = KeySummary.filterMagic + [UInt8](repeating: 0, count: KeySummary.pageSize - KeySummary.filterMagic.count)
+        let header =
+            KeySummary.filterMagic + [UInt8](repeating: 0, count: KeySummary.pageSize - KeySummary.filterMagic.count)
         /// Empties the filter file down to its first page (which it writes).
         func startOver() -> Bool {
-            guard (try? filters.truncate(to: 0)) != nil, (try? filters.write(header, at: 0)) != nil else { return false }
+            guard (try? filters.truncate(to: 0)) != nil, (try? filters.write(header, at: 0)) != nil else {
+                return false
+            }
             filterSize = UInt64(header.count)
             return true
         }
@@ -56,7 +60,8 @@ final class KeySummaryWriter: Sendable {
         for e in found {
             while next < sealed.count && sealed[next].baseSeq < e.baseSeq { next += 1 }
             guard next < sealed.count, sealed[next].baseSeq == e.baseSeq, sealed[next].endSeq == e.endSeq,
-                e.offset + UInt64(e.pageCount * KeySummary.pageSize) <= filterSize, case .success = reading.wholeFilter(e)
+                e.offset + UInt64(e.pageCount * KeySummary.pageSize) <= filterSize,
+                case .success = reading.wholeFilter(e)
             else { continue }  // its pages lost to a crash or damaged: made again below
             kept.append(e)
         }
@@ -70,13 +75,18 @@ final class KeySummaryWriter: Sendable {
         var directoryBytes = KeySummary.directoryHeader()
         for e in kept { directoryBytes += e.encoded() }
         if old != directoryBytes {
-            guard (try? FileSystem.writeAtomically(directoryBytes, to: directoryPath, directory: logDirectory)) != nil else {
+            guard (try? FileSystem.writeAtomically(directoryBytes, to: directoryPath, directory: logDirectory)) != nil
+            else {
                 return nil
             }
         }
         guard let directory = try? RawFile(path: directoryPath, flags: O_RDWR) else { return nil }
-        let aligned = (filterSize + UInt64(KeySummary.pageSize) - 1) / UInt64(KeySummary.pageSize) * UInt64(KeySummary.pageSize)
-        state = Mutex(State(directory: directory, filters: filters, directoryEnd: UInt64(directoryBytes.count), filtersEnd: aligned))
+        let aligned =
+            (filterSize + UInt64(KeySummary.pageSize) - 1) / UInt64(KeySummary.pageSize) * UInt64(KeySummary.pageSize)
+        state = Mutex(
+            State(
+                directory: directory, filters: filters, directoryEnd: UInt64(directoryBytes.count), filtersEnd: aligned)
+        )
         var k = 0
         for s in sealed {
             while k < kept.count && kept[k].baseSeq < s.baseSeq { k += 1 }

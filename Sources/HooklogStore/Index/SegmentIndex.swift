@@ -92,7 +92,8 @@ struct MemoryIndex: SegmentIndex {
     /// them was 2.6 % of a busy server's CPU. Seqs outside the frames trap: the writer passes its own.
     mutating func addDedupe(frames added: [FrameInfo], keys: [(key: UInt64, seq: UInt64)]) {
         guard let first = added.first, let last = added.last else { return }
-        precondition(first.firstSeq >= baseSeq && last.endSeq - baseSeq <= UInt64(UInt32.max) + 1, "frames outside the segment")
+        precondition(
+            first.firstSeq >= baseSeq && last.endSeq - baseSeq <= UInt64(UInt32.max) + 1, "frames outside the segment")
         for (key, seq) in keys {
             precondition(seq >= first.firstSeq && seq < last.endSeq, "dedupe key outside its frames")
             if table.append(key, UInt32(seq - baseSeq)) { dedupeKeys.append(key) }
@@ -106,7 +107,9 @@ struct MemoryIndex: SegmentIndex {
     mutating func add(frame: FrameInfo, block: [UInt8], start: Int) throws(ByteReader.Overrun) {
         // Ordinals are `UInt32`s: a frame whose seqs lie beyond them (a far seq in a frame found after damage)
         // cannot be indexed, and is refused like one whose records do not parse.
-        guard frame.firstSeq >= baseSeq, frame.endSeq - baseSeq <= UInt64(UInt32.max) + 1 else { throw ByteReader.Overrun() }
+        guard frame.firstSeq >= baseSeq, frame.endSeq - baseSeq <= UInt64(UInt32.max) + 1 else {
+            throw ByteReader.Overrun()
+        }
         var p = start
         let end = start + Int(frame.header.uncompressedLength)
         for i in 0..<UInt64(frame.header.count) {

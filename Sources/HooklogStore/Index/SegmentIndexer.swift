@@ -28,7 +28,8 @@ struct SegmentIndexer: Sendable {
     ///     covers (the next frame there starts a block).
     ///   - layout: a recompressed segment's layout (`start` is then its `framesStart`).
     init(
-        baseSeq: UInt64, path: String, start: UInt64 = UInt64(FileHeader.size), layout: SegmentDictionary.Layout = .plain,
+        baseSeq: UInt64, path: String, start: UInt64 = UInt64(FileHeader.size),
+        layout: SegmentDictionary.Layout = .plain,
         resync: Bool = true
     ) {
         self.resync = resync
@@ -73,7 +74,8 @@ struct SegmentIndexer: Sendable {
                 }
                 try BlockDecoder.decodeFrame(
                     bytes, range: local..<(local + Int(frame.header.compressedLength)),
-                    uncompressedLength: Int(frame.header.uncompressedLength), appendingTo: &block, dictionary: dictionary)
+                    uncompressedLength: Int(frame.header.uncompressedLength), appendingTo: &block,
+                    dictionary: dictionary)
                 do {
                     try index.add(frame: frame, block: block, start: start)
                 } catch {
@@ -83,7 +85,8 @@ struct SegmentIndexer: Sendable {
                 // The CRC held but the contents do not parse: written wrong, not damaged in transit.
                 let reason =
                     frame.header.usesDictionary && layout.dictionary == nil
-                    ? "frame does not decode: \(layout.problem ?? "the segment has no dictionary")" : "frame does not decode"
+                    ? "frame does not decode: \(layout.problem ?? "the segment has no dictionary")"
+                    : "frame does not decode"
                 damage.append(
                     DamagedRange(
                         path: path, offset: frame.offset, length: UInt64(frame.header.totalLength),

@@ -102,7 +102,8 @@ public enum ArchiveCheck {
             if header != nil, let problem = layout.problem { out.report.problems.append("\(path): \(problem)") }
             if layout.oneCopyDamaged {
                 // One copy serves; the other is worth knowing about (`check --repair` does not rewrite it).
-                out.report.problems.append("\(path): one of the two copies of the segment's dictionary is damaged (the other is used)")
+                out.report.problems.append(
+                    "\(path): one of the two copies of the segment's dictionary is damaged (the other is used)")
             }
             var indexer = SegmentIndexer(baseSeq: base, path: path, layout: layout, resync: !isLast)
             let limit = mark.map { $0.segmentBase == base ? min($0.offset, size) : size } ?? size
@@ -118,9 +119,11 @@ public enum ArchiveCheck {
             out.report.events += index.eventCount
             for d in index.damage { out.report.problems.append(d.description) }
             if indexer.tailLength > 0 && !(isLast && indexer.tailIsZero) {
-                let what = isLast ? "a torn tail (an interrupted write)" : "unreadable bytes at the end of a sealed segment"
+                let what =
+                    isLast ? "a torn tail (an interrupted write)" : "unreadable bytes at the end of a sealed segment"
                 out.report.problems.append(
-                    "\(path) at offset \(indexer.scannedEnd): \(indexer.tailLength) bytes of \(what) (\(indexer.tailReason ?? "incomplete"))")
+                    "\(path) at offset \(indexer.scannedEnd): \(indexer.tailLength) bytes of \(what) (\(indexer.tailReason ?? "incomplete"))"
+                )
             }
             if !isLast {
                 let indexPath = logDirectory + "/" + SegmentName.index(base)
@@ -128,7 +131,8 @@ public enum ArchiveCheck {
                     let stored = try IndexFile(path: indexPath, segmentPath: path)
                     if let offset = stored.firstDamagedOffset() {
                         // Opening checks only the pages it reads: a check reads them all.
-                        out.report.problems.append("\(indexPath): checksum mismatch in the page at body offset \(offset)")
+                        out.report.problems.append(
+                            "\(indexPath): checksum mismatch in the page at body offset \(offset)")
                         out.badIndexes.append(base)
                     } else if let problem = stored.framesProblem() {
                         out.report.problems.append("\(indexPath): \(problem)")
@@ -142,7 +146,8 @@ public enum ArchiveCheck {
                         error.code == .notFound ? "\(indexPath) is missing" : error.message)
                     out.badIndexes.append(base)
                 }
-                if let summary, let problem = summaryProblem(summary, base: base, nextBase: bases[n + 1], index: index) {
+                if let summary, let problem = summaryProblem(summary, base: base, nextBase: bases[n + 1], index: index)
+                {
                     out.report.problems.append("\(logDirectory)/\(KeySummary.filterName): \(problem)")
                 }
             }
@@ -154,7 +159,9 @@ public enum ArchiveCheck {
     /// Why the key summary's filter of the segment at `base` cannot serve lookups (damaged, or missing
     /// a key of `index`, the index rebuilt from the log), or nil if it can or there is none to trust
     /// (no entry, or one readers ignore: the writer adds a filter then).
-    static func summaryProblem(_ summary: KeySummary.View, base: UInt64, nextBase: UInt64, index: MemoryIndex) -> String? {
+    static func summaryProblem(
+        _ summary: KeySummary.View, base: UInt64, nextBase: UInt64, index: MemoryIndex
+    ) -> String? {
         guard let entry = summary.entry(baseSeq: base), entry.endSeq == nextBase else { return nil }
         let name = SegmentName.log(base)
         switch summary.wholeFilter(entry) {
@@ -165,17 +172,23 @@ public enum ArchiveCheck {
             let missing = (index.summaryKeys() ?? []).filter { key in
                 let k = KeySummary.normalize(key)
                 let line = KeySummary.line(of: k, lineCount: lineCount)
-                return !KeySummary.bitsSet(k, line: line, in: bytes, pageStart: line / KeySummary.linesPerPage * KeySummary.pageSize)
+                return !KeySummary.bitsSet(
+                    k, line: line, in: bytes, pageStart: line / KeySummary.linesPerPage * KeySummary.pageSize)
             }.count
             return missing == 0
-                ? nil : "the filter of \(name) lacks \(missing) keys of its log: lookups would miss events (run `hooklog check --repair`)"
+                ? nil
+                : "the filter of \(name) lacks \(missing) keys of its log: lookups would miss events (run `hooklog check --repair`)"
         }
     }
 
     /// Why an index file disagrees with the index rebuilt from its log, or nil if it agrees.
     static func compare(_ stored: IndexFile, _ rebuilt: MemoryIndex, logLength: UInt64) -> String? {
-        if stored.logLength != logLength { return "built for a log of \(stored.logLength) bytes, the log has \(logLength)" }
-        if stored.baseSeq != rebuilt.baseSeq || stored.endSeq != rebuilt.endSeq { return "covers other seqs than its log" }
+        if stored.logLength != logLength {
+            return "built for a log of \(stored.logLength) bytes, the log has \(logLength)"
+        }
+        if stored.baseSeq != rebuilt.baseSeq || stored.endSeq != rebuilt.endSeq {
+            return "covers other seqs than its log"
+        }
         if stored.frames != rebuilt.frames { return "its frame table differs from the log's frames" }
         for key in rebuilt.table.allKeys where stored.postings(key) != rebuilt.table.postings(key) {
             return "postings of key \(String(key, radix: 16)) differ from the log"
@@ -183,7 +196,9 @@ public enum ArchiveCheck {
         for kind in [IndexKey.Kind.account, .source, .type] {
             let a = stored.names(kind).sorted { $0.name < $1.name }
             let b = rebuilt.names(kind).sorted { $0.name < $1.name }
-            if a.map(\.name) != b.map(\.name) || a.map(\.count) != b.map(\.count) { return "its names differ from the log" }
+            if a.map(\.name) != b.map(\.name) || a.map(\.count) != b.map(\.count) {
+                return "its names differ from the log"
+            }
         }
         return nil
     }

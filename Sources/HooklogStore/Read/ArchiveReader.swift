@@ -116,7 +116,8 @@ public final class ArchiveReader: Sendable {
                 }
                 if skipped { continue }
                 if let tail = s.tail, tail.base == base, tail.prefix == nil,
-                    (try? IndexFile(path: logDirectory + "/" + SegmentName.index(base), segmentPath: tail.file.path)) == nil
+                    (try? IndexFile(path: logDirectory + "/" + SegmentName.index(base), segmentPath: tail.file.path))
+                        == nil
                 {
                     // Sealed since the last look but its index is not there: finish scanning it ourselves.
                     var indexer = tail.indexer
@@ -131,7 +132,7 @@ public final class ArchiveReader: Sendable {
                     let view = SegmentView(file: segment.file, index: segment.index)
                     opened.append((base, view))
                     views.append(view)
-                } catch where error.code == .notFound {
+                } catch  where error.code == .notFound {
                     continue  // deleted by retention since the listing
                 }
             }
@@ -145,21 +146,25 @@ public final class ArchiveReader: Sendable {
             if s.tail?.base != activeBase {
                 let file = try RawFile(path: activePath, flags: O_RDONLY)
                 let header = try file.read(at: 0, count: FileHeader.size)
-                guard header.count == FileHeader.size else { return ArchiveSnapshot(segments: views, endSeqFloor: floor) }
+                guard header.count == FileHeader.size else {
+                    return ArchiveSnapshot(segments: views, endSeqFloor: floor)
+                }
                 // A damaged header only names the file: its frames are read all the same (the writer
                 // writes it anew when it opens), as for a sealed segment. Another version is refused.
                 let decoded: FileHeader?
                 do throws(StoreError) {
                     decoded = try FileHeader.decode(header, kind: .segment, path: activePath)
-                } catch where error.code == .corrupt {
+                } catch  where error.code == .corrupt {
                     decoded = nil
                 }
                 var prefix: SegmentView? = nil
                 // The active segment ends at its first bad frame, as recovery will cut it (see `resync`).
                 var indexer = SegmentIndexer(
-                    baseSeq: activeBase, path: activePath, layout: try SegmentDictionary.layout(file: file, header: decoded),
+                    baseSeq: activeBase, path: activePath,
+                    layout: try SegmentDictionary.layout(file: file, header: decoded),
                     resync: false)
-                if let checkpoint = try? IndexFile(path: logDirectory + "/" + SegmentName.index(activeBase), segmentPath: activePath),
+                if let checkpoint = try? IndexFile(
+                    path: logDirectory + "/" + SegmentName.index(activeBase), segmentPath: activePath),
                     checkpoint.baseSeq == activeBase, checkpoint.lastFrameEnd == checkpoint.logLength,
                     checkpoint.logLength <= min(try file.size(), activeLimit ?? .max)
                 {

@@ -129,7 +129,8 @@ public struct ArchiveSnapshot: Sendable {
             for group in reverse ? Array(groups.reversed()) : groups {
                 let decoded: BlockReader.Decoded
                 do throws(StoreError) {
-                    decoded = try BlockReader.decode(file: segment.file, frames: frames, first: group.first, last: group.last)
+                    decoded = try BlockReader.decode(
+                        file: segment.file, frames: frames, first: group.first, last: group.last)
                     if let damage = decoded.damage {
                         guard let onDamage else { throw damage }
                         onDamage(damage)
@@ -190,7 +191,9 @@ public struct ArchiveSnapshot: Sendable {
     }
 
     /// The events matching `filter`, in seq order (newest first if `reverse`).
-    public func events(matching filter: EventFilter = .init(), reverse: Bool = false, limit: Int? = nil) throws
+    public func events(
+        matching filter: EventFilter = .init(), reverse: Bool = false, limit: Int? = nil
+    ) throws
         -> [StoredEvent]
     {
         var out: [StoredEvent] = []
@@ -250,7 +253,11 @@ public struct ArchiveSnapshot: Sendable {
         var i = 0
         var j = 0
         while i < a.count && j < b.count {
-            if a[i] < b[j] { i += 1 } else if a[i] > b[j] { j += 1 } else {
+            if a[i] < b[j] {
+                i += 1
+            } else if a[i] > b[j] {
+                j += 1
+            } else {
                 out.append(a[i])
                 i += 1
                 j += 1

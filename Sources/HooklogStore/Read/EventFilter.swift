@@ -69,7 +69,8 @@ public struct EventFilter: Sendable, Hashable {
             guard let e = l.entity, bytes.bytes(e, equal: entity) else { return false }
         }
         if let ref {
-            let hit = (l.entity.map { bytes.bytes($0, equal: ref) } ?? false) || RecordCodec.hasRef(bytes, l, equal: ref)
+            let hit =
+                (l.entity.map { bytes.bytes($0, equal: ref) } ?? false) || RecordCodec.hasRef(bytes, l, equal: ref)
             if !hit { return false }
         }
         if let contains, !contains.isEmpty, !bytes.contains(contains, in: l.payload) { return false }

@@ -73,7 +73,8 @@ struct NDJSONCursor {
             let w = UInt64(littleEndian: (base + i).loadUnaligned(as: UInt64.self))
             let quote = w ^ (ones &* 0x22)
             let backslash = w ^ (ones &* 0x5C)
-            let flagged = (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((w &- ones &* 0x20) & ~w)) & highs
+            let flagged =
+                (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((w &- ones &* 0x20) & ~w)) & highs
             if flagged != 0 { return i + flagged.trailingZeroBitCount >> 3 }
             i += 8
         }

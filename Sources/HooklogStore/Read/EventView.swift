@@ -9,7 +9,6 @@ public struct EventView: Sendable {
     /// The event's archive position.
     public let seq: UInt64
 
-
     /// Server time of receipt, µs since the epoch.
     public var receivedAtMicros: Int64 { layout.receivedAt }
     /// The account.

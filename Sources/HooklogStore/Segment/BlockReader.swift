@@ -33,7 +33,8 @@ enum BlockReader {
                     path: file.path)
                 break
             }
-            runs.append((local + FrameHeader.size, f.header.totalLength - FrameHeader.size, Int(f.header.uncompressedLength)))
+            runs.append(
+                (local + FrameHeader.size, f.header.totalLength - FrameHeader.size, Int(f.header.uncompressedLength)))
             out.frames.append((f, position))
             position += Int(f.header.uncompressedLength)
         }
@@ -93,7 +94,8 @@ enum BlockReader {
     }
 
     /// The event at `seq` of a segment, or nil if the index has no frame for it.
-    static func event(seq: UInt64, file: RawFile, frames: [FrameInfo], index: some SegmentIndex) throws -> StoredEvent? {
+    static func event(seq: UInt64, file: RawFile, frames: [FrameInfo], index: some SegmentIndex) throws -> StoredEvent?
+    {
         guard let fi = index.frameIndex(containing: seq) else { return nil }
         let decoded = try decode(file: file, frames: frames, first: blockFirst(frames, fi), last: fi)
         if let damage = decoded.damage, decoded.frames.last.map({ $0.frame.endSeq <= seq }) ?? true { throw damage }

@@ -37,9 +37,15 @@ final class MappedFile: @unchecked Sendable {
         var head = [UInt8](repeating: 0, count: min(count, Self.headLength))
         var done = 0
         while done < head.count {
-            let n = head.withUnsafeMutableBytes { Syscalls.pread(fd, $0.baseAddress! + done, $0.count - done, off_t(done)) }
+            let n = head.withUnsafeMutableBytes {
+                Syscalls.pread(fd, $0.baseAddress! + done, $0.count - done, off_t(done))
+            }
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw n < 0 ? StoreError.system("read", path: path) : StoreError(.corrupt, "\(path) changed while read", path: path) }
+            guard n > 0 else {
+                throw n < 0
+                    ? StoreError.system("read", path: path)
+                    : StoreError(.corrupt, "\(path) changed while read", path: path)
+            }
             done += n
         }
         let p = mmap(nil, count, PROT_READ, MAP_SHARED, fd, 0)
@@ -71,7 +77,11 @@ final class MappedFile: @unchecked Sendable {
             let want = min(buffer.count, range.upperBound - at)
             let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(at)) }
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw n < 0 ? StoreError.system("read", path: path) : StoreError(.corrupt, "\(path) changed while read", path: path) }
+            guard n > 0 else {
+                throw n < 0
+                    ? StoreError.system("read", path: path)
+                    : StoreError(.corrupt, "\(path) changed while read", path: path)
+            }
             crc = CRC32C.checksum(buffer[..<n], seed: crc)
             at += n
         }
@@ -89,10 +99,14 @@ final class MappedFile: @unchecked Sendable {
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
     @inline(__always)
-    func u32(at offset: Int) -> UInt32 { UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
+    func u32(at offset: Int) -> UInt32 {
+        UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
 
     @inline(__always)
-    func u64(at offset: Int) -> UInt64 { UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
+    func u64(at offset: Int) -> UInt64 {
+        UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
 
     /// A copy of `range`.
     func copy(_ range: Range<Int>) -> [UInt8] { Array(bytes[range]) }

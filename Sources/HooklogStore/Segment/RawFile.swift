@@ -218,7 +218,9 @@ enum FileSystem {
     ///   time (`MappedFile` maps with `MADV_RANDOM`: no readahead), it costs the pages it reads (25 MB).
     ///   Such files are written in the background, so they are also written back in pieces
     ///   (`writeBackInPieces`), never queued on the disk ahead of the log's syncs all at once.
-    static func writeAtomically(_ bytes: [UInt8], to path: String, directory: String, uncached: Bool = false) throws(StoreError) {
+    static func writeAtomically(
+        _ bytes: [UInt8], to path: String, directory: String, uncached: Bool = false
+    ) throws(StoreError) {
         let temp = path + ".tmp"
         do throws(StoreError) {
             let file = try RawFile(path: temp, flags: O_WRONLY | O_CREAT | O_TRUNC)

@@ -64,7 +64,8 @@ enum SegmentDictionary {
         let compressed = Int(bytes.loadU32(at: offset + 8))
         let length = Int(bytes.loadU32(at: offset + 12))
         guard length > 0, length <= maxLength, compressed > 0, bytes.count - offset - entryHeaderSize >= compressed,
-            CRC32C.checksum(bytes, range: (offset + 8)..<(offset + entryHeaderSize + compressed)) == bytes.loadU32(at: offset + 4)
+            CRC32C.checksum(bytes, range: (offset + 8)..<(offset + entryHeaderSize + compressed))
+                == bytes.loadU32(at: offset + 4)
         else { return nil }
         return try? BlockDecoder.decodeRun(bytes, frames: [(offset + entryHeaderSize, compressed, length)])
     }
@@ -87,7 +88,9 @@ enum SegmentDictionary {
 
     /// Reads the layout of the segment `file` whose header is `header` (nil: the header is damaged, and
     /// a dictionary section is looked for after it all the same).
-    static func layout(file: RawFile, header: FileHeader?, checkingBothCopies: Bool = false) throws(StoreError) -> Layout {
+    static func layout(
+        file: RawFile, header: FileHeader?, checkingBothCopies: Bool = false
+    ) throws(StoreError) -> Layout {
         let start = UInt64(FileHeader.size)
         guard let header else {
             // A damaged header: if a whole copy of a dictionary section follows it, frames start after
@@ -97,13 +100,15 @@ enum SegmentDictionary {
             let copy = UInt64(entryHeaderSize) + UInt64(first.loadU32(at: 8))
             guard copy <= UInt64(entryHeaderSize + maxLength + maxLength / 255 + 16) else { return .plain }
             return layout(
-                section: try file.read(at: start, count: Int(2 * copy)), copyLength: Int(copy), framesStart: start + 2 * copy,
+                section: try file.read(at: start, count: Int(2 * copy)), copyLength: Int(copy),
+                framesStart: start + 2 * copy,
                 checkingBothCopies: checkingBothCopies)
         }
         guard header.version >= FileHeader.dictionarySegmentVersion else { return .plain }
         let length = header.extra[0]
         let size = try file.size()
-        guard length >= UInt64(2 * entryHeaderSize), length % 2 == 0, length <= 2 * UInt64(entryHeaderSize + 2 * maxLength),
+        guard length >= UInt64(2 * entryHeaderSize), length % 2 == 0,
+            length <= 2 * UInt64(entryHeaderSize + 2 * maxLength),
             start + length <= size
         else {
             // A header whose checksum holds but whose section length cannot be (written wrong): frames are
@@ -114,14 +119,16 @@ enum SegmentDictionary {
                 problem: "the dictionary section's length (\(length) bytes) does not fit the file")
         }
         return layout(
-            section: try file.read(at: start, count: Int(length)), copyLength: Int(length / 2), framesStart: start + length,
+            section: try file.read(at: start, count: Int(length)), copyLength: Int(length / 2),
+            framesStart: start + length,
             checkingBothCopies: checkingBothCopies)
     }
 
     /// The layout of the segment `file`, read once for the open file and then kept with it.
     static func cachedLayout(file: RawFile) throws(StoreError) -> Layout {
         if let known = file.segmentLayout.withLock({ $0 }) { return known }
-        let header = try? FileHeader.decode(try file.read(at: 0, count: FileHeader.size), kind: .segment, path: file.path)
+        let header = try? FileHeader.decode(
+            try file.read(at: 0, count: FileHeader.size), kind: .segment, path: file.path)
         let layout = try Self.layout(file: file, header: header)
         file.segmentLayout.withLock { $0 = layout }
         return layout

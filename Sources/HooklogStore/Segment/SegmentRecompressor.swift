@@ -24,7 +24,8 @@ enum SegmentRecompressor {
         guard index.damage.isEmpty, !index.frames.isEmpty else { return nil }
         let old = try RawFile(path: path, flags: O_RDONLY)
         let oldLength = index.frames.last!.end
-        guard var header = try? FileHeader.decode(try old.read(at: 0, count: FileHeader.size), kind: .segment, path: path)
+        guard
+            var header = try? FileHeader.decode(try old.read(at: 0, count: FileHeader.size), kind: .segment, path: path)
         else { return nil }
 
         // Pass 1: the dictionary, every k-th record (decoding fast LZ4 again for pass 2 costs far less

@@ -25,7 +25,8 @@ public struct DamagedRange: Sendable, Equatable, CustomStringConvertible {
     public var lostSeqs: Range<UInt64>?
 
     public var description: String {
-        let lost = lostSeqs.map { $0.isEmpty ? "" : ", events \($0.lowerBound)...\($0.upperBound - 1) unreadable" } ?? ""
+        let lost =
+            lostSeqs.map { $0.isEmpty ? "" : ", events \($0.lowerBound)...\($0.upperBound - 1) unreadable" } ?? ""
         return "\(path) at offset \(offset): \(length) damaged bytes (\(reason))\(lost)"
     }
 }
@@ -81,10 +82,15 @@ enum SegmentScanner {
                     out.nextSeq = h.firstSeq + UInt64(h.count)
                     p += h.totalLength
                     out.validEnd = fileOffset + UInt64(p)
-                    if !h.commitContinues { committed = (p, out.frames.count, out.damage.count, out.nextSeq, out.blockStart) }
+                    if !h.commitContinues {
+                        committed = (p, out.frames.count, out.damage.count, out.nextSeq, out.blockStart)
+                    }
                     continue
                 }
-                reason = h.firstSeq == out.nextSeq ? "frame continues a block that is unreadable" : "frame out of sequence (seq \(h.firstSeq), expected \(out.nextSeq))"
+                reason =
+                    h.firstSeq == out.nextSeq
+                    ? "frame continues a block that is unreadable"
+                    : "frame out of sequence (seq \(h.firstSeq), expected \(out.nextSeq))"
             case .failure(let invalid):
                 switch invalid {
                 case .short: reason = "incomplete frame"

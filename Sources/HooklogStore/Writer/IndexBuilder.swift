@@ -120,7 +120,9 @@ final class IndexBuilder: Sendable {
                         rewrites.state.withLock { $0.waiting.append((job.index.baseSeq, job.logPath)) }
                         catchUp = true
                     case .sealed(let job):
-                        Self.recompress(job, blockSize: blockSize, logDirectory: logDirectory, published: published, rewrites: rewrites)
+                        Self.recompress(
+                            job, blockSize: blockSize, logDirectory: logDirectory, published: published,
+                            rewrites: rewrites)
                     case .catchUp:
                         catchUp = true
                     }
@@ -129,12 +131,16 @@ final class IndexBuilder: Sendable {
                 while true {
                     load.waitWhileBusy(step: 500)
                     let more = Self.catchUpOne(
-                        level: level, blockSize: blockSize, logDirectory: logDirectory, published: published, rewrites: rewrites)
+                        level: level, blockSize: blockSize, logDirectory: logDirectory, published: published,
+                        rewrites: rewrites)
                     // One segment a step, so that a segment sealed meanwhile is not kept waiting; once the
                     // thread is closing it takes no new step, and a close that finishes recompression
                     // (`finishesRecompressionOnClose`) finishes the catch-up here, every segment of it.
                     guard more else { break }
-                    if catchUpQueue.withLock({ $0.worker?.enqueue(.catchUp) }) == true || !finishesRecompressionOnClose { break }
+                    if catchUpQueue.withLock({ $0.worker?.enqueue(.catchUp) }) == true || !finishesRecompressionOnClose
+                    {
+                        break
+                    }
                 }
             }
         }
@@ -156,7 +162,9 @@ final class IndexBuilder: Sendable {
             // Gone already (retention, at a tiny `maxBytes`): nothing to index.
             guard FileSystem.fileSize(seal.logPath) != nil else { return }
             // The index of the segment as written: readers and the writer get it now.
-            Self.writeIndex(index, logLength: seal.logLength, logPath: seal.logPath, logDirectory: logDirectory, published: published)
+            Self.writeIndex(
+                index, logLength: seal.logLength, logPath: seal.logPath, logDirectory: logDirectory,
+                published: published)
             // Then its filter in the key summary: lookups of other keys skip the segment from now on.
             summary.writer.withLock { $0 }?.add(baseSeq: index.baseSeq, endSeq: seal.nextBase, index: index)
             // LZ4HC on a thread of its own, one segment at a time. Under a backlog a segment stays fast
@@ -189,7 +197,8 @@ final class IndexBuilder: Sendable {
                     guard let index = confined.index, !index.frames.isEmpty else { continue }
                     let bytes = IndexFile.encode(index, logLength: logLength, createdMicros: currentMicros())
                     try? FileSystem.writeAtomically(
-                        bytes, to: logDirectory + "/" + SegmentName.index(index.baseSeq), directory: logDirectory, uncached: true)
+                        bytes, to: logDirectory + "/" + SegmentName.index(index.baseSeq), directory: logDirectory,
+                        uncached: true)
                 case .seal(let logLength, let logPath, let nextBase):
                     guard let index = confined.index else { continue }
                     confined.index = MemoryIndex(baseSeq: nextBase)
@@ -235,7 +244,9 @@ final class IndexBuilder: Sendable {
         // The index written at seal describes the log before recompression: it must not outlive the
         // rename below, even across a crash (a missing index is rebuilt on open).
         let path = logDirectory + "/" + SegmentName.index(job.index.baseSeq)
-        guard (try? FileSystem.remove(path)) != nil, (try? FileSystem.syncDirectory(logDirectory)) != nil else { return }
+        guard (try? FileSystem.remove(path)) != nil, (try? FileSystem.syncDirectory(logDirectory)) != nil else {
+            return
+        }
         var index = job.index
         var length = job.index.frames.last?.end ?? UInt64(FileHeader.size)
         // Not paused midway when ingest turns busy: the claim above stops retention at this segment,

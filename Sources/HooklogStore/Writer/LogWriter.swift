@@ -79,7 +79,8 @@ final class LogWriter {
             finishesRecompressionOnClose: options.finishesRecompressionOnClose)
 
         let names = try FileSystem.list(logDirectory)
-        for name in names where name.hasSuffix(".tmp") || name.hasSuffix(SegmentRecompressor.suffix)
+        for name in names
+        where name.hasSuffix(".tmp") || name.hasSuffix(SegmentRecompressor.suffix)
             || (name.hasSuffix(SegmentName.indexSuffix)
                 && !names.contains(String(name.dropLast(SegmentName.indexSuffix.count)) + SegmentName.logSuffix))
         {
@@ -90,7 +91,9 @@ final class LogWriter {
         for base in bases.dropLast() {
             let segment = try Self.openSealed(logDirectory: logDirectory, base: base, writable: true)
             if let expected, base != expected {
-                recoveryNotes.append("events \(min(expected, base))...\(max(expected, base) - 1) are missing between segments (before \(SegmentName.log(base)))")
+                recoveryNotes.append(
+                    "events \(min(expected, base))...\(max(expected, base) - 1) are missing between segments (before \(SegmentName.log(base)))"
+                )
             }
             for d in segment.index.damage { recoveryNotes.append(d.description) }
             expected = segment.index.endSeq
@@ -99,7 +102,8 @@ final class LogWriter {
         // The key summary, with a filter for every sealed segment (those sealed by a build without
         // one, or lost to a crash, are added now); the builder appends one at each seal.
         builder.attachSummary(
-            KeySummaryWriter(logDirectory: logDirectory, sealed: sealed.map { ($0.baseSeq, $0.index.endSeq, $0.index) }))
+            KeySummaryWriter(logDirectory: logDirectory, sealed: sealed.map { ($0.baseSeq, $0.index.endSeq, $0.index) })
+        )
         let lastBase = bases.last ?? 1
         let path = logDirectory + "/" + SegmentName.log(lastBase)
         if bases.isEmpty || (FileSystem.fileSize(path) ?? 0) < UInt64(FileHeader.size) {
@@ -155,10 +159,11 @@ final class LogWriter {
     ) throws(StoreError) -> FileHeader? {
         do throws(StoreError) {
             return try FileHeader.decode(try file.read(at: 0, count: FileHeader.size), kind: .segment, path: file.path)
-        } catch where error.code == .corrupt {
+        } catch  where error.code == .corrupt {
             try file.write(FileHeader(kind: .segment, baseSeq: base, createdMicros: currentMicros()).encoded(), at: 0)
             try file.syncData()
-            notes.append("\(file.path): wrote a damaged file header anew (\(error.message)); its frames are read as before")
+            notes.append(
+                "\(file.path): wrote a damaged file header anew (\(error.message)); its frames are read as before")
             return nil
         }
     }
@@ -167,7 +172,9 @@ final class LogWriter {
     /// hold a whole frame: after a power cut those are unacknowledged writes that reached the disk out
     /// of order, but after damage to synced bytes they would be acknowledged events, and the cut must
     /// not destroy them. Returns the file's name, or nil when nothing was worth keeping.
-    private static func keepCutFrames(_ file: RawFile, from offset: UInt64, directory: String) throws(StoreError) -> String? {
+    private static func keepCutFrames(
+        _ file: RawFile, from offset: UInt64, directory: String
+    ) throws(StoreError) -> String? {
         let size = try file.size()
         guard size > offset else { return nil }
         let bytes = try file.read(at: offset, count: Int(size - offset))
@@ -186,7 +193,8 @@ final class LogWriter {
         let indexPath = logDirectory + "/" + SegmentName.index(active.baseSeq)
         guard FileSystem.fileSize(indexPath) != nil else { return }
         let segmentPath = logDirectory + "/" + SegmentName.log(active.baseSeq)
-        if let checkpoint = try? IndexFile(path: indexPath, segmentPath: segmentPath), checkpoint.baseSeq == active.baseSeq,
+        if let checkpoint = try? IndexFile(path: indexPath, segmentPath: segmentPath),
+            checkpoint.baseSeq == active.baseSeq,
             checkpoint.lastFrameEnd == checkpoint.logLength,
             active.frames.contains(where: { $0.end == checkpoint.logLength && $0.endSeq == checkpoint.endSeq })
         {
@@ -246,8 +254,9 @@ final class LogWriter {
         var headerDamage: DamagedRange? = nil
         var header: FileHeader?
         do {
-            header = try FileHeader.decode(try file.read(at: 0, count: FileHeader.size), kind: .segment, path: file.path)
-        } catch where error.code == .corrupt {
+            header = try FileHeader.decode(
+                try file.read(at: 0, count: FileHeader.size), kind: .segment, path: file.path)
+        } catch  where error.code == .corrupt {
             let lost = length < UInt64(FileHeader.size) ? "; the segment's events are lost" : ""
             headerDamage = DamagedRange(
                 path: file.path, offset: 0, length: min(length, UInt64(FileHeader.size)),
@@ -348,7 +357,8 @@ final class LogWriter {
                 plan.stored.append(stored)
             }
             if let digest = request.bodyDigest, !request.events.isEmpty {
-                let key = IndexKey.digest(account: request.events[0].account, source: request.events[0].source, digest: digest)
+                let key = IndexKey.digest(
+                    account: request.events[0].account, source: request.events[0].source, digest: digest)
                 let windowStart = now - Int64(request.dedupeWindow.components.seconds) * 1_000_000
                 var first: UInt64? = nil
                 if let (earlier, s) = seenDigests[key], Self.sameOrigin(earlier, request) {
@@ -382,7 +392,8 @@ final class LogWriter {
                         plan.dedupeKeys.append((key, seq))
                     }
                     if let d = digest {
-                        plan.dedupeKeys.append((IndexKey.digest(account: events[k].account, source: events[k].source, digest: d), seq))
+                        plan.dedupeKeys.append(
+                            (IndexKey.digest(account: events[k].account, source: events[k].source, digest: d), seq))
                         digest = nil
                     }
                     stored.append(k)
@@ -425,7 +436,8 @@ final class LogWriter {
             let header = FrameHeader(
                 compressedLength: UInt32(compressed.count), uncompressedLength: UInt32(input.count),
                 firstSeq: frameFirstSeq, count: recordCount,
-                flags: (startsBlock ? FrameHeader.flagStartsBlock : 0) | (continues ? FrameHeader.flagCommitContinues : 0),
+                flags: (startsBlock ? FrameHeader.flagStartsBlock : 0)
+                    | (continues ? FrameHeader.flagCommitContinues : 0),
                 minTime: now, maxTime: now)
             let offset = activeLength + UInt64(out.bytes.count)
             if startsBlock { blockStart = offset }
@@ -507,7 +519,8 @@ final class LogWriter {
 
     private func pending(_ results: [Result<AppendResult, StoreError>], written: Int = 0) -> Pending {
         Pending(
-            results: results, files: unsynced, mark: CommitMark(segmentBase: activeBase, offset: activeLength, nextSeq: nextSeq),
+            results: results, files: unsynced,
+            mark: CommitMark(segmentBase: activeBase, offset: activeLength, nextSeq: nextSeq),
             written: written)
     }
 
@@ -519,7 +532,8 @@ final class LogWriter {
         for i in sealed.indices {
             if let (index, file) = published[sealed[i].baseSeq] {
                 replaced.append(sealed[i])
-                sealed[i] = SealedSegment(baseSeq: sealed[i].baseSeq, file: file, index: index, logLength: index.logLength)
+                sealed[i] = SealedSegment(
+                    baseSeq: sealed[i].baseSeq, file: file, index: index, logLength: index.logLength)
             }
         }
         builder.release(replaced)
@@ -641,9 +655,10 @@ final class LogWriter {
         var deleted: [UInt64] = []
         var total = sealed.reduce(activeLength) { $0 + $1.logLength }
         while let oldest = sealed.first {
-            let tooOld = options.maxAge.map { age in
-                (oldest.index.maxTime ?? 0) < now - Int64(age.components.seconds) * 1_000_000
-            } ?? false
+            let tooOld =
+                options.maxAge.map { age in
+                    (oldest.index.maxTime ?? 0) < now - Int64(age.components.seconds) * 1_000_000
+                } ?? false
             let tooBig = options.maxBytes.map { total > $0 } ?? false
             guard tooOld || tooBig else { break }
             let removed = try builder.retire(oldest.baseSeq) { () throws(StoreError) in

@@ -52,7 +52,11 @@ final class Syncer: Sendable {
             }
             for job in jobs {
                 for (continuation, result) in job.acks {
-                    if let failure { continuation.resume(throwing: failure) } else { continuation.resume(returning: result) }
+                    if let failure {
+                        continuation.resume(throwing: failure)
+                    } else {
+                        continuation.resume(returning: result)
+                    }
                 }
             }
         }

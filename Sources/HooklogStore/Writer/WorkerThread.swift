@@ -36,10 +36,14 @@ final class WorkerThread<Job: Sendable>: Sendable {
     ///   - idle: the idle scheduling class (Linux `SCHED_IDLE`), for background work that must not take
     ///     the CPU from ingest even for a moment; it runs only when no other thread wants it.
     init(
-        name: String, niceness: Int32 = 0, gathering: Duration? = nil, idle: Bool = false, handle: @escaping @Sendable ([Job]) -> Void,
+        name: String, niceness: Int32 = 0, gathering: Duration? = nil, idle: Bool = false,
+        handle: @escaping @Sendable ([Job]) -> Void,
         finish: @escaping @Sendable () -> Void = {}
     ) {
-        let gatherMicros = gathering.map { useconds_t($0.components.seconds * 1_000_000 + $0.components.attoseconds / 1_000_000_000_000) } ?? 0
+        let gatherMicros =
+            gathering.map {
+                useconds_t($0.components.seconds * 1_000_000 + $0.components.attoseconds / 1_000_000_000_000)
+            } ?? 0
         let thread = Thread { [shared] in
             // Foundation's `Thread.name` does not reach the kernel here: name it from inside.
             hooklog_thread_set_name(name)

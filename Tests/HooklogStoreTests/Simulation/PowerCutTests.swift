@@ -15,65 +15,73 @@ import Testing
 /// CI runs `HOOKLOG_POWER_CUT_SEEDS` seeds (default 150) from `HOOKLOG_POWER_CUT_FIRST` (default 1);
 /// `tools/power-cut` runs as many as asked and prints the seed of every failure.
 extension DiskSimulation {
-@Suite struct PowerCutTests {
-    static var seedCount: Int { Int(ProcessInfo.processInfo.environment["HOOKLOG_POWER_CUT_SEEDS"] ?? "") ?? 150 }
-    static var firstSeed: UInt64 { UInt64(ProcessInfo.processInfo.environment["HOOKLOG_POWER_CUT_FIRST"] ?? "") ?? 1 }
-    static var senders: Int? { Int(ProcessInfo.processInfo.environment["HOOKLOG_POWER_CUT_SENDERS"] ?? "") }
-
-    @Test func everyAcknowledgedEventSurvivesPowerCuts() async throws {
-        var failed: [UInt64] = []
-        for seed in Self.firstSeed..<(Self.firstSeed + UInt64(Self.seedCount)) {
-            let problems = await PowerCutRun(seed: seed, senders: Self.senders).run()
-            if !problems.isEmpty {
-                failed.append(seed)
-                let shown = problems.prefix(12).joined(separator: "\n  ")
-                Issue.record("power-cut seed \(seed) failed (replay: HOOKLOG_POWER_CUT_FIRST=\(seed) HOOKLOG_POWER_CUT_SEEDS=1):\n  \(shown)")
-            }
+    @Suite struct PowerCutTests {
+        static var seedCount: Int { Int(ProcessInfo.processInfo.environment["HOOKLOG_POWER_CUT_SEEDS"] ?? "") ?? 150 }
+        static var firstSeed: UInt64 {
+            UInt64(ProcessInfo.processInfo.environment["HOOKLOG_POWER_CUT_FIRST"] ?? "") ?? 1
         }
-        print("power-cut: \(Self.seedCount) seeds from \(Self.firstSeed), \(failed.count) failed\(failed.isEmpty ? "" : ": \(failed)")")
-    }
+        static var senders: Int? { Int(ProcessInfo.processInfo.environment["HOOKLOG_POWER_CUT_SENDERS"] ?? "") }
 
-    /// The disk model itself: synced bytes always survive, unsynced ones only sometimes, an unsynced
-    /// create is taken back, and a crash point fails every later call.
-    @Test func theDiskKeepsWhatWasSyncedAndOnlyThat() throws {
-        let dir = TempDirectory()
-        var keptUnsynced = 0
-        for seed in 1...40 as ClosedRange<UInt64> {
-            try? FileManager.default.removeItem(atPath: dir.path)
-            try FileManager.default.createDirectory(atPath: dir.path, withIntermediateDirectories: true)
-            let disk = SimulatedDisk(root: dir.path, seed: seed, crashAfter: nil)
+        @Test func everyAcknowledgedEventSurvivesPowerCuts() async throws {
+            var failed: [UInt64] = []
+            for seed in Self.firstSeed..<(Self.firstSeed + UInt64(Self.seedCount)) {
+                let problems = await PowerCutRun(seed: seed, senders: Self.senders).run()
+                if !problems.isEmpty {
+                    failed.append(seed)
+                    let shown = problems.prefix(12).joined(separator: "\n  ")
+                    Issue.record(
+                        "power-cut seed \(seed) failed (replay: HOOKLOG_POWER_CUT_FIRST=\(seed) HOOKLOG_POWER_CUT_SEEDS=1):\n  \(shown)"
+                    )
+                }
+            }
+            print(
+                "power-cut: \(Self.seedCount) seeds from \(Self.firstSeed), \(failed.count) failed\(failed.isEmpty ? "" : ": \(failed)")"
+            )
+        }
+
+        /// The disk model itself: synced bytes always survive, unsynced ones only sometimes, an unsynced
+        /// create is taken back, and a crash point fails every later call.
+        @Test func theDiskKeepsWhatWasSyncedAndOnlyThat() throws {
+            let dir = TempDirectory()
+            var keptUnsynced = 0
+            for seed in 1...40 as ClosedRange<UInt64> {
+                try? FileManager.default.removeItem(atPath: dir.path)
+                try FileManager.default.createDirectory(atPath: dir.path, withIntermediateDirectories: true)
+                let disk = SimulatedDisk(root: dir.path, seed: seed, crashAfter: nil)
+                Syscalls.interpose(disk)
+                let synced = try RawFile(path: dir.path + "/a", flags: O_RDWR | O_CREAT)
+                try synced.write([UInt8](repeating: 1, count: 10_000), at: 0)
+                try synced.syncData()
+                try FileSystem.syncDirectory(dir.path)
+                try synced.write([UInt8](repeating: 2, count: 10_000), at: 10_000)
+                let unsyncedName = try RawFile(path: dir.path + "/b", flags: O_RDWR | O_CREAT)
+                try unsyncedName.write([3], at: 0)
+                try unsyncedName.syncData()
+                Syscalls.interpose(nil)
+                if ProcessInfo.processInfo.environment["HOOKLOG_POWER_CUT_VERBOSE"] != nil {
+                    print(
+                        "seed \(seed) round \(round): \(disk.mutatingCalls) calls, cut after \(disk.crashAfter.map(String.init) ?? "end")"
+                    )
+                }
+                disk.powerCut()
+                let a = read(dir.path + "/a")
+                #expect(a.count >= 10_000 && a.prefix(10_000).allSatisfy { $0 == 1 })
+                #expect(a.dropFirst(10_000).allSatisfy { $0 == 2 || $0 == 0 })
+                if a.count > 10_000 && a.dropFirst(10_000).contains(2) { keptUnsynced += 1 }
+                #expect(!FileManager.default.fileExists(atPath: dir.path + "/b"), "a create never synced in its folder")
+            }
+            #expect(keptUnsynced > 0 && keptUnsynced < 40, "unsynced pages survive some power cuts, not all")
+
+            let disk = SimulatedDisk(root: dir.path, seed: 1, crashAfter: 2)
             Syscalls.interpose(disk)
-            let synced = try RawFile(path: dir.path + "/a", flags: O_RDWR | O_CREAT)
-            try synced.write([UInt8](repeating: 1, count: 10_000), at: 0)
-            try synced.syncData()
-            try FileSystem.syncDirectory(dir.path)
-            try synced.write([UInt8](repeating: 2, count: 10_000), at: 10_000)
-            let unsyncedName = try RawFile(path: dir.path + "/b", flags: O_RDWR | O_CREAT)
-            try unsyncedName.write([3], at: 0)
-            try unsyncedName.syncData()
-            Syscalls.interpose(nil)
-            if ProcessInfo.processInfo.environment["HOOKLOG_POWER_CUT_VERBOSE"] != nil {
-                print("seed \(seed) round \(round): \(disk.mutatingCalls) calls, cut after \(disk.crashAfter.map(String.init) ?? "end")")
-            }
-            disk.powerCut()
-            let a = read(dir.path + "/a")
-            #expect(a.count >= 10_000 && a.prefix(10_000).allSatisfy { $0 == 1 })
-            #expect(a.dropFirst(10_000).allSatisfy { $0 == 2 || $0 == 0 })
-            if a.count > 10_000 && a.dropFirst(10_000).contains(2) { keptUnsynced += 1 }
-            #expect(!FileManager.default.fileExists(atPath: dir.path + "/b"), "a create never synced in its folder")
+            defer { Syscalls.interpose(nil) }
+            let file = try RawFile(path: dir.path + "/c", flags: O_RDWR | O_CREAT)  // call 1
+            try file.write([1], at: 0)  // call 2
+            #expect(throws: StoreError.self) { try file.syncData() }
+            #expect(disk.crashed)
+            #expect(throws: StoreError.self) { try file.write([1], at: 1) }
         }
-        #expect(keptUnsynced > 0 && keptUnsynced < 40, "unsynced pages survive some power cuts, not all")
-
-        let disk = SimulatedDisk(root: dir.path, seed: 1, crashAfter: 2)
-        Syscalls.interpose(disk)
-        defer { Syscalls.interpose(nil) }
-        let file = try RawFile(path: dir.path + "/c", flags: O_RDWR | O_CREAT)  // call 1
-        try file.write([1], at: 0)  // call 2
-        #expect(throws: StoreError.self) { try file.syncData() }
-        #expect(disk.crashed)
-        #expect(throws: StoreError.self) { try file.write([1], at: 1) }
     }
-}
 }
 
 /// One seed's run: a few rounds of ingest, each ended by a power cut, each followed by a check.
@@ -129,7 +137,9 @@ struct PowerCutRun {
             if let store = try? ArchiveStore.open(directory: dir.path, options: options) {
                 let senders = self.senders ?? [1, 2, 4].randomElement(using: &rng)!
                 var plans: [[Sent]] = Array(repeating: [], count: senders)
-                for (k, retry) in unanswered.enumerated() where roundRng.next() % 5 != 0 { plans[k % senders].append(retry) }
+                for (k, retry) in unanswered.enumerated() where roundRng.next() % 5 != 0 {
+                    plans[k % senders].append(retry)
+                }
                 for s in 0..<senders {
                     var plan: [Sent] = plans[s]
                     for _ in 0..<(Int(rng.next() % 30) + 5) {
@@ -147,7 +157,8 @@ struct PowerCutRun {
                     for (event, outcome) in zip(request.events, result.outcomes) {
                         switch outcome {
                         case .stored(let seq): ledger.ackedSeqs.append((seq, Array(event.payload), event.id))
-                        case .duplicate(let seq): ledger.ackedSeqs.append((seq, event.id == nil ? Array(event.payload) : nil, event.id))
+                        case .duplicate(let seq):
+                            ledger.ackedSeqs.append((seq, event.id == nil ? Array(event.payload) : nil, event.id))
                         }
                         if let id = event.id { ledger.ackedIDs.insert(id) }
                     }
@@ -157,11 +168,15 @@ struct PowerCutRun {
             }
             Syscalls.interpose(nil)
             if ProcessInfo.processInfo.environment["HOOKLOG_POWER_CUT_VERBOSE"] != nil {
-                print("seed \(seed) round \(round): \(disk.mutatingCalls) calls, cut after \(disk.crashAfter.map(String.init) ?? "end")")
+                print(
+                    "seed \(seed) round \(round): \(disk.mutatingCalls) calls, cut after \(disk.crashAfter.map(String.init) ?? "end")"
+                )
             }
             disk.powerCut()
             let found = Self.verify(dir: dir, options: options, ledger: ledger)
-            problems += found.map { "round \(round) (cut after call \(disk.crashAfter.map(String.init) ?? "end"), faults \(disk.faults)): \($0)" }
+            problems += found.map {
+                "round \(round) (cut after call \(disk.crashAfter.map(String.init) ?? "end"), faults \(disk.faults)): \($0)"
+            }
             if !problems.isEmpty { break }
         }
         return problems
@@ -231,7 +246,9 @@ struct PowerCutRun {
         let kept: UInt64
         do {
             let store = try ArchiveStore.open(directory: dir.path, options: options)
-            if ProcessInfo.processInfo.environment["HOOKLOG_POWER_CUT_VERBOSE"] != nil { for n in store.recoveryNotes { print("  recovery: \(n)") } }
+            if ProcessInfo.processInfo.environment["HOOKLOG_POWER_CUT_VERBOSE"] != nil {
+                for n in store.recoveryNotes { print("  recovery: \(n)") }
+            }
             let snapshot = try store.reader().snapshot()
             events = try snapshot.events()
             kept = snapshot.firstSeq
@@ -241,7 +258,9 @@ struct PowerCutRun {
         }
         let seqs = events.map(\.seq)
         if seqs != Array(kept..<(kept + UInt64(events.count))) {
-            problems.append("seqs are not \(kept)...\(kept + UInt64(events.count) - 1) without gaps: \(seqs.prefix(5))...\(seqs.suffix(5))")
+            problems.append(
+                "seqs are not \(kept)...\(kept + UInt64(events.count) - 1) without gaps: \(seqs.prefix(5))...\(seqs.suffix(5))"
+            )
         }
         var bySeq: [UInt64: StoredEvent] = [:]
         var ids: [String: Int] = [:]
@@ -270,7 +289,8 @@ struct PowerCutRun {
                 problems.append("an acknowledged request of \(request.events.count) events is missing")
                 continue
             }
-            for (k, event) in request.events.enumerated() where bySeq[seq + UInt64(k)]?.payload != Array(event.payload) {
+            for (k, event) in request.events.enumerated() where bySeq[seq + UInt64(k)]?.payload != Array(event.payload)
+            {
                 problems.append("event \(k + 1) of an acknowledged request (first at seq \(seq)) is missing")
             }
         }

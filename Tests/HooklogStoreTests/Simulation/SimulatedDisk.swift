@@ -36,7 +36,8 @@ final class SimulatedDisk: Syscalls.Interposer, Sendable {
 
         mutating func markDirty(_ range: Range<Int>) {
             guard !range.isEmpty else { return }
-            for page in (range.lowerBound / SimulatedDisk.pageSize)...((range.upperBound - 1) / SimulatedDisk.pageSize) {
+            for page in (range.lowerBound / SimulatedDisk.pageSize)...((range.upperBound - 1) / SimulatedDisk.pageSize)
+            {
                 dirty.insert(page)
             }
         }
@@ -230,8 +231,12 @@ final class SimulatedDisk: Syscalls.Interposer, Sendable {
             guard n > 0 else { return n }
             let start = Int(offset)
             var file = s.inodes[inode]!
-            if file.current.count < start + n { file.current += [UInt8](repeating: 0, count: start + n - file.current.count) }
-            file.current.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: start).copyMemory(from: buffer, byteCount: n) }
+            if file.current.count < start + n {
+                file.current += [UInt8](repeating: 0, count: start + n - file.current.count)
+            }
+            file.current.withUnsafeMutableBytes {
+                $0.baseAddress!.advanced(by: start).copyMemory(from: buffer, byteCount: n)
+            }
             file.markDirty(start..<(start + n))
             s.inodes[inode] = file
             return n
@@ -292,7 +297,11 @@ final class SimulatedDisk: Syscalls.Interposer, Sendable {
             var file = s.inodes[inode]!
             let old = file.current.count
             let new = Int(length)
-            if new < old { file.current.removeLast(old - new) } else { file.current += [UInt8](repeating: 0, count: new - old) }
+            if new < old {
+                file.current.removeLast(old - new)
+            } else {
+                file.current += [UInt8](repeating: 0, count: new - old)
+            }
             file.markDirty(min(old, new)..<max(old, new))
             s.inodes[inode] = file
             return 0
