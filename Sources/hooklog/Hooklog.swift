@@ -7,6 +7,9 @@ import Glibc
 
 /// The `hooklog` command: a self-hosted archive for webhook events. `main.swift` starts it.
 struct Hooklog: AsyncParsableCommand {
+    /// The release this build is: `CHANGELOG.md` says what each one changed.
+    static let version = "0.1.0-dev"
+
     static let configuration = CommandConfiguration(
         abstract: "A self-hosted archive for webhook events: keep every delivery, find it, send it again.",
         discussion: """
@@ -14,6 +17,7 @@ struct Hooklog: AsyncParsableCommand {
             Start with `hooklog serve`: it creates a 'default' account and prints its webhook URLs. \
             Then `hooklog query --ref ORDER-ID` finds an order's whole story.
             """,
+        version: version,
         subcommands: [
             Serve.self, AccountCommand.self, SourceCommand.self, AdminTokenCommand.self, Query.self, Export.self,
             Replay.self, Stats.self,

@@ -7,6 +7,11 @@ import Testing
 /// Command lines and data built to reach a trap, leak a secret, drive a terminal or hide a failed write.
 @Suite(.serialized) struct HostileArgumentsTests {
     /// Each multiplied past `Int64` and trapped (SIGILL) before; each is now bad usage: one line, status 2.
+    @Test func versionIsPrinted() throws {
+        let run = try CLI.run(["--version"])
+        #expect(run.status == 0 && run.stdout.hasPrefix("0."), "\(run.stdout) \(run.stderr)")
+    }
+
     @Test func overflowingDurationsAndSizesAreBadUsage() throws {
         let dir = tempPath()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -226,6 +226,28 @@ extension DiskSimulation {
             store.close()
         }
 
+        @Test func anOpenThatFailsLeavesNothingRunning() async throws {
+            let dir = TempDirectory()
+            // One small event a commit into large blocks: frames that continue their block, which a
+            // sealed segment keeps until it is recompressed.
+            var options = smallOptions(segmentSize: 8 << 10, blockSize: 64 << 10)
+            options.recompressSealed = false
+            try await append((0..<60).map { request("r\($0)", count: 1).events }, to: dir, options: options)
+            let before = dir.segmentFiles().map(read)
+            #expect(before.count >= 3)
+            // The open fails at its last step (the commit mark cannot be written).
+            Syscalls.interpose(
+                SimulatedDisk(root: dir.path, seed: 1, crashAfter: nil) {
+                    $0.hasPrefix("write") && $0.contains("COMMITTED") ? EIO : nil
+                })
+            defer { Syscalls.interpose(nil) }
+            options.recompressSealed = true
+            #expect(throws: StoreError.self) { _ = try ArchiveStore.open(directory: dir.path, options: options) }
+            // Nothing of that open may go on rewriting the archive without the writer lock.
+            try await Task.sleep(for: .milliseconds(800))
+            #expect(dir.segmentFiles().map(read) == before, "a sealed segment was rewritten after the open failed")
+        }
+
         @Test func checkRepairTouchesNothingWhileAWriterRuns() async throws {
             let dir = TempDirectory()
             var options = smallOptions(segmentSize: 4 << 10, blockSize: 8 << 10)

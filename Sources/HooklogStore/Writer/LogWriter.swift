@@ -138,6 +138,10 @@ final class LogWriter {
         activeIndex = indexer.index
         try Self.dropStaleCheckpoint(logDirectory: logDirectory, active: indexer.index, notes: &recoveryNotes)
         builder.enqueue(.adopt(indexer.index))
+        lastTime = max(activeIndex.maxTime ?? 0, sealed.last?.index.maxTime ?? 0)
+        try writeMark()
+        // Last, once nothing here can throw: a recompression queued by an open that then failed would
+        // still run (a dropped worker finishes its queue), rewriting files with no writer lock held.
         if options.recompressSealed {
             // Sealed segments still fast LZ4 (a frame that continues a block: recompressed ones have one
             // frame a block), left so by a backlog or a stop: recompressed in the background when idle.
@@ -145,8 +149,6 @@ final class LogWriter {
                 sealed.filter { s in s.index.damage.isEmpty && s.index.frames.contains { !$0.header.startsBlock } }
                     .map { ($0.baseSeq, $0.file.path) })
         }
-        lastTime = max(activeIndex.maxTime ?? 0, sealed.last?.index.maxTime ?? 0)
-        try writeMark()
     }
 
     // MARK: Segments
