@@ -205,7 +205,13 @@ extension DiskSimulation {
             #expect(dir.indexFiles().count >= 3)
             let expected = try allEvents(dir).filter { $0.entity == "or_3" }.map(\.seq)
             #expect(expected.count == 6)
-            // Reads of index files fail from that offset on, as on a bad sector.
+            // Out of the page cache (pages the cache holds are read through the map), and reads of the
+            // index files fail from that offset on, as on a bad sector.
+            for index in dir.indexFiles() {
+                let fd = open(index, O_RDONLY)
+                _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_DONTNEED))
+                close(fd)
+            }
             let failed = Mutex(0)
             Syscalls.interpose(
                 SimulatedDisk(root: dir.path, seed: 1, crashAfter: nil) { line in
@@ -224,6 +230,29 @@ extension DiskSimulation {
             let store = try ArchiveStore.open(directory: dir.path, options: options)
             _ = try await store.append(request("after", count: 1))
             store.close()
+        }
+
+        /// A byte-identical retry in the same group commit as the request it repeats is answered from it:
+        /// when that commit's write fails, the retry fails too (before, it was acknowledged as a duplicate
+        /// of seqs never written, which later events then took).
+        @Test func aRetryInTheSameCommitFailsWithIt() throws {
+            let dir = TempDirectory()
+            let writer = try LogWriter(directory: dir.path, options: smallOptions(segmentSize: 1 << 20))
+            defer { writer.close() }
+            Syscalls.interpose(
+                SimulatedDisk(root: dir.path, seed: 1, crashAfter: nil) {
+                    $0.hasPrefix("write") && $0.contains(".log") && !$0.hasSuffix(" at 0") ? EIO : nil
+                })
+            defer { Syscalls.interpose(nil) }
+            let original = request("a", count: 3)
+            let pending = writer.commit([original, original])
+            #expect(pending.results.count == 2)
+            for result in pending.results {
+                guard case .failure = result else {
+                    Issue.record("answered \(result) although nothing was written")
+                    continue
+                }
+            }
         }
 
         @Test func anOpenThatFailsLeavesNothingRunning() async throws {

@@ -51,20 +51,30 @@ final class PageChecksums: Sendable {
         let last = (range.upperBound - 1 - bodyStart) / Self.pageSize
         let unverified = (first...last).filter { !isVerified($0) }
         guard !unverified.isEmpty else { return true }
-        guard let reader = PageReader(path: file.path) else { return false }
-        return unverified.allSatisfy { check($0, reader) }
+        var reader: PageReader? = nil  // opened only for a page the cache does not hold
+        return unverified.allSatisfy { page in
+            let start = bodyStart + page * Self.pageSize
+            let length = min(Self.pageSize, file.count - start)
+            if file.isResident(start..<(start + length)) { return check(page, crc: file.checksum(start, length)) }
+            if reader == nil { reader = PageReader(path: file.path) }
+            return check(page, crc: reader?.checksum(at: start, length: length))
+        }
     }
 
     /// Checks every page (for `check`, which must find damage wherever it is); the first bad page, or nil.
     func firstBadPage() -> Int? {
         guard let reader = PageReader(path: file.path) else { return 0 }
-        return (0..<crcs.count).first { !check($0, reader) }
+        return (0..<crcs.count).first { page in
+            let start = bodyStart + page * Self.pageSize
+            return !check(page, crc: reader.checksum(at: start, length: min(Self.pageSize, file.count - start)))
+        }
     }
 
-    /// Reads pages with `pread`, not through the map: a disk that fails to read a page then gives an
-    /// error (the page counts as damaged, and the index is rebuilt from its log) where a first touch of
-    /// the mapped page would raise SIGBUS and kill the process. A page read so is in the page cache when
-    /// the map is read next, so that read needs no I/O.
+    /// Reads pages with `pread`, not through the map, when the page cache does not hold them: a disk that
+    /// fails to read a page then gives an error (the page counts as damaged, and the index is rebuilt
+    /// from its log) where a first touch of the mapped page would raise SIGBUS and kill the process. A
+    /// page read so is in the page cache when the map is read next, so that read needs no I/O. Pages the
+    /// cache holds are read through the map: no descriptor to open, and nothing there can fail.
     private final class PageReader {
         let fd: Int32
         var buffer = [UInt8](repeating: 0, count: PageChecksums.pageSize)
@@ -95,10 +105,9 @@ final class PageChecksums: Sendable {
         verified.withLock { $0[page >> 6] & (1 << UInt64(page & 63)) != 0 }
     }
 
-    private func check(_ page: Int, _ reader: PageReader) -> Bool {
-        let start = bodyStart + page * Self.pageSize
-        let length = min(Self.pageSize, file.count - start)
-        guard reader.checksum(at: start, length: length) == crcs[page] else { return false }
+    /// Records `page` as verified if `crc` (nil: it could not be read) is its checksum.
+    private func check(_ page: Int, crc: UInt32?) -> Bool {
+        guard crc == crcs[page] else { return false }
         verified.withLock { $0[page >> 6] |= 1 << UInt64(page & 63) }
         return true
     }

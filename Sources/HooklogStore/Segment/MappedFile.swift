@@ -1,3 +1,5 @@
+import CCRC32C
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -107,6 +109,25 @@ final class MappedFile: @unchecked Sendable {
     func u64(at offset: Int) -> UInt64 {
         UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
+
+    /// Whether the page cache holds every page of `range` (`mincore`): reading them through the map
+    /// needs no I/O, so cannot fault on a disk error. False when it cannot tell.
+    func isResident(_ range: Range<Int>) -> Bool {
+        guard let base, !range.isEmpty, range.upperBound <= count else { return false }
+        let page = Self.systemPageSize
+        let first = range.lowerBound / page * page
+        let length = range.upperBound - first
+        var pages = [UInt8](repeating: 0, count: (length + page - 1) / page)
+        guard mincore(UnsafeMutableRawPointer(mutating: base + first), length, &pages) == 0 else { return false }
+        return pages.allSatisfy { $0 & 1 != 0 }
+    }
+
+    /// The CRC32C of `length` bytes of the map at `offset`.
+    func checksum(_ offset: Int, _ length: Int) -> UInt32 {
+        hooklog_crc32c_extend(0, base.map { $0 + offset }, length)
+    }
+
+    private static let systemPageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
     /// A copy of `range`.
     func copy(_ range: Range<Int>) -> [UInt8] { Array(bytes[range]) }

@@ -315,9 +315,11 @@ final class LogWriter {
                 try append(encoded, plan, now: now)
             } catch {
                 rollBack(to: startLength, blockStart: startBlock)
+                // Only a request that neither stores anything nor is a duplicate of an event of this
+                // commit is still answered: the events this commit was to store do not exist.
                 return pending(
                     plan.outcomes.indices.map { r in
-                        plan.stores(r)
+                        plan.needsThisCommit(r)
                             ? .failure(health.poisoned ?? error) : .success(AppendResult(outcomes: plan.outcomes[r]))
                     })
             }
@@ -341,6 +343,17 @@ final class LogWriter {
         var dedupeKeys: [(key: UInt64, seq: UInt64)] = []
 
         func stores(_ request: Int) -> Bool { !stored[request].isEmpty }
+
+        /// Whether `request` stores events, or is answered as a duplicate of an event this commit stores
+        /// (a retry of a request earlier in the same commit): either way it stands or falls with the
+        /// commit's write.
+        func needsThisCommit(_ request: Int) -> Bool {
+            stores(request)
+                || outcomes[request].contains { outcome in
+                    if case .duplicate(let seq) = outcome { return seq >= firstSeq }
+                    return false
+                }
+        }
     }
 
     /// Decides what each request stores: an event whose (account, source, id) is stored (or earlier in

@@ -58,11 +58,6 @@ extension DiskSimulation {
                 try unsyncedName.write([3], at: 0)
                 try unsyncedName.syncData()
                 Syscalls.interpose(nil)
-                if ProcessInfo.processInfo.environment["HOOKLOG_POWER_CUT_VERBOSE"] != nil {
-                    print(
-                        "seed \(seed) round \(round): \(disk.mutatingCalls) calls, cut after \(disk.crashAfter.map(String.init) ?? "end")"
-                    )
-                }
                 disk.powerCut()
                 let a = read(dir.path + "/a")
                 #expect(a.count >= 10_000 && a.prefix(10_000).allSatisfy { $0 == 1 })
@@ -171,6 +166,11 @@ struct PowerCutRun {
                 print(
                     "seed \(seed) round \(round): \(disk.mutatingCalls) calls, cut after \(disk.crashAfter.map(String.init) ?? "end")"
                 )
+                if ProcessInfo.processInfo.environment["HOOKLOG_POWER_CUT_VERBOSE"] == "trace" {
+                    for (n, line) in disk.trace.enumerated() {
+                        print("  \(n + 1) \(line.replacingOccurrences(of: dir.path, with: ""))")
+                    }
+                }
             }
             disk.powerCut()
             let found = Self.verify(dir: dir, options: options, ledger: ledger)
@@ -300,7 +300,9 @@ struct PowerCutRun {
                 continue
             }
             if let payload = acked.payload, stored.payload != payload {
-                problems.append("acknowledged seq \(acked.seq) holds another event")
+                problems.append(
+                    "acknowledged seq \(acked.seq) holds another event: \(String(decoding: stored.payload.prefix(40), as: UTF8.self)), not \(String(decoding: payload.prefix(40), as: UTF8.self))"
+                )
             }
             if let id = acked.id, stored.id != id { problems.append("acknowledged seq \(acked.seq) holds another id") }
         }
