@@ -193,18 +193,30 @@ extension DiskSimulation {
             #expect(try ArchiveCheck.run(directory: dir.path, repair: false).isClean)
         }
 
-        /// Index pages are first read with `pread` (a failure there is an error the store handles: the
-        /// index is rebuilt from its log), never first touched through the map, where it would be SIGBUS.
-        /// Failing from offset 0: the head read when the file is opened; from 1: the body pages only.
-        @Test(arguments: [0, 1])
+        /// Index pages the page cache does not hold are first read with `pread` (a failure there is an
+        /// error the store handles: the index is rebuilt from its log), never first touched through the
+        /// map, where it would be SIGBUS. Failing from offset 0: the head read when the file is opened;
+        /// from past the head: the body pages a lookup or `check` reads later.
+        @Test(arguments: [0, MappedFile.headLength])
         func aDiskErrorUnderAnIndexPageIsDamageNotACrash(failingFrom: Int) async throws {
             let dir = TempDirectory()
-            var options = smallOptions(segmentSize: 8 << 10, blockSize: 8 << 10)
+            var options = smallOptions(segmentSize: 256 << 10, blockSize: 64 << 10)
+            var rng = SeededRandom(seed: 7)
             options.recompressSealed = false
-            try await append((0..<6).map { request("r\($0)", count: 8).events }, to: dir, options: options)
-            #expect(dir.indexFiles().count >= 3)
-            let expected = try allEvents(dir).filter { $0.entity == "or_3" }.map(\.seq)
-            #expect(expected.count == 6)
+            // Many distinct keys, so that each sealed segment's index is larger than the head read at open.
+            let batches = (0..<90).map { b in
+                (0..<40).map { i in
+                    NewEvent(
+                        account: "acme", source: "orderspace", type: "order.updated", entity: "or_\(b * 40 + i)",
+                        refs: (0..<6).map { "SKU-\(b)-\(i)-\($0)" }, id: nil,
+                        payload: Array("{\"n\":\(b * 40 + i),\"pad\":\"\(PowerCutRun.noise(&rng, 200))\"}".utf8))
+                }
+            }
+            try await append(batches, to: dir, options: options)
+            #expect(dir.indexFiles().count >= 2)
+            #expect(dir.indexFiles().contains { read($0).count > MappedFile.headLength })
+            let expected = try allEvents(dir).filter { $0.entity == "or_1234" }.map(\.seq)
+            #expect(expected.count == 1)
             // Out of the page cache (pages the cache holds are read through the map), and reads of the
             // index files fail from that offset on, as on a bad sector.
             for index in dir.indexFiles() {
@@ -223,10 +235,12 @@ extension DiskSimulation {
                     return EIO
                 })
             defer { Syscalls.interpose(nil) }
-            let found = try ArchiveReader(directory: dir.path).snapshot().events(matching: EventFilter(entity: "or_3"))
-                .map(\.seq)
+            let found = try ArchiveReader(directory: dir.path).snapshot().events(
+                matching: EventFilter(entity: "or_1234")
+            ).map(\.seq)
             #expect(found == expected)
-            #expect(failed.withLock { $0 } > 0, "the lookup read index pages")
+            #expect(try !ArchiveCheck.run(directory: dir.path, repair: false).isClean, "the unreadable pages reported")
+            #expect(failed.withLock { $0 } > 0, "index pages were read")
             let store = try ArchiveStore.open(directory: dir.path, options: options)
             _ = try await store.append(request("after", count: 1))
             store.close()
