@@ -280,7 +280,7 @@ func makeArchive(_ dir: String) async throws -> [NewEvent] {
 }
 
 extension CheckCLITests {
-    /// Issue 7's damage list at once, in one archive: a sealed segment cut to zero length, a bit flipped
+    /// Every kind of damage at once, in one archive: a sealed segment cut to zero length, a bit flipped
     /// in another sealed segment's block, a bit flipped in an index file, a deleted index file and a torn
     /// tail at a random offset of the active segment. `check` names each with its file (and offset where
     /// there is one), `query` serves every event the damage did not touch, and `check --repair` leaves

@@ -69,8 +69,8 @@ import Testing
     }
 
     // A checkpoint index (checksums valid) whose names section gives a name an event count past `Int.max`
-    // (a 10-byte varint): `Int(UInt64)` trapped in `IndexFile.init` on the first snapshot. Found in this
-    // session's long fuzz-segment run. Fixed: a count past what a segment can hold (`UInt32.max`) makes
+    // (a 10-byte varint): `Int(UInt64)` trapped in `IndexFile.init` on the first snapshot. Found in a
+    // long fuzz-segment run. Fixed: a count past what a segment can hold (`UInt32.max`) makes
     // the names section malformed, and the index is refused and rebuilt.
     @Test func indexNameCountBeyondInt() throws {
         let dir = Self.directory([
@@ -209,8 +209,8 @@ import Testing
 
     // A version 1 index (checksum right) whose key entry points its postings past the end of the
     // postings section: the new lazy page check built the range `start..<min(stop, end)` before testing
-    // it, and trapped ("Range requires lowerBound <= upperBound") in `IndexFile.postings`. Found in this
-    // session's fuzz-segment run, seconds after the index reader changed. Fixed: offsets that do not make
+    // it, and trapped ("Range requires lowerBound <= upperBound") in `IndexFile.postings`. Found in a
+    // fuzz-segment run, seconds after the index reader changed. Fixed: offsets that do not make
     // a range inside the postings mean no postings, as `decodePostings` already said.
     @Test func postingsOffsetsPastTheirSection() throws {
         let dir = Self.directory([
