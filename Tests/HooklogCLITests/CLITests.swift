@@ -29,8 +29,8 @@ struct CLI {
         // Files, not pipes: Foundation's pipe reads trap on EINTR, and a file never fills up.
         let outPath = tempPath() + ".out"
         let errPath = tempPath() + ".err"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         defer {
             try? FileManager.default.removeItem(atPath: outPath)
             try? FileManager.default.removeItem(atPath: errPath)

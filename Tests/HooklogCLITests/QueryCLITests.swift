@@ -183,7 +183,7 @@ func makeArchive(_ dir: String) async throws -> [NewEvent] {
         process.executableURL = URL(fileURLWithPath: CLI.binary)
         process.arguments = ["query", "--data", dir, "--follow", "--account", "live", "--limit", "3"]
         let outPath = tempPath() + ".out"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: outPath) }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         try process.run()
@@ -263,7 +263,7 @@ func makeArchive(_ dir: String) async throws -> [NewEvent] {
             + (try FileManager.default.contentsOfDirectory(atPath: dir + "/log").sorted().first { $0.hasSuffix(".log") })!
         var bytes = Array(FileManager.default.contents(atPath: first)!)
         bytes[bytes.count / 2] ^= 0x40
-        FileManager.default.createFile(atPath: first, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: first, contents: Data(bytes))
         let found = try CLI.run(["check", "--data", dir])
         #expect(found.status == 1 && found.stdout.contains(first) && found.stdout.contains("damaged bytes"))
         let query = try CLI.run(["query", "--data", dir])
@@ -325,17 +325,17 @@ extension CheckCLITests {
         // 1. A sealed segment cut to zero length (its index goes with it: a stale index is not trusted).
         let emptied = logs[1]
         let emptiedSeqs = try seqsOf(emptied)
-        FileManager.default.createFile(atPath: emptied, contents: Data())
+        _ = FileManager.default.createFile(atPath: emptied, contents: Data())
         // 2. A bit flipped in the middle of another sealed segment.
         let flipped = logs[3]
         var bytes = Array(FileManager.default.contents(atPath: flipped)!)
         bytes[bytes.count / 2] ^= 0x08
-        FileManager.default.createFile(atPath: flipped, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: flipped, contents: Data(bytes))
         // 3. A bit flipped in an index file; 4. another index file deleted.
         let badIndex = indexes[0]
         var index = Array(FileManager.default.contents(atPath: badIndex)!)
         index[index.count / 2] ^= 0x01
-        FileManager.default.createFile(atPath: badIndex, contents: Data(index))
+        _ = FileManager.default.createFile(atPath: badIndex, contents: Data(index))
         let deletedIndex = indexes[2]
         try FileManager.default.removeItem(atPath: deletedIndex)
         // 5. A torn tail: garbage after the active segment's last frame, at a random length.
