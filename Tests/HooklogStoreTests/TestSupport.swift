@@ -90,7 +90,9 @@ func frames(of path: String) -> [FrameInfo] {
 
 func read(_ path: String) -> [UInt8] { Array(FileManager.default.contents(atPath: path) ?? Data()) }
 
-func write(_ bytes: [UInt8], to path: String) { _ = FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
+func write(_ bytes: [UInt8], to path: String) {
+    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+}
 
 /// Options with tiny segments and blocks so tests cross every boundary quickly.
 func smallOptions(segmentSize: Int = 8 << 10, blockSize: Int = 2 << 10) -> StoreOptions {
