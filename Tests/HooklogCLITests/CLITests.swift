@@ -20,8 +20,15 @@ struct CLI {
     static func run(
         _ arguments: [String], environment: [String: String] = [:], stdoutPath: String? = nil
     ) throws -> Output {
+        try run(executable: binary, arguments, environment: environment, stdoutPath: stdoutPath)
+    }
+
+    /// Runs `executable` (the binary, or a wrapper such as `timeout(1)` that runs it) to its end.
+    static func run(
+        executable: String, _ arguments: [String], environment: [String: String] = [:], stdoutPath: String? = nil
+    ) throws -> Output {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }

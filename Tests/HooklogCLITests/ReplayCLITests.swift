@@ -89,27 +89,9 @@ extension CLI {
         _ arguments: [String], environment: [String: String] = [:], killAfter limit: Int
     ) async throws -> Output {
         try await Task.detached {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-            process.arguments = ["-s", "KILL", String(limit), CLI.binary] + arguments
-            var env = ProcessInfo.processInfo.environment
-            for (k, v) in environment { env[k] = v }
-            process.environment = env
-            let outPath = tempPath() + ".out", errPath = tempPath() + ".err"
-            _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-            _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-            defer {
-                try? FileManager.default.removeItem(atPath: outPath)
-                try? FileManager.default.removeItem(atPath: errPath)
-            }
-            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-            try process.run()
-            process.waitUntilExit()
-            return Output(
-                status: process.terminationStatus,
-                stdout: String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self),
-                stderr: String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self))
+            try CLI.run(
+                executable: "/usr/bin/timeout", ["-s", "KILL", String(limit), CLI.binary] + arguments,
+                environment: environment)
         }.value
     }
 }
